@@ -1,0 +1,102 @@
+"""Cases: reference numbers and the status lifecycle."""
+from __future__ import annotations
+
+import secrets
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from court import journal
+from court.errors import InvalidTransition, NotFound
+from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Resident, utcnow
+from court.timeutil import to_local
+from court.validation import clean_text
+
+# Crockford-style alphabet: no 0/O, 1/I/L, so references survive a phone call.
+_REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.INTAKE: frozenset({CaseStatus.BOOKED, CaseStatus.CLOSED}),
+    CaseStatus.BOOKED: frozenset({CaseStatus.INTAKE, CaseStatus.MEDIATING, CaseStatus.CLOSED}),
+    CaseStatus.MEDIATING: frozenset(
+        {CaseStatus.AGREEMENT, CaseStatus.FAILED, CaseStatus.BOOKED, CaseStatus.CLOSED}
+    ),
+    CaseStatus.AGREEMENT: frozenset({CaseStatus.JC_REQUESTED, CaseStatus.CLOSED}),
+    CaseStatus.FAILED: frozenset({CaseStatus.CLOSED}),
+    CaseStatus.JC_REQUESTED: frozenset({CaseStatus.CLOSED}),
+    CaseStatus.CLOSED: frozenset(),
+}
+
+_STAGE_COLUMN = {
+    CaseStatus.BOOKED: "booked_at",
+    CaseStatus.MEDIATING: "mediating_at",
+    CaseStatus.AGREEMENT: "agreement_at",
+    CaseStatus.FAILED: "failed_at",
+    CaseStatus.JC_REQUESTED: "jc_requested_at",
+    CaseStatus.CLOSED: "closed_at",
+}
+
+
+def new_reference(session: Session) -> str:
+    """HH + local date + 4 random characters, e.g. HH261129-7K3Q."""
+    day = to_local(utcnow()).strftime("%y%m%d")
+    for _ in range(20):
+        ref = f"HH{day}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(4))
+        if session.execute(select(Case.id).where(Case.reference == ref)).first() is None:
+            return ref
+    raise RuntimeError("could not allocate a case reference")
+
+
+def open_case(
+    session: Session,
+    *,
+    dispute_type: DisputeType | str,
+    summary: str,
+    actor: str,
+    source: CaseSource = CaseSource.BOT,
+    resident: Optional[Resident] = None,
+    recommended_channel: Optional[str] = None,
+    conversation_id: Optional[str] = None,
+) -> Case:
+    case = Case(
+        reference=new_reference(session),
+        dispute_type=DisputeType(dispute_type).value,
+        summary=clean_text(summary, field="纠纷简述"),
+        recommended_channel=recommended_channel,
+        source=source.value,
+        status=CaseStatus.INTAKE.value,
+        resident=resident,
+        conversation_id=conversation_id,
+    )
+    session.add(case)
+    session.flush()
+    journal.audit(session, actor=actor, action="case.open", entity_type="case", entity_id=case.id,
+                  after=journal.snapshot("case", case))
+    return case
+
+
+def advance(session: Session, case: Case, to: CaseStatus, *, actor: str) -> None:
+    """Move a case along its lifecycle, stamping the stage time and auditing it."""
+    current = CaseStatus(case.status)
+    if to == current:
+        return
+    if to not in TRANSITIONS[current]:
+        raise InvalidTransition(details=f"{current.value}->{to.value}")
+    before = journal.snapshot("case", case)
+    case.status = to.value
+    column = _STAGE_COLUMN.get(to)
+    if column and getattr(case, column) is None:
+        setattr(case, column, utcnow())
+    session.flush()
+    journal.audit(session, actor=actor, action=f"case.{to.value}", entity_type="case", entity_id=case.id,
+                  before=before, after=journal.snapshot("case", case))
+
+
+def find_by_reference(session: Session, reference: str, phone: Optional[str] = None) -> Case:
+    """A case by reference; with ``phone`` it must match the resident's phone too."""
+    ref = (reference or "").strip().upper()
+    case = session.execute(select(Case).where(Case.reference == ref)).scalar_one_or_none()
+    if case is None or (phone is not None and (case.resident is None or case.resident.phone != phone)):
+        raise NotFound()
+    return case

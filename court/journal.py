@@ -1,0 +1,93 @@
+"""The audit log and the notification outbox.
+
+Both are written inside the caller's transaction, so a change, its audit
+entry and its pushes commit together or not at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable, Mapping, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType, utcnow
+
+# Fields copied into audit snapshots. Free text and personal data stay out:
+# the log is append-only, so whatever enters it can never be erased.
+AUDITED_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "case": ("status", "dispute_type", "source", "service_point_id", "mediator_id", "resident_id"),
+    "appointment": ("status", "case_id", "service_point_id", "mediator_id", "starts_at", "ends_at", "revision"),
+    "outcome": ("result", "case_id", "appointment_id", "jc_requested_at", "jc_filed_at"),
+    "mediator": ("status", "telegram_chat_id", "is_demo"),
+    "service_point": ("active", "place_id", "court_id"),
+    "handoff": ("status", "agent", "case_id", "reason"),
+    "resident": ("consent_version", "deletion_requested_at", "anonymised_at"),
+}
+
+
+def snapshot(entity_type: str, obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in AUDITED_FIELDS[entity_type]:
+        value = getattr(obj, field, None)
+        out[field] = value.isoformat() if isinstance(value, (dt.datetime, dt.date)) else value
+    return out
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    before: Optional[dict[str, Any]] = None,
+    after: Optional[dict[str, Any]] = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, before=before, after=after
+    )
+    session.add(entry)
+    return entry
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    recipient_type: RecipientType,
+    recipient_id: Optional[int],
+    template: str,
+    payload: dict[str, Any],
+    due_at: Optional[dt.datetime] = None,
+) -> OutboxMessage:
+    """Add a push unless one with the same idempotency key exists already."""
+    existing = session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    due = due_at or utcnow()
+    message = OutboxMessage(
+        idempotency_key=key,
+        recipient_type=recipient_type.value,
+        recipient_id=recipient_id,
+        template=template,
+        payload=payload,
+        due_at=due,
+        next_attempt_at=due,
+    )
+    session.add(message)
+    return message
+
+
+def cancel_pending(session: Session, key_prefixes: Iterable[str]) -> int:
+    """Withdraw pushes not sent yet (e.g. reminders of a moved appointment)."""
+    total = 0
+    for prefix in key_prefixes:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.idempotency_key.like(prefix + "%"), OutboxMessage.status == OutboxStatus.PENDING.value)
+            .values(status=OutboxStatus.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        total += result.rowcount or 0
+    return total

@@ -1,0 +1,60 @@
+"""Residents: consent first, then the least personal data needed, erasable on request."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from court import journal
+from court.errors import ConsentRequired
+from court.settings import CONSENT_VERSION
+from court.store.schema import Resident, utcnow
+from court.validation import normalize_phone, validate_id_number, validate_name
+
+
+def record_consent(session: Session, resident: Optional[Resident] = None, *, telegram_user_id: Optional[int] = None,
+                   version: str = CONSENT_VERSION, now: Optional[dt.datetime] = None) -> Resident:
+    """Create or update a resident with a consent stamp; nothing personal yet."""
+    if resident is None and telegram_user_id is not None:
+        resident = session.execute(
+            select(Resident).where(Resident.telegram_user_id == telegram_user_id)
+        ).scalar_one_or_none()
+    if resident is None:
+        resident = Resident(telegram_user_id=telegram_user_id)
+        session.add(resident)
+    before = journal.snapshot("resident", resident) if resident.id else None
+    resident.consent_at = now or utcnow()
+    resident.consent_version = version
+    resident.deletion_requested_at = resident.anonymised_at = None
+    session.flush()
+    journal.audit(session, actor=f"resident:{resident.id}", action="resident.consent", entity_type="resident",
+                  entity_id=resident.id, before=before, after=journal.snapshot("resident", resident))
+    return resident
+
+
+def set_contact(session: Session, resident: Resident, *, name: str, phone: str,
+                id_number: Optional[str] = None) -> Resident:
+    """Store validated contact details; refused without consent."""
+    if resident.consent_at is None or resident.anonymised_at is not None:
+        raise ConsentRequired()
+    resident.name = validate_name(name)
+    resident.phone = normalize_phone(phone)
+    if id_number:
+        resident.id_number = validate_id_number(id_number)
+    session.flush()
+    return resident
+
+
+def anonymise(session: Session, resident: Resident, *, actor: str, now: Optional[dt.datetime] = None) -> None:
+    """Erase a resident's personal data; their cases stay, without it, for statistics."""
+    before = journal.snapshot("resident", resident)
+    stamp = now or utcnow()
+    resident.name = resident.phone = resident.id_number = None
+    resident.telegram_user_id = None
+    resident.deletion_requested_at = resident.deletion_requested_at or stamp
+    resident.anonymised_at = stamp
+    session.flush()
+    journal.audit(session, actor=actor, action="resident.anonymise", entity_type="resident",
+                  entity_id=resident.id, before=before, after=journal.snapshot("resident", resident))

@@ -1,0 +1,1 @@
+"""Loading reference data: Heihe's divisions and courts, and service-point rosters."""

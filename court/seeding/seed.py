@@ -1,0 +1,33 @@
+"""The idempotent seed: places, courts, then the demo roster."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from court.seeding.courts import load_courts
+from court.seeding.demo import demo_roster
+from court.seeding.divisions import load_divisions
+from court.seeding.roster import load_roster
+from court.store.db import Database
+from court.timeutil import now_utc, to_local
+
+
+@dataclass
+class SeedReport:
+    places: int
+    courts: int
+    service_points: int
+    mediators: int
+
+
+def seed(db: Database, *, demo: bool = True, today: Optional[dt.date] = None) -> SeedReport:
+    with db.transaction() as session:
+        places = load_divisions(session)
+        courts = load_courts(session)
+        points = mediators = 0
+        if demo:
+            day = today or to_local(now_utc()).date()
+            point_recs, mediator_recs = demo_roster(session, day)
+            points, mediators = load_roster(session, point_recs, mediator_recs, actor="seed")
+    return SeedReport(places, courts, points, mediators)

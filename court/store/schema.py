@@ -1,0 +1,479 @@
+"""The court database schema. The only module that defines tables.
+
+Times are stored as naive UTC (``UTCDateTime``) so that SQLite and PostgreSQL
+compare them the same way; local (Asia/Shanghai) time exists only at the edges.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+Base = declarative_base(metadata=metadata)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the column."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[dt.datetime], dialect: Any) -> Optional[dt.datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[dt.datetime], dialect: Any) -> Optional[dt.datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+class StrEnum(str, enum.Enum):
+    def __str__(self) -> str:
+        return self.value
+
+
+def _values_check(column: str, enum_cls: type[StrEnum], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{m.value}'" for m in enum_cls)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+class PlaceLevel(StrEnum):
+    PREFECTURE = "prefecture"
+    COUNTY = "county"
+    STREET = "street"
+    TOWN = "town"
+    TOWNSHIP = "township"
+    STATE_FARM = "state_farm"
+    FOREST_FARM = "forest_farm"
+    OTHER_UNIT = "other_unit"
+    COMMUNITY = "community"
+    VILLAGE = "village"
+
+
+class DisputeType(StrEnum):
+    FAMILY = "family"
+    NEIGHBOR = "neighbor"
+    LABOR = "labor"
+    DEBT = "debt"
+    PROPERTY_MGMT = "property_mgmt"
+    HOUSING = "housing"
+    TRAFFIC = "traffic"
+    CONSUMER = "consumer"
+    CONTRACT = "contract"
+    LAND = "land"
+    MEDICAL = "medical"
+    INJURY = "injury"
+    OTHER = "other"
+
+
+class MediatorStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+
+
+class CaseSource(StrEnum):
+    BOT = "bot"
+    HOTLINE = "hotline"
+
+
+class CaseStatus(StrEnum):
+    INTAKE = "intake"
+    BOOKED = "booked"
+    MEDIATING = "mediating"
+    AGREEMENT = "agreement"
+    FAILED = "failed"
+    JC_REQUESTED = "jc_requested"
+    CLOSED = "closed"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    NO_SHOW = "no_show"
+
+
+# Appointments in these states hold the mediator's time.
+ACTIVE_APPOINTMENT_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.ACCEPTED,
+    AppointmentStatus.RESCHEDULED,
+)
+
+
+class OutcomeResult(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+    AGREEMENT_NEEDS_CONFIRMATION = "agreement_needs_confirmation"
+    NO_SHOW = "no_show"
+
+
+class HandoffStatus(StrEnum):
+    WAITING = "waiting"
+    TAKEN = "taken"
+    RETURNED = "returned"
+    CLOSED = "closed"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt
+    CANCELLED = "cancelled"  # superseded (e.g. a reminder for a moved appointment)
+
+
+class RecipientType(StrEnum):
+    RESIDENT = "resident"
+    MEDIATOR = "mediator"
+    COURT = "court"
+
+
+# --- geography and institutions -------------------------------------------
+
+
+class Place(Base):
+    __tablename__ = "places"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(12), nullable=False, unique=True)  # 12-digit statistics code
+    name = Column(String(40), nullable=False)
+    level = Column(String(16), nullable=False)
+    parent_id = Column(Integer, ForeignKey("places.id"), index=True)
+    county_code = Column(String(6), index=True)
+    lat = Column(Float)
+    lng = Column(Float)
+    coord_source = Column(String(200))
+    # True when the point is the county seat standing in for unknown coordinates.
+    coord_fallback = Column(Boolean, nullable=False, default=False)
+
+    parent = relationship("Place", remote_side=[id])
+    aliases = relationship("PlaceAlias", back_populates="place", cascade="all, delete-orphan")
+    __table_args__ = (_values_check("level", PlaceLevel, "level"),)
+
+
+class PlaceAlias(Base):
+    __tablename__ = "place_aliases"
+    id = Column(Integer, primary_key=True)
+    place_id = Column(Integer, ForeignKey("places.id", ondelete="CASCADE"), nullable=False, index=True)
+    alias = Column(String(40), nullable=False)
+    place = relationship("Place", back_populates="aliases")
+    __table_args__ = (UniqueConstraint("place_id", "alias", name="uq_place_aliases_place_alias"),)
+
+
+court_areas = Table(
+    "court_areas",
+    metadata,
+    Column("court_id", ForeignKey("courts.id", ondelete="CASCADE"), primary_key=True),
+    Column("place_id", ForeignKey("places.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Court(Base):
+    __tablename__ = "courts"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(60), nullable=False, unique=True)
+    level = Column(String(20), nullable=False)  # intermediate, basic, tribunal, special-farm, special-forest
+    county_code = Column(String(6))
+    parent_id = Column(Integer, ForeignKey("courts.id"))
+    address = Column(String(200))
+    note = Column(Text)
+    areas = relationship("Place", secondary=court_areas)
+
+
+class ServicePoint(Base):
+    """A mediation service point (调解工作服务点) in a community or township."""
+
+    __tablename__ = "service_points"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(32), nullable=False, unique=True)
+    name = Column(String(80), nullable=False)
+    place_id = Column(Integer, ForeignKey("places.id"), nullable=False, index=True)
+    address = Column(String(200), nullable=False)
+    lat = Column(Float, nullable=False)
+    lng = Column(Float, nullable=False)
+    court_id = Column(Integer, ForeignKey("courts.id"), nullable=False)
+    slot_minutes = Column(Integer, nullable=False, default=60)
+    active = Column(Boolean, nullable=False, default=True)
+    is_demo = Column(Boolean, nullable=False, default=False)
+
+    place = relationship("Place")
+    court = relationship("Court")
+    hours = relationship("ServicePointHours", cascade="all, delete-orphan", order_by="ServicePointHours.weekday")
+    __table_args__ = (CheckConstraint("slot_minutes BETWEEN 15 AND 240", name="slot_minutes"),)
+
+
+class ServicePointHours(Base):
+    """Weekly opening window; several rows per weekday allow a lunch break."""
+
+    __tablename__ = "service_point_hours"
+    id = Column(Integer, primary_key=True)
+    service_point_id = Column(Integer, ForeignKey("service_points.id", ondelete="CASCADE"), nullable=False, index=True)
+    weekday = Column(Integer, nullable=False)  # Monday = 0
+    opens = Column(Time, nullable=False)
+    closes = Column(Time, nullable=False)
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("opens < closes", name="window"),
+    )
+
+
+# --- mediators ----------------------------------------------------------------
+
+mediator_points = Table(
+    "mediator_points",
+    metadata,
+    Column("mediator_id", ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_point_id", ForeignKey("service_points.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Mediator(Base):
+    __tablename__ = "mediators"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(32), nullable=False, unique=True)
+    name = Column(String(40), nullable=False)
+    phone = Column(String(20), nullable=False)
+    telegram_chat_id = Column(BigInteger, unique=True)
+    telegram_linked_at = Column(UTCDateTime)
+    status = Column(String(12), nullable=False, default=MediatorStatus.ACTIVE.value)
+    appointed_on = Column(Date)
+    retired_on = Column(Date)
+    is_demo = Column(Boolean, nullable=False, default=False)
+
+    service_points = relationship("ServicePoint", secondary=mediator_points, backref="mediators")
+    specialities = relationship("MediatorSpeciality", cascade="all, delete-orphan")
+    availability = relationship("MediatorAvailability", cascade="all, delete-orphan")
+    exceptions = relationship("MediatorException", cascade="all, delete-orphan")
+    __table_args__ = (_values_check("status", MediatorStatus, "status"),)
+
+    @property
+    def dispute_types(self) -> set[str]:
+        return {s.dispute_type for s in self.specialities}
+
+
+class MediatorSpeciality(Base):
+    __tablename__ = "mediator_specialities"
+    mediator_id = Column(Integer, ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True)
+    dispute_type = Column(String(16), primary_key=True)
+    __table_args__ = (_values_check("dispute_type", DisputeType, "dispute_type"),)
+
+
+class MediatorAvailability(Base):
+    """Weekly hours a mediator can receive parties."""
+
+    __tablename__ = "mediator_availability"
+    id = Column(Integer, primary_key=True)
+    mediator_id = Column(Integer, ForeignKey("mediators.id", ondelete="CASCADE"), nullable=False, index=True)
+    weekday = Column(Integer, nullable=False)
+    starts = Column(Time, nullable=False)
+    ends = Column(Time, nullable=False)
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("starts < ends", name="window"),
+    )
+
+
+class MediatorException(Base):
+    """Leave, training or other days off, inclusive dates."""
+
+    __tablename__ = "mediator_exceptions"
+    id = Column(Integer, primary_key=True)
+    mediator_id = Column(Integer, ForeignKey("mediators.id", ondelete="CASCADE"), nullable=False, index=True)
+    starts_on = Column(Date, nullable=False)
+    ends_on = Column(Date, nullable=False)
+    kind = Column(String(16), nullable=False, default="leave")
+    note = Column(String(200))
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="range"),)
+
+
+# --- residents and cases ----------------------------------------------------
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40))
+    phone = Column(String(20), index=True)
+    id_number = Column(String(18))
+    telegram_user_id = Column(BigInteger, unique=True)
+    consent_at = Column(UTCDateTime)
+    consent_version = Column(String(20))
+    deletion_requested_at = Column(UTCDateTime)
+    anonymised_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    dispute_type = Column(String(16), nullable=False)
+    summary = Column(Text)
+    recommended_channel = Column(String(200))
+    source = Column(String(10), nullable=False, default=CaseSource.BOT.value)
+    status = Column(String(16), nullable=False, default=CaseStatus.INTAKE.value, index=True)
+    resident_id = Column(Integer, ForeignKey("residents.id"), index=True)
+    service_point_id = Column(Integer, ForeignKey("service_points.id"), index=True)
+    mediator_id = Column(Integer, ForeignKey("mediators.id"), index=True)
+    conversation_id = Column(String(64), index=True)  # Rasa sender id
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # One timestamp per lifecycle stage, for the statistics.
+    booked_at = Column(UTCDateTime)
+    mediating_at = Column(UTCDateTime)
+    agreement_at = Column(UTCDateTime)
+    failed_at = Column(UTCDateTime)
+    jc_requested_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+
+    resident = relationship("Resident")
+    service_point = relationship("ServicePoint")
+    mediator = relationship("Mediator")
+    appointments = relationship("Appointment", back_populates="case", order_by="Appointment.id")
+    __table_args__ = (
+        _values_check("dispute_type", DisputeType, "dispute_type"),
+        _values_check("status", CaseStatus, "status"),
+        _values_check("source", CaseSource, "source"),
+    )
+
+
+class Appointment(Base):
+    """A meeting with a mediator. The database itself refuses two active
+    appointments of one mediator that overlap (see the migration)."""
+
+    __tablename__ = "appointments"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    service_point_id = Column(Integer, ForeignKey("service_points.id"), nullable=False, index=True)
+    mediator_id = Column(Integer, ForeignKey("mediators.id"), nullable=False)
+    starts_at = Column(UTCDateTime, nullable=False)
+    ends_at = Column(UTCDateTime, nullable=False)
+    status = Column(String(12), nullable=False, default=AppointmentStatus.BOOKED.value)
+    revision = Column(Integer, nullable=False, default=1)  # bumps on every change; part of push keys
+    note = Column(String(200))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    responded_at = Column(UTCDateTime)  # mediator accepted or declined
+
+    case = relationship("Case", back_populates="appointments")
+    service_point = relationship("ServicePoint")
+    mediator = relationship("Mediator")
+    __table_args__ = (
+        _values_check("status", AppointmentStatus, "status"),
+        CheckConstraint("starts_at < ends_at", name="window"),
+        Index("ix_appointments_mediator_starts", "mediator_id", "starts_at"),
+    )
+
+
+class Outcome(Base):
+    __tablename__ = "outcomes"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    appointment_id = Column(Integer, ForeignKey("appointments.id"))
+    result = Column(String(32), nullable=False)
+    agreement_summary = Column(Text)
+    jc_requested_at = Column(UTCDateTime)
+    jc_filed_at = Column(UTCDateTime)
+    recorded_by = Column(String(64), nullable=False)
+    recorded_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    __table_args__ = (_values_check("result", OutcomeResult, "result"),)
+
+
+class Handoff(Base):
+    """A conversation passed between the bot and a 12368 hotline agent."""
+
+    __tablename__ = "handoffs"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=False, index=True)
+    case_id = Column(Integer, ForeignKey("cases.id"))
+    resident_id = Column(Integer, ForeignKey("residents.id"))
+    reason = Column(String(32), nullable=False)
+    status = Column(String(10), nullable=False, default=HandoffStatus.WAITING.value, index=True)
+    agent = Column(String(64))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    taken_at = Column(UTCDateTime)
+    returned_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+    note = Column(Text)
+    __table_args__ = (_values_check("status", HandoffStatus, "status"),)
+
+
+class OutboxMessage(Base):
+    """A push to deliver. Written in the transaction of the change that causes it."""
+
+    __tablename__ = "outbox"
+    id = Column(Integer, primary_key=True)
+    idempotency_key = Column(String(160), nullable=False, unique=True)
+    channel = Column(String(16), nullable=False, default="telegram")
+    recipient_type = Column(String(10), nullable=False)
+    recipient_id = Column(Integer)
+    template = Column(String(48), nullable=False)
+    payload = Column(JSON, nullable=False, default=dict)
+    due_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    status = Column(String(10), nullable=False, default=OutboxStatus.PENDING.value)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_error = Column(Text)
+    sent_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    __table_args__ = (
+        _values_check("status", OutboxStatus, "status"),
+        _values_check("recipient_type", RecipientType, "recipient_type"),
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+    )
+
+
+class AuditEntry(Base):
+    """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(48), nullable=False)
+    entity_type = Column(String(24), nullable=False)
+    entity_id = Column(Integer, nullable=False)
+    before = Column(JSON)
+    after = Column(JSON)
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)

@@ -1,0 +1,96 @@
+"""Test databases: every test gets a fresh copy of a migrated, seeded template.
+
+Backends: SQLite always; PostgreSQL when TEST_POSTGRES_URL names a server
+(`make test` starts one). With COURT_REQUIRE_POSTGRES=1 a missing server is
+an error, not a skip, so CI cannot pass on SQLite alone.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from court.seeding.seed import seed
+from court.store.db import Database
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+# A fixed "today" (a Monday) keeps the demo roster's leave dates stable; tests
+# that book pass explicit times relative to it.
+SEED_DAY = dt.date(2026, 11, 30)
+PG_TEMPLATE = "court_template"
+
+
+def _pg_url() -> str | None:
+    return os.environ.get("TEST_POSTGRES_URL")
+
+
+def _backends() -> list:
+    params = [pytest.param("sqlite", id="sqlite")]
+    if _pg_url():
+        params.append(pytest.param("postgresql", id="postgresql"))
+    elif os.environ.get("COURT_REQUIRE_POSTGRES") == "1":
+        raise pytest.UsageError("COURT_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
+    else:
+        params.append(pytest.param("postgresql", id="postgresql",
+                                   marks=pytest.mark.skip(reason="TEST_POSTGRES_URL not set")))
+    return params
+
+
+def _pg_admin():  # type: ignore[no-untyped-def]
+    return create_engine(_pg_url(), future=True, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "court.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    seed(db, today=SEED_DAY)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_TEMPLATE}"))
+        conn.execute(text(f"CREATE DATABASE {PG_TEMPLATE}"))
+    url = make_url(_pg_url()).set(database=PG_TEMPLATE).render_as_string(hide_password=False)
+    db = Database(url)
+    db.migrate()
+    seed(db, today=SEED_DAY)
+    db.dispose()
+    yield PG_TEMPLATE
+    admin.dispose()
+
+
+@pytest.fixture(params=_backends())
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "court.db"
+        shutil.copy(template, path)
+        database = Database(f"sqlite:///{path}")
+        yield database
+        database.dispose()
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"court_test_{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    database = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
+    yield database
+    database.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
