@@ -90,11 +90,8 @@ def _mediators(session: Session, point: ServicePoint, mediator_id: Optional[int]
     if mediator_id is not None:
         query = query.where(Mediator.id == mediator_id)
     found = list(session.execute(query).scalars())
-    if dispute_type and mediator_id is None:
-        specialists = [m for m in found if dispute_type in m.dispute_types]
-        if specialists:  # prefer those who handle this kind of dispute; else anyone at the point
-            return specialists
-    return found
+    # Those who handle this kind of dispute come first; the others still count.
+    return sorted(found, key=lambda m: dispute_type not in m.dispute_types) if dispute_type else found
 
 
 def _busy(session: Session, mediator_ids: Sequence[int], start: dt.datetime, end: dt.datetime,
@@ -154,7 +151,8 @@ def free_slots(
         day += dt.timedelta(days=1)
         if limit is not None and len(slots) >= limit:
             break
-    slots.sort(key=lambda s: (s.starts_at, s.mediator_id))
+    rank = {m.id: i for i, m in enumerate(mediators)}
+    slots.sort(key=lambda s: (s.starts_at, rank[s.mediator_id]))
     return slots[:limit] if limit is not None else slots
 
 
