@@ -1,0 +1,29 @@
+# Heihe court intake assistant. `make help` lists the targets.
+SHELL := /bin/bash
+export RASA_TELEMETRY_ENABLED := false
+PY := .venv/bin/python
+
+.PHONY: help setup db run test bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## create .venv (Python 3.10) and install the pinned requirements
+	@bin/setup
+
+db: setup ## migrate and seed the database (DATABASE_URL, default var/court.db)
+	@$(PY) -m court.cli migrate
+	@$(PY) -m court.cli seed
+
+run: db ## set everything up and start the assistant (embedded SQLite by default)
+	@bin/run
+
+test: setup ## run every test against SQLite and a throwaway PostgreSQL
+	@bin/test
+
+bench: setup ## booking throughput and nearest-point lookup, PostgreSQL beside SQLite
+	@$(PY) -m bench.booking_bench --postgres "$$(bin/pg-test-server start)"
+
+clean: ## stop the test PostgreSQL and delete var/ and .venv/
+	@bin/pg-test-server stop
+	rm -rf var .venv

@@ -1,0 +1,34 @@
+import os
+import subprocess
+import sys
+
+from alembic import command
+from sqlalchemy import inspect
+
+from court.store.db import alembic_config
+
+
+def test_migrations_go_down_and_up_again(db):
+    cfg = alembic_config(db.url)
+    command.downgrade(cfg, "base")
+    assert "appointments" not in inspect(db.engine).get_table_names()
+    command.upgrade(cfg, "head")
+    assert {"appointments", "audit_log", "outbox", "handoffs"} <= set(inspect(db.engine).get_table_names())
+
+
+def test_admin_cli_migrates_seeds_and_reports(tmp_path):
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "court.cli", *args], env=env, capture_output=True, text=True,
+                              check=False)
+
+    assert cli("migrate").returncode == 0
+    seeded = cli("seed")
+    assert seeded.returncode == 0 and "service_points=115" in seeded.stdout
+    status = cli("status")
+    assert "service_points: 115" in status.stdout and "appointments: 0" in status.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("service_points:\n  - code: X\n", encoding="utf-8")
+    refused = cli("load-roster", str(bad))
+    assert refused.returncode == 1 and "名册数据有误" in refused.stderr
