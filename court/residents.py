@@ -14,15 +14,25 @@ from court.store.schema import Resident, utcnow
 from court.validation import normalize_phone, validate_id_number, validate_name
 
 
+def find(session: Session, *, conversation_id: Optional[str] = None,
+         telegram_user_id: Optional[int] = None) -> Optional[Resident]:
+    if telegram_user_id is not None:
+        found = session.execute(select(Resident).where(Resident.telegram_user_id == telegram_user_id)).scalar_one_or_none()
+        if found is not None:
+            return found
+    if conversation_id is not None:
+        return session.execute(select(Resident).where(Resident.conversation_id == conversation_id)).scalar_one_or_none()
+    return None
+
+
 def record_consent(session: Session, resident: Optional[Resident] = None, *, telegram_user_id: Optional[int] = None,
-                   version: str = CONSENT_VERSION, now: Optional[dt.datetime] = None) -> Resident:
+                   conversation_id: Optional[str] = None, version: str = CONSENT_VERSION,
+                   now: Optional[dt.datetime] = None) -> Resident:
     """Create or update a resident with a consent stamp; nothing personal yet."""
-    if resident is None and telegram_user_id is not None:
-        resident = session.execute(
-            select(Resident).where(Resident.telegram_user_id == telegram_user_id)
-        ).scalar_one_or_none()
     if resident is None:
-        resident = Resident(telegram_user_id=telegram_user_id)
+        resident = find(session, conversation_id=conversation_id, telegram_user_id=telegram_user_id)
+    if resident is None:
+        resident = Resident(telegram_user_id=telegram_user_id, conversation_id=conversation_id)
         session.add(resident)
     before = journal.snapshot("resident", resident) if resident.id else None
     resident.consent_at = now or utcnow()
@@ -52,7 +62,7 @@ def anonymise(session: Session, resident: Resident, *, actor: str, now: Optional
     before = journal.snapshot("resident", resident)
     stamp = now or utcnow()
     resident.name = resident.phone = resident.id_number = None
-    resident.telegram_user_id = None
+    resident.telegram_user_id = resident.conversation_id = None
     resident.deletion_requested_at = resident.deletion_requested_at or stamp
     resident.anonymised_at = stamp
     session.flush()

@@ -337,6 +337,7 @@ class Resident(Base):
     phone = Column(String(20), index=True)
     id_number = Column(String(18))
     telegram_user_id = Column(BigInteger, unique=True)
+    conversation_id = Column(String(64), unique=True)  # the chat's sender id in the assistant
     consent_at = Column(UTCDateTime)
     consent_version = Column(String(20))
     deletion_requested_at = Column(UTCDateTime)

@@ -1,0 +1,42 @@
+"""Handing the conversation to a 12368 hotline agent."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import call, court, error_message, now
+from court.timeutil import is_working_day, to_local
+
+DESK_OPENS, DESK_CLOSES = dt.time(8, 30), dt.time(17, 0)
+
+
+def desk_open(moment: dt.datetime) -> bool:
+    local = to_local(moment)
+    return is_working_day(local.date()) and DESK_OPENS <= local.time() < DESK_CLOSES
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        reason = tracker.get_intent_of_latest_message() or "request_human"
+        try:
+            ahead = await call(court().request_human, tracker.sender_id, reason=reason,
+                               dispute_type=tracker.get_slot("dispute_type"))
+        except Exception as exc:  # noqa: BLE001
+            dispatcher.utter_message(text=error_message(exc))
+            return []
+        if desk_open(now()):
+            queue = f"前面还有{ahead}位在等，" if ahead else ""
+            text = f"已为您转接12368热线工作人员，{queue}工作人员会在这里直接回复您，请稍候。着急也可以直接拨打12368。"
+        else:
+            text = ("现在是热线下班时间（工作日8:30—17:00有人工服务）。您可以直接在这里留言，"
+                    "工作人员上班后会第一时间回复您；也可以拨打12368使用自助服务。")
+        dispatcher.utter_message(text=text)
+        return [ActiveLoop(None), SlotSet("requested_slot", None), ConversationPaused()]

@@ -1,0 +1,73 @@
+"""Triage: name the dispute type, show its guidance card, or ask when unsure."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import DISPUTE_PREFIX, last_typed_text
+from court import guidance
+
+SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
+CLARIFY_AFTER = 2  # misunderstandings before the bot offers a human
+
+
+class ActionTriage(Action):
+    def name(self) -> Text:
+        return "action_triage"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        intent = tracker.get_intent_of_latest_message() or ""
+        dispute = intent[len(DISPUTE_PREFIX):] if intent.startswith(DISPUTE_PREFIX) else "other"
+        card = guidance.card(dispute)
+        dispatcher.utter_message(text=f"听起来是【{card.label}】方面的纠纷。\n\n{guidance.render_card(dispute)}")
+        events: List[Dict[Text, Any]] = [SlotSet("dispute_type", dispute), SlotSet("misunderstood", 0)]
+        described = last_typed_text(tracker)
+        if described and not tracker.get_slot("summary"):
+            events.append(SlotSet("summary", described[:SUMMARY_PREFILL]))
+        return events
+
+
+class ActionTriageClarify(Action):
+    """Low confidence or two close intents: offer the top two dispute types."""
+
+    def name(self) -> Text:
+        return "action_triage_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        ranking = [i.get("name") or "" for i in (tracker.latest_message or {}).get("intent_ranking") or []]
+        top_two = [n for n in ranking if n != "nlu_fallback"][:2]
+        misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
+        if len(top_two) == 2 and all(n.startswith(DISPUTE_PREFIX) for n in top_two):
+            disputes = top_two
+            buttons = [{"title": guidance.card(n[len(DISPUTE_PREFIX):]).label, "payload": f"/{n}"} for n in disputes]
+            buttons.append({"title": "都不是", "payload": "/deny"})
+            dispatcher.utter_message(text="我想确认一下，您说的更接近哪一种？", buttons=buttons)
+            return [SlotSet("misunderstood", misunderstood)]
+        if misunderstood > CLARIFY_AFTER:
+            dispatcher.utter_message(
+                text="抱歉，我还是没明白。要不要请12368热线工作人员来帮您？",
+                buttons=[{"title": "转人工", "payload": "/request_human"}, {"title": "我再说说", "payload": "/deny"}],
+            )
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return [SlotSet("misunderstood", misunderstood)]
+
+
+class ActionRouting(Action):
+    """Emergencies, crimes and administrative matters: never people's mediation; stops any form."""
+
+    def name(self) -> Text:
+        return "action_routing"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kind = tracker.get_intent_of_latest_message()
+        if kind not in ("emergency", "criminal", "administrative"):
+            kind = "emergency"
+        dispatcher.utter_message(text=guidance.render_routing(kind))
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]

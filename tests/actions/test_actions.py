@@ -1,0 +1,242 @@
+"""The custom actions against a real court database (SQLite and PostgreSQL).
+
+Actions are called the way the action server calls them: with a tracker built
+from the events Rasa would send, and a dispatcher that collects messages.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+import actions.common
+from actions.appointments import ActionAppointmentLookup, ActionCancelAppointment, ValidateLookupForm
+from actions.booking import (
+    ActionBookAppointment,
+    ActionConfirmSlot,
+    ActionCorrectValue,
+    ActionProposeSlots,
+    ValidateBookingForm,
+)
+from actions.handoff import ActionRequestHuman
+from actions.information import ActionLitigationCost
+from actions.triage import ActionRouting, ActionTriage, ActionTriageClarify
+from court.store.schema import Appointment, Case, Handoff, Resident
+from tests.factories import NOW
+
+DOMAIN: dict[str, Any] = {"slots": {}, "forms": {"booking_form": {"required_slots": [
+    "consent", "summary", "name", "phone", "place", "preferred_time"]}}}
+
+
+@pytest.fixture(autouse=True)
+def court_db(db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("COURT_FAKE_NOW", NOW.isoformat())
+    actions.common.court.cache_clear()
+    yield db
+    actions.common.court.cache_clear()
+
+
+def tracker(*, slots: dict | None = None, text: str = "", intent: str = "inform", ranking: list | None = None,
+            entities: list | None = None, metadata: dict | None = None, requested: str | None = None,
+            sender: str | None = None, events: list | None = None) -> Tracker:
+    slots = dict(slots or {})
+    if requested:
+        slots["requested_slot"] = requested
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+              "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}], "metadata": metadata or {}}
+    user_event = {"event": "user", "text": text, "parse_data": latest}
+    return Tracker(sender or f"tg-{uuid.uuid4().hex[:8]}", slots, latest, (events or []) + [user_event], False,
+                   None, {"name": "booking_form"} if requested else {}, "action_listen")
+
+
+def run(action, t: Tracker, domain: dict | None = None) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, domain or DOMAIN))
+    return dispatcher.messages, events
+
+
+def slot_events(events: list[dict]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_triage_names_the_type_and_keeps_the_description():
+    messages, events = run(ActionTriage(), tracker(text="俺家楼上天天漏水咋整", intent="dispute_neighbor"))
+    assert "邻里" in messages[0]["text"] and "人民调解" in messages[0]["text"]
+    assert slot_events(events)["dispute_type"] == "neighbor"
+    assert slot_events(events)["summary"] == "俺家楼上天天漏水咋整"
+
+
+def test_unsure_triage_offers_the_top_two_and_none():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "dispute_labor", "confidence": 0.41},
+               {"name": "dispute_contract", "confidence": 0.38}]
+    messages, _ = run(ActionTriageClarify(), tracker(text="干活的钱没给", intent="nlu_fallback", ranking=ranking))
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/dispute_labor", "/dispute_contract", "/deny"]
+    assert messages[0]["buttons"][-1]["title"] == "都不是"
+
+
+def test_emergency_routing_stops_forms_and_never_offers_mediation():
+    messages, events = run(ActionRouting(), tracker(text="他拿刀要砍我", intent="emergency", requested="phone"))
+    assert "110" in messages[0]["text"] and "调解" not in messages[0]["text"].split("110")[0]
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+def test_fee_estimate_reads_the_amount():
+    messages, _ = run(ActionLitigationCost(), tracker(text="标的十万打官司要多少钱", intent="ask_litigation_cost"))
+    assert "2300" in messages[0]["text"].replace(",", "")
+
+
+def _validate(slot: str, value: Any, **kw) -> tuple[list[dict], dict]:
+    form = ValidateBookingForm()
+    t = tracker(slots={slot: value, **kw.pop("slots", {})}, requested=slot, **kw)
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(getattr(form, f"validate_{slot}")(value, dispatcher, t, DOMAIN))
+    return dispatcher.messages, result
+
+
+def test_consent_is_recorded_before_anything_personal(court_db):
+    sender = "tg-consent-1"
+    _, result = _validate("consent", True, sender=sender, metadata={"telegram_user_id": 4242})
+    assert result == {"consent": True}
+    with court_db.reader() as s:
+        resident = s.execute(select(Resident).where(Resident.conversation_id == sender)).scalar_one()
+        assert resident.consent_at is not None and resident.telegram_user_id == 4242 and resident.phone is None
+
+
+def test_refused_consent_asks_nothing_more():
+    messages, result = _validate("consent", False)
+    assert result == {"consent": False} and messages[0]["response"] == "utter_consent_refused"
+    form = ValidateBookingForm()
+    slots = asyncio.run(form.required_slots(["consent", "name"], CollectingDispatcher(),
+                                            tracker(slots={"consent": False}), DOMAIN))
+    assert slots == []
+
+
+@pytest.mark.parametrize("slot,value,expected", [
+    ("phone", "139 4561 2378", "13945612378"),
+    ("name", "我叫王桂芝", "王桂芝"),
+])
+def test_good_values_are_normalised(slot, value, expected):
+    messages, result = _validate(slot, value)
+    assert result[slot] == expected and not messages
+
+
+@pytest.mark.parametrize("slot,value,words", [
+    ("phone", "12345", "手机号"),
+    ("name", "13945612378", "姓名"),
+    ("preferred_time", "昨天上午", "过去"),
+    ("preferred_time", "啥时候都行吧", "没看懂"),
+    ("place", "哈尔滨道里区", "不在黑河"),
+    ("place", "光明村", "没有找到"),
+])
+def test_bad_values_get_a_clear_chinese_answer(slot, value, words):
+    messages, result = _validate(slot, value)
+    assert result[slot] is None
+    assert words in messages[0]["text"]
+
+
+def test_ambiguous_place_offers_buttons():
+    messages, result = _validate("place", "和平")
+    assert result["place"] is None
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert len(payloads) == 2 and all(p.startswith("/choose_place") for p in payloads)
+    code = json.loads(payloads[0].split("choose_place", 1)[1])["place_code"]
+    _, chosen = _validate("place", f"code:{code}")
+    assert chosen["place_code"] == code and chosen["place_lat"]
+
+
+def test_telegram_location_fills_the_place():
+    form = ValidateBookingForm()
+    t = tracker(requested="place", text="[位置]", metadata={"location": {"latitude": 49.8966, "longitude": 127.3387}})
+    extracted = asyncio.run(form.extract_place(CollectingDispatcher(), t, DOMAIN))
+    assert extracted == {"place": "geo:49.8966,127.3387"}
+    _, result = _validate("place", extracted["place"])
+    assert result["place_lat"] == 49.8966
+
+
+def test_correction_clears_the_named_value():
+    messages, events = run(ActionCorrectValue(), tracker(text="电话写错了", intent="correct_value",
+                                                         slots={"phone": "13945612378", "name": "王桂芝"}))
+    assert slot_events(events) == {"phone": None} and "手机号" in messages[0]["text"]
+
+
+def _book(court_db, sender: str, phone: str = "13945612378") -> tuple[list[dict], dict]:
+    """Consent, propose, choose the first time, confirm: returns the final message and slots."""
+    _validate("consent", True, sender=sender)
+    slots = {"consent": True, "dispute_type": "neighbor", "summary": "楼上漏水", "name": "王桂芝", "phone": phone,
+             "place": "西岗子镇", "place_lat": 49.8966, "place_lng": 127.33874,
+             "when_start": dt.datetime(2026, 12, 1, 8, 0, tzinfo=NOW.tzinfo).isoformat()}
+    messages, events = run(ActionProposeSlots(), tracker(slots=slots, sender=sender))
+    slot_buttons = [b for b in messages[0]["buttons"] if "slot_token" in b["payload"]]
+    assert "西岗子镇调解工作服务点" in messages[0]["text"] and 2 <= len(slot_buttons) <= 4
+    token = json.loads(slot_buttons[0]["payload"].split("choose_slot", 1)[1])["slot_token"]
+    slots["slot_token"] = token
+    confirm, _ = run(ActionConfirmSlot(), tracker(slots=slots, sender=sender))
+    assert "请确认" in confirm[0]["text"] and "王**" in confirm[0]["text"] and f"{phone[:3]}****{phone[-4:]}" in confirm[0]["text"]
+    booked, events = run(ActionBookAppointment(), tracker(slots=slots, sender=sender, intent="affirm"))
+    return booked, slots
+
+
+def test_booking_end_to_end_writes_the_case(court_db):
+    booked, _ = _book(court_db, "tg-book-1")
+    text = booked[0]["text"]
+    assert text.startswith("预约成功") and "案件编号：HH" in text
+    assert booked[0]["custom"]["venue"]["title"] == "西岗子镇调解工作服务点"
+    with court_db.reader() as s:
+        case = s.execute(select(Case)).scalars().one()
+        assert case.status == "booked" and case.resident.phone == "13945612378" and case.conversation_id == "tg-book-1"
+        assert case.reference in text and case.appointments[0].starts_at.date() >= dt.date(2026, 12, 1)
+
+
+def test_forged_slot_token_is_refused_and_nothing_is_written(court_db):
+    sender = "tg-forged"
+    _validate("consent", True, sender=sender)
+    slots = {"consent": True, "dispute_type": "neighbor", "summary": "楼上漏水", "name": "王桂芝",
+             "phone": "13945612378", "slot_token": "S.1.1.1"}
+    messages, events = run(ActionBookAppointment(), tracker(slots=slots, sender=sender))
+    assert "重新" in messages[0]["text"] or "过去" in messages[0]["text"]
+    for bad in ('S.1.1.abc', '{"point":1}', "S.999999.1.1796083200"):
+        slots["slot_token"] = bad
+        messages, _ = run(ActionConfirmSlot(), tracker(slots=slots, sender=sender))
+        assert messages[0]["text"]
+    with court_db.reader() as s:
+        assert s.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+
+
+def test_lookup_check_and_cancel_by_reference_and_phone(court_db):
+    booked, _ = _book(court_db, "tg-book-2", phone="13945612379")
+    reference = booked[0]["text"].split("案件编号：", 1)[1].split("\n", 1)[0]
+    form = ValidateLookupForm()
+    result = asyncio.run(form.validate_reference(f"我的编号是{reference.lower()}", CollectingDispatcher(),
+                                                 tracker(), DOMAIN))
+    assert result == {"reference": reference}
+    wrong, _ = run(ActionAppointmentLookup(), tracker(slots={"reference": reference, "phone": "13900000000",
+                                                             "lookup_purpose": "check"}))
+    assert "没有找到" in wrong[0]["text"]
+    slots = {"reference": reference, "phone": "13945612379", "lookup_purpose": "cancel"}
+    shown, _ = run(ActionAppointmentLookup(), tracker(slots=slots))
+    assert reference in shown[0]["text"] and "等待调解员确认" in shown[0]["text"]
+    cancelled, _ = run(ActionCancelAppointment(), tracker(slots=slots, intent="affirm"))
+    assert "已取消" in cancelled[0]["text"]
+    with court_db.reader() as s:
+        assert s.execute(select(Appointment)).scalars().one().status == "cancelled"
+    again, _ = run(ActionAppointmentLookup(), tracker(slots=slots))
+    assert "不能再取消" in again[-1]["text"]
+
+
+def test_request_human_queues_and_pauses(court_db):
+    messages, events = run(ActionRequestHuman(), tracker(text="转人工", intent="request_human", sender="tg-h1",
+                                                         slots={"dispute_type": "labor"}))
+    assert "12368" in messages[0]["text"]
+    assert any(e.get("event") == "pause" for e in events)
+    run(ActionRequestHuman(), tracker(text="转人工", intent="request_human", sender="tg-h1"))
+    with court_db.reader() as s:
+        handoffs = s.execute(select(Handoff)).scalars().all()
+        assert len(handoffs) == 1 and handoffs[0].status == "waiting" and handoffs[0].reason == "request_human"

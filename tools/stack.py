@@ -1,0 +1,107 @@
+"""Start and stop the action server and the Rasa server as child processes.
+
+Used by `make run` (bin/run), the end-to-end tests and the latency benchmark,
+so they all run the same stack the same way.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, model: Path, *, database_url: str, rasa_port: Optional[int] = None,
+                 action_port: Optional[int] = None, log_dir: Optional[Path] = None,
+                 extra_env: Optional[dict[str, str]] = None) -> None:
+        self.model = model
+        self.rasa_port = rasa_port or free_port()
+        self.action_port = action_port or free_port()
+        self.log_dir = log_dir or ROOT / "var" / "logs"
+        self.env = os.environ | {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "DATABASE_URL": database_url,
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        } | (extra_env or {})
+        self.procs: list[subprocess.Popen] = []
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.procs.append(subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True))
+
+    def start(self, timeout: float = 180) -> "Stack":
+        self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                                "--port", str(self.action_port)])
+        self._spawn("rasa", [str(BIN / "rasa"), "run", "--enable-api", "--model", str(self.model),
+                             "--port", str(self.rasa_port), "--endpoints", "endpoints.yml",
+                             "--credentials", "credentials.yml", "--interface", "127.0.0.1"])
+        deadline = time.monotonic() + timeout
+        for url in (f"http://127.0.0.1:{self.action_port}/health", f"{self.rasa_url}/status"):
+            while True:
+                self._check_alive()
+                try:
+                    if requests.get(url, timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"stack did not start in {timeout:.0f} s; see {self.log_dir}")
+                time.sleep(0.5)
+        return self
+
+    def _check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}; see {self.log_dir}")
+
+    def say(self, sender: str, text: str, metadata: Optional[dict] = None, timeout: float = 30) -> list[dict]:
+        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text, "metadata": metadata or {}}, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict:
+        return requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
