@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db run test bench clean
+.PHONY: help setup db model run test eval bench bench-latency clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -15,11 +15,20 @@ db: setup ## migrate and seed the database (DATABASE_URL, default var/court.db)
 	@$(PY) -m court.cli migrate
 	@$(PY) -m court.cli seed
 
+model: setup ## train the Rasa model if its inputs changed (cached in models/)
+	@$(PY) tools/train.py
+
 run: db ## set everything up and start the assistant (embedded SQLite by default)
 	@bin/run
 
 test: setup ## run every test against SQLite and a throwaway PostgreSQL
 	@bin/test
+
+eval: setup ## per-intent precision/recall/F1 on the test split, Rasa beside a TF-IDF baseline
+	@$(PY) -m bench.nlu_eval
+
+bench-latency: setup ## message latency through Rasa + action server at 1 and 20 conversations
+	@$(PY) -m bench.latency_bench --postgres "$$(bin/pg-test-server start)"
 
 bench: setup ## booking throughput and nearest-point lookup, PostgreSQL beside SQLite
 	@$(PY) -m bench.booking_bench --postgres "$$(bin/pg-test-server start)"

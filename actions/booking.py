@@ -20,6 +20,10 @@ BOOKING_SLOTS = ("summary", "preferred_time", "when_start", "slot_token", "exclu
                  "proposed_point",
                  "dispute_type", "place", "place_code", "place_lat", "place_lng")
 SPECIAL_AREA_NOTE = "（农场、林场地区的纠纷可能由专门法院管辖，调解员会帮您确认。）"
+# Intents that interrupt a form: their text is never a slot value (see domain.yml not_intent).
+DIGRESSIONS = frozenset({"emergency", "criminal", "administrative", "request_human", "frustration", "stop",
+                         "correct_value", "faq", "ask_litigation_cost", "ask_judicial_confirmation", "privacy",
+                         "bot_challenge", "choose_slot", "change_time", "change_point"})
 FALLBACK_NOTE = "（该乡镇暂无准确坐标，按县城位置为您推荐服务点。）"
 
 
@@ -29,6 +33,8 @@ def clear(*slots: str) -> List[EventType]:
 
 def validate_when(value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
     """Shared by the booking form and the reschedule time form."""
+    if not value:  # cleared by an action, not typed: ask again without a complaint
+        return {"preferred_time": None, "when_start": None}
     try:
         when = datetext.parse_when(clean_text(value, limit=60, field="时间"), now())
     except CourtError as exc:
@@ -92,7 +98,7 @@ class ValidateBookingForm(FormValidationAction):
 
     async def extract_place(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "place":
+        if tracker.get_slot("requested_slot") != "place" or tracker.get_intent_of_latest_message() in DIGRESSIONS:
             return {}
         location = metadata(tracker).get("location")
         if isinstance(location, dict):

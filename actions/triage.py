@@ -7,8 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import DISPUTE_PREFIX, last_typed_text
+from actions.common import DISPUTE_PREFIX, last_typed_text, user_text
 from court import guidance
+from court.safety import danger_signs
 
 SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
 CLARIFY_AFTER = 2  # misunderstandings before the bot offers a human
@@ -23,6 +24,8 @@ class ActionTriage(Action):
         intent = tracker.get_intent_of_latest_message() or ""
         dispute = intent[len(DISPUTE_PREFIX):] if intent.startswith(DISPUTE_PREFIX) else "other"
         card = guidance.card(dispute)
+        if danger_signs(user_text(tracker)):
+            dispatcher.utter_message(text=guidance.render_routing("emergency"))
         dispatcher.utter_message(text=f"听起来是【{card.label}】方面的纠纷。\n\n{guidance.render_card(dispute)}")
         events: List[Dict[Text, Any]] = [SlotSet("dispute_type", dispute), SlotSet("misunderstood", 0)]
         described = last_typed_text(tracker)
@@ -42,6 +45,8 @@ class ActionTriageClarify(Action):
         ranking = [i.get("name") or "" for i in (tracker.latest_message or {}).get("intent_ranking") or []]
         top_two = [n for n in ranking if n != "nlu_fallback"][:2]
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
+        if danger_signs(user_text(tracker)):
+            dispatcher.utter_message(text=guidance.render_routing("emergency"))
         if len(top_two) == 2 and all(n.startswith(DISPUTE_PREFIX) for n in top_two):
             disputes = top_two
             buttons = [{"title": guidance.card(n[len(DISPUTE_PREFIX):]).label, "payload": f"/{n}"} for n in disputes]

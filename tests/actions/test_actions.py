@@ -240,3 +240,8 @@ def test_request_human_queues_and_pauses(court_db):
     with court_db.reader() as s:
         handoffs = s.execute(select(Handoff)).scalars().all()
         assert len(handoffs) == 1 and handoffs[0].status == "waiting" and handoffs[0].reason == "request_human"
+
+
+def test_danger_words_bring_110_even_when_nlu_says_injury():
+    messages, _ = run(ActionTriage(), tracker(text="他喝多了拿刀在门口说要砍死我", intent="dispute_injury"))
+    assert "110" in messages[0]["text"]
