@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
+KEEP = 3
 INPUTS = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements.txt"]
 
 
@@ -43,6 +44,8 @@ def ensure_model(quiet: bool = False) -> Path:
         stdout=subprocess.DEVNULL if quiet else None,
     )
     print(f"trained {model.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    for stale in sorted(MODELS.glob("model-*.tar.gz"), key=lambda p: p.stat().st_mtime)[:-KEEP]:
+        stale.unlink()  # models are large; keep the newest few
     return model
 
 
