@@ -26,7 +26,7 @@ from actions.booking import (
     ValidateBookingForm,
 )
 from actions.handoff import ActionRequestHuman
-from actions.information import ActionLitigationCost
+from actions.guidance import ActionLitigationCost
 from actions.triage import ActionRouting, ActionTriage, ActionTriageClarify
 from court.store.schema import Appointment, Case, Handoff, Resident
 from tests.factories import NOW
