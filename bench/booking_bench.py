@@ -15,14 +15,12 @@ import argparse
 import datetime as dt
 import random
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
+from bench.databases import fresh_database
 from court import booking, cases, residents
 from court.places import HEIHE_BOUNDS, PlaceDirectory
 from court.seeding.seed import seed
@@ -38,17 +36,6 @@ PLACE_QUERIES = ["爱辉区西岗子", "西岗子镇", "俺在北安市和平街
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _fresh(kind: str, pg_url: str | None) -> Database:
-    if kind == "sqlite":
-        return Database(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
-    admin = create_engine(pg_url, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS court_bench WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE court_bench"))
-    admin.dispose()
-    return Database(make_url(pg_url).set(database="court_bench").render_as_string(hide_password=False))
 
 
 def _book_one(db: Database, point_id: int, start: dt.datetime, phone: int) -> None:
@@ -72,7 +59,7 @@ def _slots(db: Database, n: int) -> list[tuple[int, dt.datetime]]:
 
 
 def run_backend(kind: str, pg_url: str | None, n: int, lookups: int) -> dict[str, float]:
-    db = _fresh(kind, pg_url)
+    db = fresh_database("court_bench", pg_url if kind == "postgresql" else None)
     db.migrate()
     seed(db, today=NOW.date())
     slots = _slots(db, 2 * n)

@@ -13,15 +13,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from bench.databases import fresh_database
 from court.seeding.seed import seed
 from court.settings import LOCAL_TZ
 from court.store.db import Database
@@ -77,23 +74,12 @@ def run(stack: Stack, concurrency: int, rounds: int) -> dict[str, float]:
     }
 
 
-def _database(pg_url: str | None) -> Database:
-    if not pg_url:
-        return Database(f"sqlite:///{Path(tempfile.mkdtemp()) / 'latency.db'}")
-    admin = create_engine(pg_url, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS court_latency WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE court_latency"))
-    admin.dispose()
-    return Database(make_url(pg_url).set(database="court_latency").render_as_string(hide_password=False))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (default: SQLite)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of conversations per concurrency level")
     args = parser.parse_args()
-    db = _database(args.postgres)
+    db = fresh_database("court_latency", args.postgres)
     db.migrate()
     seed(db, today=NOW.date())
     model = ensure_model(quiet=True)
