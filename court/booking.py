@@ -54,10 +54,6 @@ class Slot:
     starts_at: dt.datetime
     ends_at: dt.datetime
 
-    @property
-    def label(self) -> str:
-        return f"{format_local(self.starts_at)} {self.mediator_name}"
-
 
 @dataclass
 class DeclineResult:

@@ -121,8 +121,3 @@ class InvalidTransition(CourtError):
 class DateNotUnderstood(ValidationError):
     code = "date_not_understood"
     message = "没看懂这个时间。可以说“明天下午”“下周一上午”“12月3号上午十点”这样的说法。"
-
-
-class AmountNotUnderstood(ValidationError):
-    code = "amount_not_understood"
-    message = "没看出争议金额是多少。可以说“标的十万”“3万块”“五千元”这样的说法。"

@@ -15,6 +15,7 @@ from court.errors import ConsentRequired, NotFound, ValidationError
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.store.db import Database
 from court.store.schema import (
+    ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
     AppointmentStatus,
     CaseSource,
@@ -204,6 +205,5 @@ def _card(appt: Appointment) -> AppointmentCard:
         appointment_id=appt.id, reference=appt.case.reference, status=STATUS_LABELS[appt.status],
         time=format_local(appt.starts_at), point_name=point.name, address=point.address, mediator=appt.mediator.name,
         lat=point.lat, lng=point.lng,
-        active=appt.status in (AppointmentStatus.BOOKED.value, AppointmentStatus.ACCEPTED.value,
-                               AppointmentStatus.RESCHEDULED.value),
+        active=appt.status in {s.value for s in ACTIVE_APPOINTMENT_STATUSES},
     )

@@ -100,10 +100,6 @@ class PlaceRef:
         return self.name
 
     @property
-    def is_county(self) -> bool:
-        return self.level == PlaceLevel.COUNTY.value
-
-    @property
     def special_area(self) -> bool:
         """State farms and forest areas may fall under a special court: ask, don't assume."""
         return self.level in (PlaceLevel.STATE_FARM.value, PlaceLevel.FOREST_FARM.value)
@@ -140,15 +136,6 @@ class PlaceDirectory:
                 for n in {p.name} | {a.alias for a in p.aliases}:
                     full.setdefault(n, set()).add(p.id)
         return cls(places, counties, local, full)
-
-    def get(self, place_id: int) -> PlaceRef:
-        return self.places[place_id]
-
-    def county_of(self, place: PlaceRef) -> Optional[PlaceRef]:
-        for ref in self.counties.values():
-            if ref.county_code == place.county_code:
-                return ref
-        return None
 
     def resolve(self, text: str) -> PlaceRef:
         """The one place the text names; raises PlaceAmbiguous, PlaceNotFound or OutsideHeihe."""
