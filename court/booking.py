@@ -275,11 +275,11 @@ def _announce(session: Session, appt: Appointment, mediator_template: Optional[s
     prefix = _push_keys(appt)
     if mediator_template:
         journal.enqueue(session, key=prefix + mediator_template + ":mediator", recipient_type=RecipientType.MEDIATOR,
-                        recipient_id=appt.mediator_id, template=mediator_template, payload=card)
+                        recipient_id=appt.mediator_id, template=mediator_template, payload=card, due_at=now)
     resident_id = appt.case.resident_id
     if resident_template and resident_id:
         journal.enqueue(session, key=prefix + resident_template + ":resident", recipient_type=RecipientType.RESIDENT,
-                        recipient_id=resident_id, template=resident_template, payload=card)
+                        recipient_id=resident_id, template=resident_template, payload=card, due_at=now)
 
 
 def _schedule_reminders(session: Session, appt: Appointment, now: dt.datetime) -> None:
@@ -367,7 +367,7 @@ def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime,
     if old_mediator != slot.mediator_id:
         journal.enqueue(session, key=f"{_push_keys(appt)}appointment_moved_away:mediator",
                         recipient_type=RecipientType.MEDIATOR, recipient_id=old_mediator,
-                        template="appointment_moved_away", payload=_card(appt))
+                        template="appointment_moved_away", payload=_card(appt), due_at=now)
     appt.service_point_id, appt.mediator_id = target_point, slot.mediator_id
     appt.starts_at, appt.ends_at = slot.starts_at, slot.ends_at
     appt.status = AppointmentStatus.RESCHEDULED.value

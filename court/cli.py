@@ -4,20 +4,59 @@
     python -m court.cli seed [--no-demo]   # load Heihe's places, courts, demo roster
     python -m court.cli load-roster FILE   # load the court's own service points and mediators
     python -m court.cli status             # what the database holds
+    python -m court.cli issue-link-code M-231102101-1 [--hours 72]   # a mediator's Telegram link code
+    python -m court.cli list-mediators [--point SP-231102101]       # who is linked to Telegram
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court.errors import CourtError
+from court import clock
+from court import mediators as mediator_links  # main() has a local named mediators
+from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.roster import load_roster_file
 from court.seeding.seed import seed
 from court.store.db import Database
-from court.store.schema import Appointment, Case, Mediator, Place, ServicePoint
+from court.store.schema import Appointment, Case, Mediator, MediatorStatus, Place, ServicePoint
+from court.timeutil import to_local
+
+MAX_LINK_HOURS = 24 * 30
+_STATUS_NOTE = {MediatorStatus.SUSPENDED.value: "（已停用）", MediatorStatus.RETIRED.value: "（已退休）"}
+
+
+def _issue_link_code(db: Database, mediator_code: str, hours: float) -> None:
+    if not 0 < hours <= MAX_LINK_HOURS:
+        raise ValidationError(f"有效期要在0到{MAX_LINK_HOURS}小时之间。")
+    now = clock.now()
+    ttl = dt.timedelta(hours=hours)
+    with db.transaction() as session:
+        code = mediator_links.issue_link_code(session, mediator_code, actor="clerk:cli", ttl=ttl, now=now)
+    print(f"绑定码：{code}")
+    print(f"有效期至：{to_local(now + ttl):%Y-%m-%d %H:%M}（北京时间），只能使用一次")
+    print(f"请调解员在 Telegram 里向机器人发送：/link {code}")
+
+
+def _list_mediators(db: Database, point_code: str | None) -> None:
+    # No phones here: a clerk's screen is no place for personal data it does not need.
+    with db.reader() as session:
+        query = select(Mediator).order_by(Mediator.code)
+        if point_code:
+            point = session.execute(select(ServicePoint).where(ServicePoint.code == point_code.strip())
+                                    ).scalar_one_or_none()
+            if point is None:
+                raise NotFound(f"没有编号为“{point_code}”的服务点。")
+            query = query.where(Mediator.service_points.any(ServicePoint.id == point.id))
+        rows = session.execute(query).scalars().all()
+        print("编号\t姓名\tTelegram")
+        for m in rows:
+            linked = "已绑定" if m.telegram_chat_id is not None else "未绑定"
+            print(f"{m.code}\t{m.name}{_STATUS_NOTE.get(m.status, '')}\t{linked}")
+        print(f"共{len(rows)}位调解员")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     p_roster = sub.add_parser("load-roster", help="load service points and mediators from a YAML file")
     p_roster.add_argument("file", type=Path)
     sub.add_parser("status", help="count what the database holds")
+    p_link = sub.add_parser("issue-link-code", help="issue a one-time code a mediator sends to the bot (/link CODE)")
+    p_link.add_argument("mediator_code")
+    p_link.add_argument("--hours", type=float, default=72, help="validity in hours (default 72)")
+    p_list = sub.add_parser("list-mediators", help="mediators and whether their Telegram chat is linked")
+    p_list.add_argument("--point", help="only the mediators of this service point code")
     args = parser.parse_args(argv)
 
     db = Database()
@@ -49,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                 for label, model in (("places", Place), ("service_points", ServicePoint),
                                      ("mediators", Mediator), ("cases", Case), ("appointments", Appointment)):
                     print(f"{label}: {session.execute(select(func.count()).select_from(model)).scalar_one()}")
+        elif args.command == "issue-link-code":
+            _issue_link_code(db, args.mediator_code, args.hours)
+        elif args.command == "list-mediators":
+            _list_mediators(db, args.point)
     except CourtError as exc:
         print(exc.message, file=sys.stderr)
         return 1

@@ -121,3 +121,23 @@ class InvalidTransition(CourtError):
 class DateNotUnderstood(ValidationError):
     code = "date_not_understood"
     message = "没看懂这个时间。可以说“明天下午”“下周一上午”“12月3号上午十点”这样的说法。"
+
+
+class ButtonInvalid(ValidationError):
+    code = "button_invalid"
+    message = "这个按钮已失效，请按最新消息里的按钮，或直接输入文字。"
+
+
+class ButtonExpired(ValidationError):
+    code = "button_expired"
+    message = "这个按钮已过期，请按最新消息里的按钮，或直接输入文字。"
+
+
+class ButtonUsed(ValidationError):
+    code = "button_used"
+    message = "这个选项已经处理过了。"
+
+
+class LinkCodeInvalid(ValidationError):
+    code = "link_code_invalid"
+    message = "绑定码不正确或已失效。请向法院工作人员索取新的绑定码，然后发送：/link 绑定码"

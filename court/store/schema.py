@@ -164,6 +164,12 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"  # superseded (e.g. a reminder for a moved appointment)
 
 
+class InboundStatus(StrEnum):
+    PENDING = "pending"  # received, not yet answered by the assistant
+    DELIVERED = "delivered"
+    KEPT = "kept"  # the assistant stayed down too long: kept for a hotline agent
+
+
 class RecipientType(StrEnum):
     RESIDENT = "resident"
     MEDIATOR = "mediator"
@@ -276,6 +282,7 @@ class Mediator(Base):
     phone = Column(String(20), nullable=False)
     telegram_chat_id = Column(BigInteger, unique=True)
     telegram_linked_at = Column(UTCDateTime)
+    telegram_blocked_at = Column(UTCDateTime)  # Telegram answered 403: pushes cannot reach them
     status = Column(String(12), nullable=False, default=MediatorStatus.ACTIVE.value)
     appointed_on = Column(Date)
     retired_on = Column(Date)
@@ -337,6 +344,7 @@ class Resident(Base):
     phone = Column(String(20), index=True)
     id_number = Column(String(18))
     telegram_user_id = Column(BigInteger, unique=True)
+    telegram_blocked_at = Column(UTCDateTime)  # Telegram answered 403: pushes cannot reach them
     conversation_id = Column(String(64), unique=True)  # the chat's sender id in the assistant
     consent_at = Column(UTCDateTime)
     consent_version = Column(String(20))
@@ -478,3 +486,62 @@ class AuditEntry(Base):
     before = Column(JSON)
     after = Column(JSON)
     __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+
+# --- messaging channel state ------------------------------------------------
+
+
+class LinkCode(Base):
+    """A one-time code a clerk issues so a mediator can link their Telegram chat.
+    Only a hash is stored: a leaked database does not leak usable codes."""
+
+    __tablename__ = "link_codes"
+    id = Column(Integer, primary_key=True)
+    mediator_id = Column(Integer, ForeignKey("mediators.id", ondelete="CASCADE"), nullable=False, index=True)
+    code_hash = Column(String(64), nullable=False, unique=True)
+    issued_by = Column(String(64), nullable=False)
+    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime)
+    used_chat_id = Column(BigInteger)
+    revoked_at = Column(UTCDateTime)
+
+    mediator = relationship("Mediator")
+
+
+class ChatButton(Base):
+    """An inline button's real payload, kept on the server: Telegram carries only
+    the opaque token, so a modified client cannot forge what a button does."""
+
+    __tablename__ = "chat_buttons"
+    token = Column(String(32), primary_key=True)
+    keyboard = Column(String(32), nullable=False, index=True)  # buttons shown together are used up together
+    chat_id = Column(BigInteger, nullable=False, index=True)
+    label = Column(String(64), nullable=False)
+    payload = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime)
+
+
+class InboundMessage(Base):
+    """Every message a resident sends, written before it is relayed, so an
+    outage of the assistant loses nothing: it is retried, then kept for an agent."""
+
+    __tablename__ = "inbound_messages"
+    id = Column(Integer, primary_key=True)
+    update_id = Column(BigInteger, unique=True)  # Telegram's update id: a redelivered update is recorded once
+    chat_id = Column(BigInteger, nullable=False, index=True)
+    conversation_id = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    meta = Column(JSON, nullable=False, default=dict)
+    status = Column(String(10), nullable=False, default=InboundStatus.PENDING.value)
+    attempts = Column(Integer, nullable=False, default=0)
+    received_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    delivered_at = Column(UTCDateTime)
+    last_error = Column(Text)
+    __table_args__ = (
+        _values_check("status", InboundStatus, "status"),
+        Index("ix_inbound_pending", "status", "next_attempt_at"),
+    )

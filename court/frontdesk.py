@@ -1,0 +1,144 @@
+"""What the messaging front end asks of the court: one call per step, one
+transaction per call. The Telegram bot calls these (from a worker thread) and
+never touches the storage layer itself; court/intake.py is the same for Rasa.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Optional
+
+from court import booking, chat_buttons, clock, erasure, inbox, mediators, outbox
+from court.chat_buttons import Pressed
+from court.erasure import ErasureReport
+from court.errors import NotFound
+from court.inbox import InboundRow as PendingMessage
+from court.outbox import Delivery
+from court.timeutil import to_local
+from court.store.db import Database
+
+__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "OUTCOME_CHOICES"]
+
+OUTCOME_CHOICES = tuple(mediators.OUTCOME_LABELS.items())
+
+
+class FrontDesk:
+    def __init__(self, db: Database, *, now: Callable[[], dt.datetime] = clock.now) -> None:
+        self.db = db
+        self.now = now
+
+    # --- buttons ---------------------------------------------------------
+
+    def issue_buttons(self, chat_id: int, buttons: list[tuple[str, str]]) -> list[str]:
+        with self.db.transaction() as s:
+            return chat_buttons.issue(s, chat_id=chat_id, buttons=buttons, now=self.now())
+
+    def press_button(self, chat_id: int, token: str) -> Pressed:
+        with self.db.transaction() as s:
+            return chat_buttons.press(s, chat_id=chat_id, token=token, now=self.now())
+
+    # --- residents' messages -------------------------------------------
+
+    def inbox_receive(self, *, update_id: Optional[int], chat_id: int, conversation_id: str, text: str,
+                      meta: dict[str, Any]) -> int:
+        with self.db.transaction() as s:
+            inbound_id, _ = inbox.receive(s, update_id=update_id, chat_id=chat_id, conversation_id=conversation_id,
+                                          text=text, meta=meta, now=self.now())
+            return inbound_id
+
+    def inbox_pending(self, chat_id: int) -> list[PendingMessage]:
+        with self.db.reader() as s:
+            return inbox.pending(s, chat_id=chat_id)
+
+    def inbox_delivered(self, inbound_id: int) -> None:
+        with self.db.transaction() as s:
+            inbox.delivered(s, inbound_id, now=self.now())
+
+    def inbox_failed(self, inbound_id: int, error: str) -> str:
+        with self.db.transaction() as s:
+            return inbox.failed(s, inbound_id, error=error, now=self.now())
+
+    def inbox_due_chats(self) -> list[int]:
+        with self.db.reader() as s:
+            return sorted({row.chat_id for row in inbox.due(s, now=self.now())})
+
+    def erase_resident(self, *, telegram_user_id: int, conversation_id: str) -> ErasureReport:
+        with self.db.transaction() as s:
+            return erasure.erase(s, telegram_user_id=telegram_user_id, conversation_id=conversation_id,
+                                 chat_id=telegram_user_id, now=self.now())
+
+    def unblock(self, chat_id: int) -> None:
+        with self.db.transaction() as s:
+            outbox.unblock(s, chat_id=chat_id)
+
+    # --- pushes ------------------------------------------------------------
+
+    def claim_pushes(self, limit: int = 50) -> list[Delivery]:
+        with self.db.transaction() as s:
+            return outbox.claim_due(s, now=self.now(), limit=limit)
+
+    def push_sent(self, outbox_id: int) -> None:
+        with self.db.transaction() as s:
+            outbox.mark_sent(s, outbox_id, now=self.now())
+
+    def push_retry(self, outbox_id: int, error: str, retry_after: Optional[float]) -> None:
+        with self.db.transaction() as s:
+            outbox.mark_retry(s, outbox_id, error=error, now=self.now(), retry_after=retry_after)
+
+    def push_blocked(self, outbox_id: int, error: str) -> None:
+        with self.db.transaction() as s:
+            outbox.mark_blocked(s, outbox_id, error=error, now=self.now())
+
+    def push_undeliverable(self, outbox_id: int, error: str) -> None:
+        with self.db.transaction() as s:
+            outbox.mark_undeliverable(s, outbox_id, error=error, now=self.now())
+
+    # --- mediators -----------------------------------------------------------
+
+    def link_mediator(self, code: str, chat_id: int) -> str:
+        """Link a chat to the mediator the code was issued for; returns their name."""
+        with self.db.transaction() as s:
+            return mediators.redeem_link_code(s, code, chat_id, now=self.now()).name
+
+    def is_mediator(self, chat_id: int) -> bool:
+        with self.db.reader() as s:
+            return mediators.by_chat(s, chat_id) is not None
+
+    def _mediator_id(self, session: Any, chat_id: int) -> int:
+        mediator = mediators.by_chat(session, chat_id)
+        if mediator is None:
+            raise NotFound("您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码")
+        return mediator.id
+
+    def agenda(self, chat_id: int, *, days: int, title: str) -> Optional[str]:
+        """The mediator's agenda as text, or None when the chat is not a mediator's."""
+        with self.db.reader() as s:
+            mediator = mediators.by_chat(s, chat_id)
+            if mediator is None:
+                return None
+            today = to_local(self.now()).date()
+            items = mediators.agenda(s, mediator.id, start=today, days=days, now=self.now())
+            return mediators.render_agenda(items, title)
+
+    def accept(self, chat_id: int, appointment_id: int) -> str:
+        with self.db.transaction() as s:
+            mediator_id = self._mediator_id(s, chat_id)
+            first = booking.accept(s, appointment_id, mediator_id=mediator_id, now=self.now())
+            name, phone = mediators.contact_for(s, appointment_id, mediator_id)
+            head = "已接受，当事人会收到通知。" if first else "您已经接受过这个预约了。"
+            return f"{head}\n当事人：{name}  电话：{phone}\n请按时接待；结束后发送 /outcome 案件编号 登记结果。"
+
+    def decline(self, chat_id: int, appointment_id: int) -> str:
+        with self.db.transaction() as s:
+            mediator_id = self._mediator_id(s, chat_id)
+            result = booking.decline(s, appointment_id, mediator_id=mediator_id, reason="调解员在Telegram拒绝",
+                                     now=self.now())
+            if result.reassigned is not None:
+                return f"已拒绝。这个预约已改派给{result.reassigned.mediator.name}调解员，当事人会收到通知。"
+            return "已拒绝。同一时间没有其他调解员有空，已通知当事人另选时间。"
+
+    def record_outcome(self, chat_id: int, reference: str, result: str) -> str:
+        with self.db.transaction() as s:
+            mediator_id = self._mediator_id(s, chat_id)
+            outcome = mediators.record_outcome(s, mediator_id, reference, mediators.parse_outcome(result),
+                                               now=self.now())
+            return f"已登记：{reference.strip().upper()} {mediators.OUTCOME_LABELS[outcome.result]}。"
