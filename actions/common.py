@@ -5,11 +5,11 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import os
 from typing import Any, Callable, Optional, TypeVar
 
 from rasa_sdk import Tracker
 
+from court import clock
 from court.errors import CourtError
 from court.intake import Court
 from court.privacy import install_log_masking
@@ -35,11 +35,8 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def now() -> dt.datetime:
-    """The clock; COURT_FAKE_NOW (ISO 8601) pins it for reproducible test runs."""
-    fake = os.environ.get("COURT_FAKE_NOW")
-    if fake:
-        return dt.datetime.fromisoformat(fake)
-    return dt.datetime.now(dt.timezone.utc)
+    """The court's clock (COURT_FAKE_NOW pins it in tests; see court/clock.py)."""
+    return clock.now()
 
 
 def error_message(exc: Exception) -> str:

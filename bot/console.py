@@ -1,18 +1,15 @@
-"""A local chat in the terminal against the full stack (no Telegram token needed).
+"""A local chat in the terminal against the full stack (what `make run` opens
+when no Telegram token is set).
 
 Buttons are numbered: type the number to press one. Everything else is sent as
 typed text. Ctrl-D or "退出" ends the chat and stops the stack.
 """
 from __future__ import annotations
 
-import os
-import sys
 import uuid
 
 from bot.text import neutralise
-from court.settings import database_url
 from tools.stack import Stack
-from tools.train import ensure_model
 
 
 def _show(replies: list[dict]) -> list[dict]:
@@ -29,31 +26,24 @@ def _show(replies: list[dict]) -> list[dict]:
     return buttons
 
 
-def main() -> int:
-    print("正在启动助手（首次需要训练模型，约几分钟）……", flush=True)
-    model = ensure_model(quiet=True)
+def chat(stack: Stack) -> int:
+    """Chat with the running stack until Ctrl-D or “退出”."""
     sender = f"console-{uuid.uuid4().hex[:8]}"
-    with Stack(model, database_url=database_url()) as stack:
-        print(f"已启动：Rasa {stack.rasa_url}。输入“退出”结束。数字可以点按钮。")
-        buttons = _show(stack.say(sender, "/greet"))
-        while True:
-            try:
-                line = input("\n您：").strip()
-            except (EOFError, KeyboardInterrupt):
-                print()
-                break
-            if line in ("退出", "exit", "quit"):
-                break
-            if not line:
-                continue
-            if line.isdigit() and 1 <= int(line) <= len(buttons):
-                message = buttons[int(line) - 1]["payload"]
-            else:
-                message = neutralise(line)
-            buttons = _show(stack.say(sender, message))
+    print(f"已启动：Rasa {stack.rasa_url}。输入“退出”结束。数字可以点按钮。")
+    buttons = _show(stack.say(sender, "/greet"))
+    while True:
+        try:
+            line = input("\n您：").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            break
+        if line in ("退出", "exit", "quit"):
+            break
+        if not line:
+            continue
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            message = buttons[int(line) - 1]["payload"]
+        else:
+            message = neutralise(line)
+        buttons = _show(stack.say(sender, message))
     return 0
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    sys.exit(main())

@@ -1,7 +1,8 @@
-"""Start and stop the action server and the Rasa server as child processes.
+"""Start and stop the action server, the Rasa server and the Telegram front end
+as child processes.
 
-Used by `make run` (bin/run), the end-to-end tests and the latency benchmark,
-so they all run the same stack the same way.
+Used by `make run` (bin/run), the end-to-end tests and the benchmarks, so they
+all run the same stack the same way.
 """
 from __future__ import annotations
 
@@ -47,11 +48,11 @@ class Stack:
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], extra_env: Optional[dict[str, str]] = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
-        self.procs.append(subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True))
+        self.procs.append(subprocess.Popen(args, cwd=ROOT, env=self.env | (extra_env or {}), stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True))
 
     def start(self, timeout: float = 180) -> "Stack":
         self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
@@ -88,6 +89,19 @@ class Stack:
 
     def tracker(self, sender: str) -> dict:
         return requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+
+    def start_bot(self, *, token: str, api_base: str, extra_env: Optional[dict[str, str]] = None) -> None:
+        """The Telegram front end, relaying to this stack's Rasa server."""
+        env = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE": api_base, "RASA_URL": self.rasa_url}
+        self._spawn("bot", [sys.executable, "-m", "bot.app"], env | (extra_env or {}))
+
+    def kill_bot(self) -> None:
+        """SIGKILL, no clean-up: what a crash or a pulled plug does."""
+        for proc in [p for p in self.procs if p.args[1:3] == ["-m", "bot.app"]]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            self.procs.remove(proc)
 
     def stop(self) -> None:
         for proc in self.procs:

@@ -1,0 +1,32 @@
+"""`python -m bot`: start the action server and Rasa, then the Telegram bot
+when TELEGRAM_BOT_TOKEN is set, else a local chat in the terminal."""
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+from bot.settings import BotSettings  # noqa: E402
+from court.settings import database_url  # noqa: E402
+from tools.stack import Stack  # noqa: E402
+from tools.train import ensure_model  # noqa: E402
+
+
+def main() -> int:
+    print("正在启动助手（首次需要训练模型，约几分钟）……", flush=True)
+    model = ensure_model(quiet=True)
+    with Stack(model, database_url=database_url()) as stack:
+        if BotSettings().token:
+            from bot import app
+
+            os.environ["RASA_URL"] = stack.rasa_url
+            print(f"Telegram 机器人已启动（{BotSettings().api_base}），Ctrl-C 结束。", flush=True)
+            return app.main()
+        from bot import console
+
+        return console.chat(stack)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The Rasa server, seen from the front end: one message in, a list of replies out."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+log = logging.getLogger(__name__)
+
+
+class AssistantUnavailable(Exception):
+    """Rasa (or the action server or database behind it) did not answer."""
+
+
+class _Transient(Exception):
+    pass
+
+
+class Assistant:
+    def __init__(self, base_url: str, *, timeout: float = 30, attempts: int = 3) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.attempts = attempts
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3))
+
+    async def send(self, sender: str, message: str, metadata: Optional[dict[str, Any]] = None) -> list[dict]:
+        """Relay one message; retries brief hiccups, then raises AssistantUnavailable."""
+        body = {"sender": sender, "message": message, "metadata": metadata or {}}
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts),
+                                               wait=wait_exponential(multiplier=0.3, max=2),
+                                               retry=retry_if_exception_type(_Transient), reraise=True):
+                with attempt:
+                    return await self._post(body)
+        except _Transient as exc:
+            raise AssistantUnavailable(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    async def _post(self, body: dict) -> list[dict]:
+        try:
+            response = await self._client.post(f"{self.base_url}/webhooks/rest/webhook", json=body)
+        except httpx.TimeoutException as exc:
+            # Rasa may have handled it; a retry could answer twice, so give up now.
+            raise AssistantUnavailable(f"timeout: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            # Rasa answers 500 when an action (or the database behind it) failed.
+            raise AssistantUnavailable(f"rasa status {response.status_code}")
+        response.raise_for_status()
+        replies = response.json()
+        return replies if isinstance(replies, list) else []
+
+    async def reset(self, sender: str) -> None:
+        """Forget a conversation (its tracker holds the resident's name and phone)."""
+        try:
+            response = await self._client.put(f"{self.base_url}/conversations/{sender}/tracker/events", json=[])
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise AssistantUnavailable(f"reset failed: {exc}") from exc
+
+    async def healthy(self) -> bool:
+        try:
+            return (await self._client.get(f"{self.base_url}/status", timeout=3)).is_success
+        except httpx.HTTPError:
+            return False
+
+    async def close(self) -> None:
+        await self._client.aclose()

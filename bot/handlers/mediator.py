@@ -1,0 +1,103 @@
+"""Mediators: link the chat, read the agenda, answer pushes, record outcomes."""
+from __future__ import annotations
+
+import asyncio
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.outgoing import inline_keyboard, send_text
+from bot.services import services
+from court.errors import CourtError
+from court.frontdesk import OUTCOME_CHOICES
+
+NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码"
+LINK_USAGE = "请在 /link 后面加上法院给您的绑定码，例如：/link K7P3-M9QX"
+OUTCOME_USAGE = "请在 /outcome 后面加上案件编号，例如：/outcome HH261130-7K3Q"
+OUTCOME_PREFIX = "o:"
+MEDIATOR_COMMANDS = [
+    BotCommand("today", "今日预约"),
+    BotCommand("week", "未来七天的预约"),
+    BotCommand("outcome", "登记调解结果：/outcome 案件编号"),
+    BotCommand("help", "使用说明"),
+]
+
+
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup=None) -> None:  # type: ignore[no-untyped-def]
+    await send_text(context.bot, update.effective_chat.id, text, markup)
+
+
+async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not context.args:
+        await _reply(update, context, LINK_USAGE)
+        return
+    chat_id = update.effective_chat.id
+    try:
+        name = await asyncio.to_thread(services(context).desk.link_mediator, " ".join(context.args)[:40], chat_id)
+    except CourtError as exc:
+        await _reply(update, context, exc.message)
+        return
+    try:  # the mediator's own command menu; a failure here must not undo the link
+        await context.bot.set_my_commands(MEDIATOR_COMMANDS, scope=BotCommandScopeChat(chat_id))
+    except TelegramError:
+        pass
+    await _reply(update, context, f"绑定成功！{name}调解员您好。新的预约会推送到这里，请及时点“接受”或“拒绝”。\n"
+                                  "发送 /today 查看今日预约，/week 查看未来七天。")
+
+
+async def _agenda(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
+    try:
+        text = await asyncio.to_thread(services(context).desk.agenda, update.effective_chat.id, days=days, title=title)
+    except CourtError as exc:
+        text = exc.message
+    await _reply(update, context, text if text is not None else NOT_LINKED)
+
+
+async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _agenda(update, context, 1, "今日预约")
+
+
+async def week(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _agenda(update, context, 7, "未来七天的预约")
+
+
+async def outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/outcome REF [result]: with a result it is recorded at once, else buttons ask."""
+    desk = services(context).desk
+    chat_id = update.effective_chat.id
+    if not await asyncio.to_thread(desk.is_mediator, chat_id):
+        await _reply(update, context, NOT_LINKED)
+        return
+    if not context.args:
+        await _reply(update, context, OUTCOME_USAGE)
+        return
+    reference = context.args[0][:20]
+    if len(context.args) > 1:
+        await _reply(update, context, await record(context, chat_id, reference, " ".join(context.args[1:])[:40]))
+        return
+    markup = await inline_keyboard(desk, chat_id, [(label, f"{OUTCOME_PREFIX}{reference}:{value}")
+                                                   for value, label in OUTCOME_CHOICES])
+    await _reply(update, context, f"案件 {reference.upper()} 的调解结果是？", markup)
+
+
+async def record(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reference: str, result: str) -> str:
+    try:
+        return await asyncio.to_thread(services(context).desk.record_outcome, chat_id, reference, result)
+    except CourtError as exc:
+        return exc.message
+
+
+async def answer_push(context: ContextTypes.DEFAULT_TYPE, chat_id: int, payload: str) -> str:
+    """接受 / 拒绝 on an appointment push; the court checks it is this mediator's."""
+    action, _, appointment = payload.partition(":")[2].partition(":")
+    desk = services(context).desk
+    try:
+        if action == "accept":
+            return await asyncio.to_thread(desk.accept, chat_id, int(appointment))
+        if action == "decline":
+            return await asyncio.to_thread(desk.decline, chat_id, int(appointment))
+    except CourtError as exc:
+        return exc.message
+    return "这个按钮已失效。"
+

@@ -1,0 +1,153 @@
+"""Residents: commands, typed text, shared location and contact, unsupported media."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any, Optional
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.outgoing import inline_keyboard, send_text
+from bot.relay import conversation_id
+from bot.services import services
+from bot.settings import HOTLINE
+from bot.text import neutralise
+
+log = logging.getLogger(__name__)
+
+# Telegram allows deep-link payloads of up to 64 characters from this set.
+_START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DELETE_CONFIRM, DELETE_KEEP = "del:confirm", "del:keep"
+
+HELP = (
+    "我是黑河法院诉前调解助手，可以：\n"
+    "· 听您说说遇到的纠纷，告诉您先找谁、要准备什么、要不要花钱；\n"
+    "· 帮您预约离您最近的调解工作服务点的调解员；\n"
+    "· 查询、改约或取消预约（报案件编号）；\n"
+    "· 说“转人工”，由12368热线工作人员接手。\n\n"
+    "命令：/start 重新开始  /privacy 个人信息说明  /delete_my_data 删除我的个人信息  /cancel 停止当前填写\n"
+    "调解员：/link 绑定码  /today 今日预约  /week 本周预约  /outcome 案件编号 登记结果\n\n"
+    f"遇到危险请立即拨打110。诉讼服务热线：{HOTLINE}。"
+)
+TOO_FAST = "您发得太快了，请稍等几秒再发。"
+EMPTY = "没有收到文字内容。请用文字说说您遇到的事。"
+UNSUPPORTED = ("暂时只能看懂文字、位置和联系人。请用文字说说您遇到的事；"
+               "图片、语音和文件可以在见调解员时带上。")
+NOT_OWN_CONTACT = "请点“发送本机号码”按钮发送您本人的号码，或直接输入手机号。"
+
+
+def too_long(limit: int) -> str:
+    return f"消息太长了（超过{limit}字）。请分几次发，或先简单说说大概情况。"
+
+
+async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Rate limit per user; a flood gets one warning and is dropped."""
+    svc = services(context)
+    user = update.effective_user
+    if user is None or await svc.limiter.allow(user.id):
+        return True
+    if svc.limiter.first_refusal(user.id):
+        await send_text(context.bot, update.effective_chat.id, TOO_FAST)
+    return False
+
+
+async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
+                extra: Optional[dict[str, Any]] = None) -> None:
+    chat = update.effective_chat
+    meta: dict[str, Any] = {"channel": "telegram", "telegram_user_id": update.effective_user.id}
+    meta.update(extra or {})
+    await services(context).relay.submit(context.bot, context.chat_data, chat_id=chat.id,
+                                         update_id=update.update_id, text=text, meta=meta)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start [payload]: a deep link (from the hotline desk) carries its payload along."""
+    if not await admit(update, context):
+        return
+    await asyncio.to_thread(services(context).desk.unblock, update.effective_chat.id)
+    extra = {}
+    if context.args and _START_PAYLOAD.match(context.args[0]):
+        extra["start_payload"] = context.args[0]
+    await relay(update, context, "/greet", extra)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send_text(context.bot, update.effective_chat.id, HELP)
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await admit(update, context):
+        await relay(update, context, "/privacy")
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await admit(update, context):
+        await relay(update, context, "/stop")
+
+
+async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask first: erasure cannot be undone and cancels appointments still ahead."""
+    chat_id = update.effective_chat.id
+    markup = await inline_keyboard(services(context).desk, chat_id,
+                                   [("确认删除", DELETE_CONFIRM), ("不删除", DELETE_KEEP)])
+    await send_text(context.bot, chat_id,
+                    "确定要删除您的个人信息吗？\n将删除：姓名、手机号、与本助手的聊天记录，未开始的预约会被取消并通知调解员。\n"
+                    "案件只保留不含个人信息的统计数据。删除后无法恢复。", markup)
+
+
+async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The confirmed erasure; returns what the resident is told."""
+    svc = services(context)
+    user_id, chat_id = update.effective_user.id, update.effective_chat.id
+    report = await asyncio.to_thread(svc.desk.erase_resident, telegram_user_id=user_id,
+                                     conversation_id=conversation_id(chat_id))
+    context.chat_data.clear()
+    try:
+        await svc.assistant.reset(conversation_id(chat_id))
+        chat = "聊天记录已清除。"
+    except Exception:  # noqa: BLE001 - the court's copy is gone; the assistant's follows on the next try
+        log.warning("could not reset the assistant's tracker for an erased resident")
+        chat = "聊天记录将在助手恢复后清除。"
+    if not report.found:
+        return f"我们没有保存您的姓名或手机号。{chat}"
+    cancelled = f"已取消{report.cancelled}个未开始的预约并通知了调解员。" if report.cancelled else ""
+    return f"您的个人信息已删除。{cancelled}{chat}案件只保留匿名统计数据。"
+
+
+async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await admit(update, context):
+        return
+    body = (update.effective_message.text or "").strip()
+    limit = services(context).settings.max_text
+    if not body:
+        await send_text(context.bot, update.effective_chat.id, EMPTY)
+    elif len(body) > limit:
+        await send_text(context.bot, update.effective_chat.id, too_long(limit))
+    else:
+        await relay(update, context, neutralise(body))
+
+
+async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await admit(update, context):
+        return
+    where = update.effective_message.location
+    # "/inform" is the front end's own payload, never typed text: the form
+    # reads the coordinates from the metadata.
+    await relay(update, context, "/inform", {"location": {"latitude": where.latitude, "longitude": where.longitude}})
+
+
+async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await admit(update, context):
+        return
+    shared = update.effective_message.contact
+    if shared.user_id != update.effective_user.id:
+        await send_text(context.bot, update.effective_chat.id, NOT_OWN_CONTACT)
+        return
+    await relay(update, context, "/inform", {"contact_phone": shared.phone_number})
+
+
+async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if await admit(update, context):
+        await send_text(context.bot, update.effective_chat.id, UNSUPPORTED)

@@ -1,0 +1,157 @@
+"""What each outbox push says. The court decides who is told what and when
+(court/booking.py writes the rows); this module only words it for Telegram."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from bot.replies import Venue
+from bot.settings import HOTLINE
+from court import guidance
+
+# Button payloads of mediator pushes; kept on the server behind opaque tokens.
+ACCEPT, DECLINE = "m:accept:", "m:decline:"
+REBOOK = "/book_mediation"
+
+
+@dataclass
+class Notice:
+    text: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    venue: Optional[Venue] = None
+
+
+def _dispute(payload: dict[str, Any]) -> str:
+    try:
+        return guidance.card(str(payload.get("dispute_type") or "other")).label
+    except (KeyError, ValueError):
+        return "其他纠纷"
+
+
+def _where(p: dict[str, Any]) -> str:
+    return f"{p.get('service_point', '')}（{p.get('address', '')}）"
+
+
+def _venue(p: dict[str, Any]) -> Optional[Venue]:
+    try:
+        return Venue(float(p["lat"]), float(p["lng"]), str(p.get("service_point") or "调解工作服务点"),
+                     str(p.get("address") or ""))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _case_lines(p: dict[str, Any]) -> str:
+    return (f"案件编号：{p.get('reference', '')}\n纠纷类型：{_dispute(p)}\n"
+            f"简述：{p.get('summary') or '（未填写）'}\n时间：{p.get('time', '')}\n地点：{_where(p)}")
+
+
+def _mediator_new(p: dict[str, Any]) -> Notice:
+    return Notice(
+        text=f"【新的调解预约】\n{_case_lines(p)}\n\n请确认能否接待。接受后可看到当事人的联系电话。",
+        buttons=[("接受", f"{ACCEPT}{p['appointment_id']}"), ("拒绝", f"{DECLINE}{p['appointment_id']}")],
+    )
+
+
+def _mediator_rescheduled(p: dict[str, Any]) -> Notice:
+    return Notice(
+        text=f"【预约已改期】\n{_case_lines(p)}\n\n请重新确认能否接待。",
+        buttons=[("接受", f"{ACCEPT}{p['appointment_id']}"), ("拒绝", f"{DECLINE}{p['appointment_id']}")],
+    )
+
+
+def _mediator_cancelled(p: dict[str, Any]) -> Notice:
+    return Notice(text=f"【预约已取消】\n案件 {p.get('reference', '')}，原定{p.get('time', '')}在{p.get('service_point', '')}，"
+                       "当事人已取消，无需接待。")
+
+
+def _mediator_moved_away(p: dict[str, Any]) -> Notice:
+    return Notice(text=f"【预约已转出】\n案件 {p.get('reference', '')}（原定{p.get('time', '')}）已改约到其他时间或调解员，"
+                       "您无需接待。")
+
+
+def _mediator_reminder(when: str) -> Callable[[dict[str, Any]], Notice]:
+    def render(p: dict[str, Any]) -> Notice:
+        return Notice(text=f"【{when}提醒】\n{_case_lines(p)}\n\n结束后请发送 /outcome {p.get('reference', '')} 登记调解结果。")
+    return render
+
+
+def _resident_accepted(p: dict[str, Any]) -> Notice:
+    return Notice(
+        text=(f"【调解员已确认】\n案件编号：{p.get('reference', '')}\n调解员{p.get('mediator', '')}会按时接待您。\n"
+              f"时间：{p.get('time', '')}\n地点：{_where(p)}\n请带上身份证和相关材料。"),
+        venue=_venue(p),
+    )
+
+
+def _resident_reassigned(p: dict[str, Any]) -> Notice:
+    return Notice(
+        text=(f"【调解员有变动】\n原调解员临时无法接待，已为您安排调解员{p.get('mediator', '')}，时间地点不变：\n"
+              f"时间：{p.get('time', '')}\n地点：{_where(p)}\n案件编号：{p.get('reference', '')}"),
+    )
+
+
+def _resident_declined(p: dict[str, Any]) -> Notice:
+    lines = [f"【预约需要重新安排】\n很抱歉，调解员无法在{p.get('time', '')}接待您（案件编号：{p.get('reference', '')}）。"]
+    proposals = p.get("proposals") or []
+    if proposals:
+        lines.append("这些时间还有空：")
+        lines += [f"· {x.get('time', '')} {x.get('service_point', '')}（调解员{x.get('mediator', '')}）" for x in proposals[:3]]
+    lines.append(f"点“重新预约”选一个时间，或拨打{HOTLINE}请工作人员帮您安排。")
+    return Notice(text="\n".join(lines), buttons=[("重新预约", REBOOK)])
+
+
+def _resident_rescheduled(p: dict[str, Any]) -> Notice:
+    return Notice(text=(f"【预约已改到新时间】\n案件编号：{p.get('reference', '')}\n时间：{p.get('time', '')}\n"
+                        f"地点：{_where(p)}\n调解员：{p.get('mediator', '')}\n调解员确认后会再通知您。"),
+                  venue=_venue(p))
+
+
+def _resident_cancelled(p: dict[str, Any]) -> Notice:
+    return Notice(text=(f"【预约已取消】\n案件编号：{p.get('reference', '')}，原定{p.get('time', '')}。"
+                        "需要时可以随时重新预约。"), buttons=[("重新预约", REBOOK)])
+
+
+def _resident_reminder(when: str) -> Callable[[dict[str, Any]], Notice]:
+    def render(p: dict[str, Any]) -> Notice:
+        return Notice(text=(f"【{when}提醒】您预约的调解：\n时间：{p.get('time', '')}\n地点：{_where(p)}\n"
+                            f"调解员：{p.get('mediator', '')}\n案件编号：{p.get('reference', '')}\n"
+                            "请带上身份证和相关材料。去不了请回复“取消预约”或“改约”。"),
+                      venue=_venue(p))
+    return render
+
+
+def _resident_outcome(p: dict[str, Any]) -> Notice:
+    text = f"【调解结果】案件编号：{p.get('reference', '')}\n结果：{p.get('result_label') or p.get('result', '')}"
+    if p.get("hint"):
+        text += f"\n{p['hint']}"
+    return Notice(text=text)
+
+
+RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
+    ("mediator", "appointment_new"): _mediator_new,
+    ("mediator", "appointment_rescheduled"): _mediator_rescheduled,
+    ("mediator", "appointment_cancelled"): _mediator_cancelled,
+    ("mediator", "appointment_moved_away"): _mediator_moved_away,
+    ("mediator", "reminder_day_before"): _mediator_reminder("明天调解"),
+    ("mediator", "reminder_two_hours"): _mediator_reminder("两小时后调解"),
+    ("resident", "appointment_accepted"): _resident_accepted,
+    ("resident", "appointment_reassigned"): _resident_reassigned,
+    ("resident", "appointment_declined"): _resident_declined,
+    ("resident", "appointment_rescheduled"): _resident_rescheduled,
+    ("resident", "appointment_cancelled"): _resident_cancelled,
+    ("resident", "reminder_day_before"): _resident_reminder("明天调解"),
+    ("resident", "reminder_two_hours"): _resident_reminder("两小时后调解"),
+    ("resident", "outcome_recorded"): _resident_outcome,
+}
+
+
+class UnknownTemplate(KeyError):
+    pass
+
+
+def render(recipient_type: str, template: str, payload: dict[str, Any]) -> Notice:
+    try:
+        renderer = RENDERERS[(recipient_type, template)]
+    except KeyError as exc:
+        raise UnknownTemplate(f"{recipient_type}/{template}") from exc
+    return renderer(payload)

@@ -1,0 +1,129 @@
+"""A resident's message on its way to the assistant and back.
+
+Every message is journaled in the court database before it is relayed, and a
+chat's messages reach Rasa one at a time, in order. When the assistant (or the
+action server or database behind it) is down, the resident gets one apology
+with the hotline number; the message stays pending and a background loop
+retries it, and after a while it is kept for a hotline agent.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional
+
+from telegram import Bot
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot.assistant import Assistant, AssistantUnavailable
+from bot.outgoing import send_plan, send_text
+from bot.replies import plan
+from bot.settings import HOTLINE
+from court.frontdesk import FrontDesk, PendingMessage
+
+log = logging.getLogger(__name__)
+
+APOLOGY = f"抱歉，助手暂时出了点问题，您的消息已经记下，恢复后会马上回复您。着急可以拨打{HOTLINE}诉讼服务热线。"
+KEPT = f"助手一直没有恢复，您的消息已转给{HOTLINE}热线工作人员，他们会在这里回复您。着急请直接拨打{HOTLINE}。"
+TYPING_EVERY = 4.5  # Telegram shows "typing…" for 5 s
+
+
+def conversation_id(chat_id: int) -> str:
+    return f"tg-{chat_id}"
+
+
+class Relay:
+    def __init__(self, desk: FrontDesk, assistant: Assistant, spool: Path) -> None:
+        self.desk, self.assistant, self.spool = desk, assistant, spool
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._apologised: set[int] = set()
+
+    async def submit(self, bot: Bot, chat_data: dict, *, chat_id: int, update_id: Optional[int], text: str,
+                     meta: dict[str, Any]) -> None:
+        """Journal a message, then relay everything pending for the chat."""
+        try:
+            await asyncio.to_thread(self.desk.inbox_receive, update_id=update_id, chat_id=chat_id,
+                                    conversation_id=conversation_id(chat_id), text=text, meta=meta)
+        except Exception:  # noqa: BLE001 - the database is down: keep it on disk until it is back
+            log.exception("inbound journal unavailable; spooling update %s", update_id)
+            self._spool({"update_id": update_id, "chat_id": chat_id, "text": text, "meta": meta})
+            await self._apologise(bot, chat_id)
+            return
+        await self.flush(bot, chat_id, chat_data)
+
+    async def flush(self, bot: Bot, chat_id: int, chat_data: dict) -> None:
+        async with self._locks[chat_id]:
+            pending = await asyncio.to_thread(self.desk.inbox_pending, chat_id)
+            for message in pending:
+                if not await self._deliver(bot, chat_id, message, chat_data):
+                    break
+
+    async def _deliver(self, bot: Bot, chat_id: int, message: PendingMessage, chat_data: dict) -> bool:
+        typing = asyncio.create_task(self._typing(bot, chat_id))
+        try:
+            replies = await self.assistant.send(conversation_id(chat_id), message.text, message.meta)
+        except AssistantUnavailable as exc:
+            log.warning("assistant unavailable for inbound %s: %s", message.id, exc)
+            state = await asyncio.to_thread(self.desk.inbox_failed, message.id, str(exc)[:200])
+            if state == "kept":
+                await self._tell(bot, chat_id, KEPT)
+            else:
+                await self._apologise(bot, chat_id)
+            return False
+        finally:
+            typing.cancel()
+        await asyncio.to_thread(self.desk.inbox_delivered, message.id)
+        self._apologised.discard(chat_id)
+        await send_plan(bot, self.desk, chat_id, plan(replies), chat_data)
+        return True
+
+    async def retry_due(self, bot: Bot, chat_data_for) -> int:  # type: ignore[no-untyped-def]
+        """One pass of the background loop: drain the spool, retry due messages."""
+        await asyncio.to_thread(self._drain_spool)
+        chats = await asyncio.to_thread(self.desk.inbox_due_chats)
+        for chat_id in chats:
+            await self.flush(bot, chat_id, chat_data_for(chat_id))
+        return len(chats)
+
+    async def _typing(self, bot: Bot, chat_id: int) -> None:
+        with contextlib.suppress(TelegramError, asyncio.CancelledError):
+            while True:
+                await bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+                await asyncio.sleep(TYPING_EVERY)
+
+    async def _apologise(self, bot: Bot, chat_id: int) -> None:
+        if chat_id not in self._apologised:
+            self._apologised.add(chat_id)
+            await self._tell(bot, chat_id, APOLOGY)
+
+    async def _tell(self, bot: Bot, chat_id: int, text: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await send_text(bot, chat_id, text)
+
+    def _spool(self, record: dict) -> None:
+        self.spool.parent.mkdir(parents=True, exist_ok=True)
+        with self.spool.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _drain_spool(self) -> None:
+        if not self.spool.exists():
+            return
+        lines = self.spool.read_text(encoding="utf-8").splitlines()
+        left = []
+        for line in lines:
+            record = json.loads(line)
+            try:
+                self.desk.inbox_receive(update_id=record["update_id"], chat_id=record["chat_id"],
+                                        conversation_id=conversation_id(record["chat_id"]), text=record["text"],
+                                        meta=record["meta"])
+            except Exception:  # noqa: BLE001 - still down; keep it
+                left.append(line)
+        if left:
+            self.spool.write_text("\n".join(left) + "\n", encoding="utf-8")
+        else:
+            self.spool.unlink()

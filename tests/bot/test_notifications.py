@@ -1,0 +1,65 @@
+"""Every push the booking engine writes has wording, and none leaks the
+resident's phone to a mediator who has not accepted."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.notifications import ACCEPT, DECLINE, REBOOK, RENDERERS, UnknownTemplate, render
+from court import booking, mediators
+from court.store.schema import OutboxMessage, RecipientType
+from tests.factories import NOW, local, new_case, shared_slot
+
+TUESDAY = dt.date(2026, 12, 1)
+
+
+def _rows(session):
+    return session.execute(select(OutboxMessage).where(OutboxMessage.recipient_type != RecipientType.COURT.value)
+                           .order_by(OutboxMessage.id)).scalars().all()
+
+
+def test_every_push_of_a_busy_appointment_life_renders(db):
+    with db.transaction() as s:
+        sp, start = shared_slot(s, TUESDAY)
+        case = new_case(s, "labor")
+        appt = booking.book(s, case, point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        declined = booking.decline(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
+        new = declined.reassigned
+        booking.accept(s, new.id, mediator_id=new.mediator_id, now=NOW)
+        moved = booking.reschedule(s, new.id, starts_at=start + dt.timedelta(days=1), actor="test", now=NOW)
+        booking.cancel(s, moved.id, actor="test", now=NOW)
+        other = booking.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 15, 30), actor="test", now=NOW)
+        booking.accept(s, other.id, mediator_id=other.mediator_id, now=NOW)
+        mediators.record_outcome(s, other.mediator_id, other.case.reference, "agreement_needs_confirmation",
+                                 now=other.starts_at + dt.timedelta(hours=1))
+        phone = case.resident.phone
+        seen = set()
+        for row in _rows(s):
+            notice = render(row.recipient_type, row.template, row.payload)
+            seen.add((row.recipient_type, row.template))
+            assert notice.text and len(notice.text) < 4096
+            assert phone not in notice.text
+            if (row.recipient_type, row.template) == ("mediator", "appointment_new"):
+                assert [p for _, p in notice.buttons] == [f"{ACCEPT}{row.payload['appointment_id']}",
+                                                          f"{DECLINE}{row.payload['appointment_id']}"]
+                assert row.payload["reference"] in notice.text
+                assert ("劳动" if row.payload["reference"] == case.reference else "邻里") in notice.text
+            if row.template.startswith("reminder") and row.recipient_type == "resident":
+                assert notice.venue is not None
+    assert {("mediator", "appointment_new"), ("resident", "appointment_reassigned"),
+            ("resident", "appointment_accepted"), ("mediator", "appointment_rescheduled"),
+            ("resident", "appointment_cancelled"), ("mediator", "reminder_day_before"),
+            ("resident", "reminder_two_hours"), ("resident", "outcome_recorded")} <= seen
+
+
+def test_a_decline_without_a_colleague_offers_rebooking():
+    notice = render("resident", "appointment_declined", {
+        "reference": "HH261130-7K3Q", "time": "12月1日（周二）上午09:30",
+        "proposals": [{"time": "12月2日（周三）上午09:30", "service_point": "西岗子镇调解工作服务点", "mediator": "李明"}]})
+    assert "12月2日" in notice.text and notice.buttons == [("重新预约", REBOOK)]
+
+
+def test_unknown_templates_are_refused_not_guessed():
+    with pytest.raises(UnknownTemplate):
+        render("resident", "appointment_new", {})
+    assert all(kind in ("resident", "mediator") for kind, _ in RENDERERS)
