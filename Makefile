@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test eval bench bench-latency clean
+.PHONY: help setup db model run test eval bench bench-latency bench-telegram clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ eval: setup ## per-intent precision/recall/F1 on the test split, Rasa beside a T
 
 bench-latency: setup ## message latency through Rasa + action server at 1 and 20 conversations
 	@$(PY) -m bench.latency_bench --postgres "$$(bin/pg-test-server start)"
+
+bench-telegram: setup ## message round trip through the Telegram front end, and outbox delivery throughput
+	@$(PY) -m bench.telegram_bench --postgres "$$(bin/pg-test-server start)"
 
 bench: setup ## booking throughput and nearest-point lookup, PostgreSQL beside SQLite
 	@$(PY) -m bench.booking_bench --postgres "$$(bin/pg-test-server start)"

@@ -136,6 +136,12 @@ class FrontDesk:
                 return f"已拒绝。这个预约已改派给{result.reassigned.mediator.name}调解员，当事人会收到通知。"
             return "已拒绝。同一时间没有其他调解员有空，已通知当事人另选时间。"
 
+    def outcome_question(self, chat_id: int, reference: str) -> str:
+        """The question to ask before showing the result buttons; raises when no outcome can be recorded."""
+        with self.db.reader() as s:
+            case, _ = mediators.outcome_target(s, self._mediator_id(s, chat_id), reference, self.now())
+            return f"案件 {case.reference} 的调解结果是？"
+
     def record_outcome(self, chat_id: int, reference: str, result: str) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)

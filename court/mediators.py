@@ -416,11 +416,8 @@ def _appointment_for_outcome(session: Session, case: Case) -> Optional[Appointme
     return None if appointment_id is None else booking.get_appointment(session, appointment_id, lock=True)
 
 
-def record_outcome(session: Session, mediator_id: int, reference: str, result: OutcomeResult | str, *,
-                   note: Optional[str] = None, now: Optional[dt.datetime] = None) -> Outcome:
-    """Record how a mediation ended and move the appointment and the case on."""
-    now = now or clock.now()
-    outcome_result = parse_outcome(result)
+def outcome_target(session: Session, mediator_id: int, reference: str, now: dt.datetime) -> tuple[Case, Appointment]:
+    """The case and appointment an outcome would be recorded on, or the reason it cannot be (yet)."""
     ref = unicodedata.normalize("NFKC", reference or "").strip().upper()
     case = session.execute(select(Case).where(Case.reference == ref)).scalar_one_or_none()
     if case is None:
@@ -436,6 +433,15 @@ def record_outcome(session: Session, mediator_id: int, reference: str, result: O
         raise ValidationError("这个预约已经结束，不能再登记结果。")
     if now < appt.starts_at:
         raise ValidationError("预约时间还没到，结束后再登记结果。")
+    return case, appt
+
+
+def record_outcome(session: Session, mediator_id: int, reference: str, result: OutcomeResult | str, *,
+                   note: Optional[str] = None, now: Optional[dt.datetime] = None) -> Outcome:
+    """Record how a mediation ended and move the appointment and the case on."""
+    now = now or clock.now()
+    outcome_result = parse_outcome(result)
+    case, appt = outcome_target(session, mediator_id, reference, now)
     summary = clean_text(note, limit=SUMMARY_LIMIT, field="结果说明") if note and note.strip() else None
     case = session.execute(
         select(Case).where(Case.id == case.id).with_for_update().execution_options(populate_existing=True)

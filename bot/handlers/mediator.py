@@ -76,9 +76,14 @@ async def outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(context.args) > 1:
         await _reply(update, context, await record(context, chat_id, reference, " ".join(context.args[1:])[:40]))
         return
+    try:
+        question = await asyncio.to_thread(desk.outcome_question, chat_id, reference)
+    except CourtError as exc:
+        await _reply(update, context, exc.message)
+        return
     markup = await inline_keyboard(desk, chat_id, [(label, f"{OUTCOME_PREFIX}{reference}:{value}")
                                                    for value, label in OUTCOME_CHOICES])
-    await _reply(update, context, f"案件 {reference.upper()} 的调解结果是？", markup)
+    await _reply(update, context, question, markup)
 
 
 async def record(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reference: str, result: str) -> str:

@@ -2,6 +2,7 @@
 the action server and the Rasa server as real processes, a real database."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Iterator
 
@@ -28,8 +29,59 @@ def stack_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
     return db
 
 
+class Clock:
+    """The stack's clock: a file every process re-reads (see court/clock.py)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.set(NOW)
+
+    def set(self, moment: dt.datetime) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(moment.isoformat(), encoding="utf-8")
+        tmp.replace(self.path)  # atomic: a reader never sees half a timestamp
+
+    @property
+    def env(self) -> str:
+        return f"@{self.path}"
+
+
 @pytest.fixture(scope="session")
-def stack(model: Path, stack_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def clock(tmp_path_factory: pytest.TempPathFactory) -> Clock:
+    return Clock(tmp_path_factory.mktemp("clock") / "now")
+
+
+@pytest.fixture(scope="session")
+def stack(model: Path, stack_db: Database, clock: Clock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(model, database_url=stack_db.url, log_dir=tmp_path_factory.mktemp("logs"),
-               extra_env={"COURT_FAKE_NOW": NOW.isoformat()}) as running:
+               extra_env={"COURT_FAKE_NOW": clock.env}) as running:
         yield running
+
+
+BOT_TOKEN = "123456:heihe-court-test-token"
+BOT_ENV = {"BOT_OUTBOX_INTERVAL": "0.2", "BOT_RETRY_INTERVAL": "0.5", "BOT_POLL_TIMEOUT": "1",
+           "BOT_RATE_MESSAGES": "30", "BOT_RATE_WINDOW": "10"}
+
+
+@pytest.fixture(scope="session")
+def telegram(stack: Stack) -> Iterator["FakeTelegram"]:
+    """A local Bot API server, and the bot polling it as its own process."""
+    from tools.fake_telegram import FakeTelegram
+
+    with FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot") as tg:
+        stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV)
+        yield tg
+        stack.kill_bot()
+        tg.assert_clean()
+
+
+@pytest.fixture
+def restart_bot(stack: Stack, telegram: "FakeTelegram"):  # type: ignore[no-untyped-def]
+    """Kill the bot like a crash would, run `between`, start it again."""
+    def restart(between=lambda: None, **env: str) -> None:  # type: ignore[no-untyped-def]
+        stack.kill_bot()
+        between()
+        stack.start_bot(token=BOT_TOKEN, api_base=telegram.api_root, extra_env=BOT_ENV | env)
+    yield restart
+    stack.kill_bot()
+    stack.start_bot(token=BOT_TOKEN, api_base=telegram.api_root, extra_env=BOT_ENV)

@@ -1,0 +1,32 @@
+import datetime as dt
+import os
+import time
+
+from court import clock
+from tests.factories import NOW
+
+
+def test_a_pinned_clock_stands_still(monkeypatch):
+    monkeypatch.setenv("COURT_FAKE_NOW", NOW.isoformat())
+    assert clock.now() == NOW
+    time.sleep(0.05)
+    assert clock.now() == NOW
+
+
+def test_a_clock_file_runs_on_from_the_time_written(monkeypatch, tmp_path):
+    path = tmp_path / "now"
+    path.write_text(NOW.isoformat())
+    monkeypatch.setenv("COURT_FAKE_NOW", f"@{path}")
+    first = clock.now()
+    time.sleep(0.2)
+    second = clock.now()
+    assert NOW <= first < second < NOW + dt.timedelta(seconds=5)
+    later = NOW + dt.timedelta(days=1)
+    path.write_text(later.isoformat())
+    assert later <= clock.now() < later + dt.timedelta(seconds=5)
+
+
+def test_no_setting_means_the_real_clock(monkeypatch):
+    monkeypatch.delenv("COURT_FAKE_NOW", raising=False)
+    assert abs(clock.now() - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
+    assert os.environ.get("COURT_FAKE_NOW") is None
