@@ -89,6 +89,7 @@ def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[Assistant]
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     app = (Application.builder().token(settings.token).base_url(settings.base_url)
            .base_file_url(settings.base_file_url).concurrent_updates(64)
+           .job_queue(None)  # reminders are outbox rows in the database, not in-memory jobs
            .get_updates_read_timeout(settings.poll_timeout + 10)
            .post_init(_background).post_stop(_stop_background).build())
     assistant = assistant or Assistant(settings.rasa_url, timeout=settings.rasa_timeout)
