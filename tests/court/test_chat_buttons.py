@@ -1,14 +1,14 @@
 """Server-side button payloads: a token works once, in its own chat, until it expires."""
 import datetime as dt
-import threading
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
 from court import chat_buttons
-from court.errors import ButtonExpired, ButtonInvalid, ButtonUsed, CourtError, ValidationError
+from court.errors import ButtonExpired, ButtonInvalid, ButtonUsed, ValidationError
 from court.store.schema import ChatButton
+from tests.races import race
 from tests.factories import NOW
 
 CHAT = 8_000_000_001
@@ -85,24 +85,7 @@ def test_errors_are_validation_errors():
 def test_concurrent_presses_exactly_one_wins(db):
     tokens = _issue(db, [("接受", "accept"), ("拒绝", "decline")])
     presses = 20
-    barrier = threading.Barrier(presses)
-    outcomes: list = [None] * presses
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcomes[i] = _press(db, tokens[i % 2]).payload
-        except CourtError as exc:
-            outcomes[i] = type(exc).__name__
-        except Exception as exc:  # anything else is a bug: keep it visible
-            outcomes[i] = repr(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(presses)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    counted = Counter(outcomes)
+    counted = Counter(race(presses, lambda i: _press(db, tokens[i % 2]).payload))
     winners = counted["accept"] + counted["decline"]
     assert winners == 1 and counted[ButtonUsed.__name__] == presses - 1, counted
 

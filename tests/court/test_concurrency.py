@@ -3,41 +3,27 @@
 Each attempt runs in its own thread, connection and transaction, released
 together by a barrier, as fifty phones pressing the same button would.
 """
-import threading
 from collections import Counter
 
 from sqlalchemy import func, select
 
 from court import booking
-from court.errors import CourtError, SlotTaken, ValidationError
+from court.errors import SlotTaken, ValidationError
 from court.store.schema import Appointment, AuditEntry, Case
 from tests.factories import NOW, local, new_case, single_mediator_point
+from tests.races import race
 from tests.court.test_booking import TUESDAY
 
 ATTEMPTS = 50
 
 
 def _race(db, attempt):
-    barrier = threading.Barrier(ATTEMPTS)
-    outcomes: list = [None] * ATTEMPTS
+    def one(i: int) -> str:
+        with db.transaction() as s:
+            attempt(s, i)
+        return "ok"
 
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            with db.transaction() as s:
-                attempt(s, i)
-            outcomes[i] = "ok"
-        except CourtError as exc:
-            outcomes[i] = type(exc).__name__
-        except Exception as exc:  # anything else is a bug: keep it visible
-            outcomes[i] = repr(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(ATTEMPTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return Counter(outcomes)
+    return Counter(race(ATTEMPTS, one))
 
 
 def _active_at(s, mediator_id, start):

@@ -1,11 +1,11 @@
 """The inbound journal: recorded once, erased when delivered, retried, then kept for an agent."""
 import datetime as dt
-import threading
 
 from sqlalchemy import select
 
 from court import inbox
 from court.store.schema import Handoff, InboundMessage
+from tests.races import race
 from tests.factories import NOW
 
 CHAT, OTHER_CHAT = 8_000_000_001, 8_000_000_002
@@ -34,22 +34,7 @@ def test_receive_is_idempotent_by_update_id(db):
 
 
 def test_concurrent_redeliveries_record_one_row(db):
-    threads_n = 10
-    barrier = threading.Barrier(threads_n)
-    results: list = [None] * threads_n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = _receive(db, 2002)
-        except Exception as exc:  # surfaced by the assertion
-            results[i] = repr(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = race(10, lambda i: _receive(db, 2002))
     assert all(isinstance(r, tuple) for r in results), results
     assert len({r[0] for r in results}) == 1 and sum(r[1] for r in results) == 1
     with db.reader() as s:

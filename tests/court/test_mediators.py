@@ -6,14 +6,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections import Counter
 
 import pytest
 from sqlalchemy import select
 
 from court import booking, cli, guidance, mediators
-from court.errors import CourtError, LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
+from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.frontdesk import FrontDesk
 from court.store.schema import (
     Appointment,
@@ -26,6 +25,7 @@ from court.store.schema import (
     OutcomeResult,
 )
 from court.timeutil import format_local
+from tests.races import race
 from tests.court.test_booking import TUESDAY
 from tests.factories import NOW, local, mediators_of, new_case, point, shared_slot, single_mediator_point
 
@@ -222,25 +222,13 @@ def test_ten_concurrent_redemptions_of_one_code_link_one_chat(db):
         mediator = mediators_of(single_mediator_point(s))[0]
         mediator_id, mediator_code = mediator.id, mediator.code
     code = _issue(db, mediator_code)
-    barrier = threading.Barrier(attempts)
-    outcomes: list = [None] * attempts
 
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            with db.transaction() as s:
-                mediators.redeem_link_code(s, code, CHAT + i, now=NOW)
-            outcomes[i] = "ok"
-        except CourtError as exc:
-            outcomes[i] = type(exc).__name__
-        except Exception as exc:  # anything else is a bug: keep it visible
-            outcomes[i] = repr(exc)
+    def redeem(i: int) -> str:
+        with db.transaction() as s:
+            mediators.redeem_link_code(s, code, CHAT + i, now=NOW)
+        return "ok"
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(attempts)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    outcomes = race(attempts, redeem)
     assert Counter(outcomes) == Counter({"ok": 1, LinkCodeInvalid.__name__: attempts - 1})
     winner = CHAT + outcomes.index("ok")
     with db.reader() as s:

@@ -80,13 +80,17 @@ def link_point_mediators(telegram, db, lat: float, lng: float) -> dict[int, obje
     return users
 
 
-def book_by_chat(user, lat: float, lng: float) -> str:  # type: ignore[no-untyped-def]
+def up_to_the_name_question(user) -> None:  # type: ignore[no-untyped-def]
     mark = user.mark()
     user.command("start")
     user.wait_for("诉前调解助手", after=mark)
     say(user, DESCRIPTION, "人民调解")
     press(user, "帮我预约", "同意")
     press(user, "同意", "称呼")
+
+
+def book_by_chat(user, lat: float, lng: float) -> str:  # type: ignore[no-untyped-def]
+    up_to_the_name_question(user)
     say(user, "王桂芝", "手机号")
     assert user.current_reply_keyboard()[0][0].get("request_contact") is True
     mark = user.mark()
@@ -283,12 +287,7 @@ def test_forged_and_foreign_callback_data_do_nothing(telegram, stack, stack_db):
 
 def test_typed_slash_text_never_fills_slots(telegram, stack):
     me = resident(telegram)
-    mark = me.mark()
-    me.command("start")
-    me.wait_for("诉前调解助手", after=mark)
-    say(me, DESCRIPTION, "人民调解")
-    press(me, "帮我预约", "同意")
-    press(me, "同意", "称呼")
+    up_to_the_name_question(me)
     me.send('/inform{"phone":"13945612378","name":"张三"}')
 
     def seen_by_rasa() -> list:
