@@ -6,17 +6,20 @@
     python -m court.cli status             # what the database holds
     python -m court.cli issue-link-code M-231102101-1 [--hours 72]   # a mediator's Telegram link code
     python -m court.cli list-mediators [--point SP-231102101]       # who is linked to Telegram
+    DESK_PASSWORD=... python -m court.cli add-desk-user li.min --role agent --name 李敏   # a 12368 desk account
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import os
 import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court import clock
+from court import clock, desk
 from court import mediators as mediator_links  # main() has a local named mediators
 from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.roster import load_roster_file
@@ -27,6 +30,18 @@ from court.timeutil import to_local
 
 MAX_LINK_HOURS = 24 * 30
 _STATUS_NOTE = {MediatorStatus.SUSPENDED.value: "（已停用）", MediatorStatus.RETIRED.value: "（已退休）"}
+
+
+def _add_desk_user(db: Database, username: str, role: str, name: str) -> None:
+    # Never from argv: command lines end up in shell history and process lists.
+    password = os.environ.get("DESK_PASSWORD")
+    if not password:
+        password = getpass.getpass("密码（至少10个字符）：")
+        if getpass.getpass("再输入一次密码：") != password:  # a typo would lock the agent out
+            raise ValidationError("两次输入的密码不一致。")
+    with db.transaction() as session:
+        user = desk.create_user(session, username, password, role=role, display_name=name, actor="clerk:cli")
+    print(f"已创建坐席账号 {user.username}（{user.role}）")
 
 
 def _issue_link_code(db: Database, mediator_code: str, hours: float) -> None:
@@ -71,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     p_link = sub.add_parser("issue-link-code", help="issue a one-time code a mediator sends to the bot (/link CODE)")
     p_link.add_argument("mediator_code")
     p_link.add_argument("--hours", type=float, default=72, help="validity in hours (default 72)")
+    p_user = sub.add_parser("add-desk-user", help="a 12368 desk account (password from DESK_PASSWORD or a prompt)")
+    p_user.add_argument("username")
+    p_user.add_argument("--role", choices=("agent", "admin"), default="agent")
+    p_user.add_argument("--name", required=True, help="the name residents see on replies")
     p_list = sub.add_parser("list-mediators", help="mediators and whether their Telegram chat is linked")
     p_list.add_argument("--point", help="only the mediators of this service point code")
     args = parser.parse_args(argv)
@@ -95,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{label}: {session.execute(select(func.count()).select_from(model)).scalar_one()}")
         elif args.command == "issue-link-code":
             _issue_link_code(db, args.mediator_code, args.hours)
+        elif args.command == "add-desk-user":
+            _add_desk_user(db, args.username, args.role, args.name)
         elif args.command == "list-mediators":
             _list_mediators(db, args.point)
     except CourtError as exc:

@@ -141,3 +141,13 @@ class ButtonUsed(ValidationError):
 class LinkCodeInvalid(ValidationError):
     code = "link_code_invalid"
     message = "绑定码不正确或已失效。请向法院工作人员索取新的绑定码，然后发送：/link 绑定码"
+
+
+class HandoffUnavailable(ValidationError):
+    code = "handoff_unavailable"
+    message = "这个对话已被其他工作人员接手，或已结束。"
+
+
+class IntakeLinkInvalid(ValidationError):
+    code = "intake_link_invalid"
+    message = "这个链接已失效，请重新联系12368热线。"

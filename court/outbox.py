@@ -40,6 +40,9 @@ _PENDING = OutboxStatus.PENDING.value
 _FAILED = OutboxStatus.FAILED.value
 _SENT = OutboxStatus.SENT.value
 _TELEGRAM_RECIPIENTS = (RecipientType.RESIDENT.value, RecipientType.MEDIATOR.value)
+# Chat rows (desk replies) name no resident or mediator: the chat id is in their conversation id.
+_CLAIMED = _TELEGRAM_RECIPIENTS + (RecipientType.CHAT.value,)
+_CONVERSATION = re.compile(r"^tg-(-?\d{1,19})$")
 _LONG_NUMBER = re.compile(r"\d{7,}")
 
 
@@ -48,7 +51,7 @@ class Delivery:
     outbox_id: int
     key: str
     recipient_type: str
-    recipient_id: int
+    recipient_id: Optional[int]  # None for a "chat" row, addressed by its conversation id
     chat_id: int  # the resolved Telegram chat
     template: str
     payload: dict[str, Any]
@@ -104,7 +107,7 @@ def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelt
         select(OutboxMessage)
         .where(
             OutboxMessage.status == _PENDING,
-            OutboxMessage.recipient_type.in_(_TELEGRAM_RECIPIENTS),
+            OutboxMessage.recipient_type.in_(_CLAIMED),
             OutboxMessage.due_at <= now,
             OutboxMessage.next_attempt_at <= now,
         )
@@ -120,7 +123,11 @@ def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelt
     chats = _recipients(session, rows)
     claimed: list[Delivery] = []
     for row in rows:
-        chat_id, blocked = chats.get((row.recipient_type, row.recipient_id), (None, False))
+        if row.recipient_type == RecipientType.CHAT.value:
+            match = _CONVERSATION.match(str((row.payload or {}).get("conversation_id") or ""))
+            chat_id, blocked = (int(match.group(1)) if match else None), False
+        else:
+            chat_id, blocked = chats.get((row.recipient_type, row.recipient_id), (None, False))
         if chat_id is None:
             row.status, row.last_error = _FAILED, NO_CHAT
             continue
@@ -142,7 +149,7 @@ def _recipients(session: Session, rows: list[OutboxMessage]) -> dict[tuple[str, 
     """(recipient_type, id) -> (Telegram chat id or None, blocked?)."""
     wanted: dict[str, set[int]] = {t: set() for t in _TELEGRAM_RECIPIENTS}
     for row in rows:
-        if row.recipient_id is not None:
+        if row.recipient_id is not None and row.recipient_type in wanted:
             wanted[row.recipient_type].add(row.recipient_id)
     out: dict[tuple[str, int], tuple[Optional[int], bool]] = {}
     if wanted[RecipientType.RESIDENT.value]:
@@ -325,7 +332,7 @@ def pending_count(session: Session, now: dt.datetime) -> int:
     return session.execute(
         select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.status == _PENDING,
-            OutboxMessage.recipient_type.in_(_TELEGRAM_RECIPIENTS),
+            OutboxMessage.recipient_type.in_(_CLAIMED),
             OutboxMessage.due_at <= now,
         )
     ).scalar_one()

@@ -44,12 +44,16 @@ def record_consent(session: Session, resident: Optional[Resident] = None, *, tel
     return resident
 
 
-def set_contact(session: Session, resident: Resident, *, name: str, phone: str,
+def set_contact(session: Session, resident: Resident, *, name: Optional[str], phone: str,
                 id_number: Optional[str] = None) -> Resident:
-    """Store validated contact details; refused without consent."""
+    """Store validated contact details; refused without consent.
+
+    ``name`` may be None (a hotline caller may give only a phone number): the
+    stored name is then left as it is rather than invented."""
     if resident.consent_at is None or resident.anonymised_at is not None:
         raise ConsentRequired()
-    resident.name = validate_name(name)
+    if name is not None:
+        resident.name = validate_name(name)
     resident.phone = normalize_phone(phone)
     if id_number:
         resident.id_number = validate_id_number(id_number)

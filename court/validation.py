@@ -18,9 +18,9 @@ _CN_DIGITS = str.maketrans("〇零一二三四五六七八九幺两", "001234567
 _NAME_RE = re.compile(r"^[\u4e00-\u9fffA-Za-z·•\s]{2,20}$")
 
 
-def clean_text(raw: object, *, limit: int = SUMMARY_LIMIT, field: str = "内容") -> str:
-    """Trim, fold width and whitespace, drop control characters."""
-    text = unicodedata.normalize("NFKC", str(raw or ""))
+def clean_text(raw: object, *, limit: int = SUMMARY_LIMIT, field: str = "内容", fold_width: bool = True) -> str:
+    """Trim, fold width (unless the text is shown to people as written) and whitespace, drop control characters."""
+    text = unicodedata.normalize("NFKC", str(raw or "")) if fold_width else str(raw or "")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = re.sub(r"[ \t]+", " ", text).strip()
     if not text:

@@ -174,6 +174,12 @@ class RecipientType(StrEnum):
     RESIDENT = "resident"
     MEDIATOR = "mediator"
     COURT = "court"
+    CHAT = "chat"  # a Telegram chat known only by its conversation id (tg-<chat id>)
+
+
+class DeskRole(StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
 
 
 # --- geography and institutions -------------------------------------------
@@ -545,3 +551,38 @@ class InboundMessage(Base):
         _values_check("status", InboundStatus, "status"),
         Index("ix_inbound_pending", "status", "next_attempt_at"),
     )
+
+
+# --- the 12368 hotline desk ---------------------------------------------------
+
+
+class DeskUser(Base):
+    """A hotline agent or admin who signs in to the desk."""
+
+    __tablename__ = "desk_users"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(40), nullable=False, unique=True)
+    display_name = Column(String(40), nullable=False)
+    password_hash = Column(String(200), nullable=False)
+    role = Column(String(10), nullable=False, default=DeskRole.AGENT.value)
+    active = Column(Boolean, nullable=False, default=True)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime)
+    last_login_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    __table_args__ = (_values_check("role", DeskRole, "role"),)
+
+
+class IntakeLink(Base):
+    """A one-time Telegram deep link for a phone caller's intake; only its hash is kept."""
+
+    __tablename__ = "intake_links"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime)
+    used_chat_id = Column(BigInteger)
+    case = relationship("Case")

@@ -1,0 +1,463 @@
+"""The 12368 hotline desk: agents sign in, take conversations the assistant
+handed over, reply, hand them back or close them, and turn a phone call into
+an intake the caller continues in Telegram.
+
+Plain functions on a Session (like court/booking.py); every change is audited
+in the caller's transaction, never with the text of a message or a phone number.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from court import cases, guidance, journal, outbox, residents
+from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid re-exported for callers
+    ConsentRequired,
+    HandoffUnavailable,
+    IntakeLinkInvalid,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from court.privacy import mask_phone
+from court.store.schema import (
+    Case,
+    CaseSource,
+    DeskRole,
+    DeskUser as DeskUserRow,
+    DisputeType,
+    Handoff,
+    HandoffStatus,
+    IntakeLink,
+    RecipientType,
+    Resident,
+    utcnow,
+)
+from court.validation import clean_text
+
+MIN_PASSWORD = 10
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+INTAKE_TTL = dt.timedelta(hours=24)
+REPLY_LIMIT = 2000
+CLOSE_NOTE_LIMIT = 500
+SUMMARY_PREVIEW = 120
+UNCLASSIFIED = "未分类"
+_CHAT_TAKEN = "这个 Telegram 账号已经登记过其他信息，不能再绑定这次热线登记。请拨打12368热线，请工作人员帮您处理。"
+
+# Two letters allowed: pinyin surnames ("li", "wu") are real desk usernames.
+_USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
+# What secrets.token_urlsafe yields, within Telegram's start payload limit.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_NOTE_DISPUTE = re.compile(r"dispute_type=([a-z_]+)")
+
+_hasher = PasswordHasher()
+# Verified against for unknown or locked accounts, so every failed login costs
+# one hash and takes as long: timing does not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+# --- users --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskUser:
+    """A signed-in desk user; no password hash, safe to keep in a web session."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == DeskRole.ADMIN.value
+
+    @property
+    def actor(self) -> str:
+        return f"desk:{self.username}"
+
+
+DeskUserView = DeskUser
+
+
+def _user_view(row: DeskUserRow) -> DeskUser:
+    return DeskUser(id=row.id, username=row.username, display_name=row.display_name, role=row.role)
+
+
+def create_user(session: Session, username: str, password: str, *, role: str, display_name: str,
+                actor: str = "clerk:cli", now: Optional[dt.datetime] = None) -> DeskUser:
+    """A new desk account; the password is stored only as an argon2id hash."""
+    username = (username or "").strip().lower()
+    if not _USERNAME.match(username):
+        raise ValidationError("用户名只能由2到40个小写字母、数字或 . _ - 组成。")
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError(f"密码至少需要{MIN_PASSWORD}个字符。")
+    try:
+        role_value = DeskRole(role).value
+    except ValueError:
+        raise ValidationError("角色只能是 agent（坐席）或 admin（管理员）。") from None
+    name = clean_text(display_name, limit=40, field="显示名")
+    if session.execute(select(DeskUserRow.id).where(DeskUserRow.username == username)).first() is not None:
+        raise ValidationError(f"用户名“{username}”已经存在。")
+    row = DeskUserRow(username=username, display_name=name, password_hash=_hasher.hash(password), role=role_value,
+                      active=True, failed_logins=0, created_at=now or utcnow())
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same username created at this very moment
+        raise ValidationError(f"用户名“{username}”已经存在。") from exc
+    journal.audit(session, actor=actor, action="desk_user.create", entity_type="desk_user", entity_id=row.id,
+                  after={"username": username, "role": role_value})
+    return _user_view(row)
+
+
+def authenticate(session: Session, username: str, password: str, *, now: dt.datetime) -> Optional[DeskUser]:
+    """The user if the password is right and the account active and not locked; None otherwise.
+
+    Returns None rather than raising on a lockout: the failure count must
+    commit with the caller's transaction, and the answer must not tell an
+    attacker which accounts exist or are locked.
+    """
+    row = session.execute(
+        select(DeskUserRow).where(DeskUserRow.username == (username or "").strip().lower())
+        .with_for_update().execution_options(populate_existing=True)  # concurrent failures all count
+    ).scalar_one_or_none()
+    if row is None or not row.active or (row.locked_until is not None and row.locked_until > now):
+        _spend_a_hash(password)
+        return None
+    try:
+        _hasher.verify(row.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        row.failed_logins = (row.failed_logins or 0) + 1
+        action = "desk_user.login_failed"
+        if row.failed_logins >= MAX_FAILED_LOGINS:
+            row.locked_until, row.failed_logins = now + LOCKOUT, 0
+            action = "desk_user.locked"
+        session.flush()
+        journal.audit(session, actor=f"desk:{row.username}", action=action, entity_type="desk_user",
+                      entity_id=row.id, after={"locked_until": row.locked_until.isoformat()
+                                               if row.locked_until else None})
+        return None
+    if _hasher.check_needs_rehash(row.password_hash):  # parameters raised since it was hashed
+        row.password_hash = _hasher.hash(password)
+    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+    session.flush()
+    journal.audit(session, actor=f"desk:{row.username}", action="desk_user.login", entity_type="desk_user",
+                  entity_id=row.id)
+    return _user_view(row)
+
+
+def _spend_a_hash(password: str) -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        pass
+
+
+def get_user(session: Session, user_id: int) -> Optional[DeskUser]:
+    """An active user by id (read on every request, so disabling an account works at once)."""
+    row = session.get(DeskUserRow, user_id, populate_existing=True)
+    return _user_view(row) if row is not None and row.active else None
+
+
+# --- the queue ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    handoff_id: int
+    conversation_id: str
+    status: str
+    reason: str
+    waiting_since: dt.datetime
+    wait_minutes: int
+    dispute_label: str
+    summary: str  # at most SUMMARY_PREVIEW characters
+    phone_masked: str  # the queue is seen by every agent: no full numbers
+    agent: Optional[str]
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """One handoff for the agent who took it: the full phone number included."""
+
+    handoff_id: int
+    conversation_id: str
+    status: str
+    agent: Optional[str]
+    reason: str
+    created_at: dt.datetime
+    reference: Optional[str]
+    dispute_label: str
+    summary: Optional[str]
+    resident_name: Optional[str]
+    resident_phone: Optional[str]
+
+
+def _context(session: Session, handoff: Handoff) -> tuple[Optional[Case], Optional[Resident], str]:
+    """The case and resident behind a handoff, and its dispute type ("" if unknown)."""
+    resident = session.get(Resident, handoff.resident_id) if handoff.resident_id else None
+    case = session.get(Case, handoff.case_id) if handoff.case_id else None
+    if case is None:
+        # The resident's latest case; without a resident, the conversation's.
+        where = (Case.resident_id == resident.id) if resident is not None \
+            else (Case.conversation_id == handoff.conversation_id)
+        case = session.execute(select(Case).where(where).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
+    if resident is None and case is not None:
+        resident = case.resident
+    # handoffs.request notes what the resident was asking about: fresher than an old case.
+    match = _NOTE_DISPUTE.search(handoff.note or "")
+    dispute = match.group(1) if match else (case.dispute_type if case is not None else "")
+    return case, resident, dispute
+
+
+def _label(dispute_type: str) -> str:
+    if not dispute_type:
+        return UNCLASSIFIED
+    try:
+        return guidance.card(dispute_type).label
+    except ValueError:
+        return UNCLASSIFIED
+
+
+def _minutes(since: dt.datetime, now: dt.datetime) -> int:
+    return max(0, int((now - since).total_seconds() // 60))
+
+
+def queue(session: Session, *, now: dt.datetime) -> list[QueueItem]:
+    """Waiting handoffs, oldest first, then the taken ones; returned and closed are done."""
+    rows = session.execute(
+        select(Handoff).where(Handoff.status.in_((HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)))
+        .order_by(Handoff.created_at, Handoff.id)
+    ).scalars().all()
+    items: list[QueueItem] = []
+    for h in rows:
+        case, resident, dispute = _context(session, h)
+        items.append(QueueItem(
+            handoff_id=h.id, conversation_id=h.conversation_id, status=h.status, reason=h.reason,
+            waiting_since=h.created_at, wait_minutes=_minutes(h.created_at, now), dispute_label=_label(dispute),
+            summary=((case.summary or "") if case is not None else "")[:SUMMARY_PREVIEW],
+            phone_masked=mask_phone(resident.phone) if resident is not None else "", agent=h.agent,
+        ))
+    # Stable sort: created_at order is kept within each group.
+    items.sort(key=lambda i: i.status != HandoffStatus.WAITING.value)
+    return items
+
+
+def _handoff(session: Session, handoff_id: int, *, lock: bool = False) -> Handoff:
+    query = select(Handoff).where(Handoff.id == handoff_id).execution_options(populate_existing=True)
+    handoff = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if handoff is None:
+        raise NotFound("没有找到这个对话。")
+    return handoff
+
+
+def _require_taker(handoff: Handoff, user: DeskUser, *, admin_ok: bool) -> None:
+    if handoff.agent == user.username and handoff.agent is not None:
+        return
+    if admin_ok and user.is_admin:
+        return
+    raise PermissionDenied("请先接手这个对话。")
+
+
+def take(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime) -> None:
+    """Exclusive: of agents pressing "接手" at once, the conditional UPDATE lets one through."""
+    won = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.WAITING.value)
+        .values(status=HandoffStatus.TAKEN.value, agent=user.username, taken_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise HandoffUnavailable()
+    journal.audit(session, actor=user.actor, action="handoff.take", entity_type="handoff", entity_id=handoff_id,
+                  before={"status": HandoffStatus.WAITING.value, "agent": None},
+                  after={"status": HandoffStatus.TAKEN.value, "agent": user.username})
+
+
+def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
+    """The agent who took the handoff (or an admin) sees it whole; nobody else."""
+    handoff = _handoff(session, handoff_id)
+    _require_taker(handoff, user, admin_ok=True)
+    case, resident, dispute = _context(session, handoff)
+    return HandoffView(
+        handoff_id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status,
+        agent=handoff.agent, reason=handoff.reason, created_at=handoff.created_at,
+        reference=case.reference if case is not None else None,
+        dispute_label=_label(dispute),
+        summary=case.summary if case is not None else None,
+        resident_name=resident.name if resident is not None else None,
+        resident_phone=resident.phone if resident is not None else None,
+    )
+
+
+def _taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:
+    handoff = _handoff(session, handoff_id, lock=True)
+    _require_taker(handoff, user, admin_ok=False)
+    if handoff.status != HandoffStatus.TAKEN.value:
+        raise HandoffUnavailable("这个对话已经交还助手或已结束。")
+    return handoff
+
+
+def _push(session: Session, handoff: Handoff, template: str, key: str, now: dt.datetime, **payload: object) -> None:
+    # A chat recipient: the resident may not have consented to anything yet,
+    # so the push is addressed by the conversation, not a resident row.
+    journal.enqueue(session, key=key, recipient_type=RecipientType.CHAT, recipient_id=None, template=template,
+                    payload={"conversation_id": handoff.conversation_id, **payload}, due_at=now)
+
+
+def reply(session: Session, handoff_id: int, user: DeskUser, text: str, *, now: dt.datetime) -> None:
+    """Queue the agent's words for the bot to deliver; the audit records that a reply went, not what."""
+    handoff = _taken_by(session, handoff_id, user)
+    # Shown to the resident as typed: full-width Chinese punctuation must not be folded.
+    body = clean_text(text, limit=REPLY_LIMIT, field="回复", fold_width=False)
+    _push(session, handoff, "agent_reply", f"handoff:{handoff.id}:reply:{uuid.uuid4().hex}", now,
+          text=body, agent=user.display_name)
+    journal.audit(session, actor=user.actor, action="handoff.reply", entity_type="handoff", entity_id=handoff.id,
+                  after={"chars": len(body)})
+
+
+def give_back(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime) -> str:
+    """Hand the conversation back to the assistant; returns its conversation id."""
+    handoff = _taken_by(session, handoff_id, user)
+    _, _, dispute = _context(session, handoff)
+    before = journal.snapshot("handoff", handoff)
+    handoff.status, handoff.returned_at = HandoffStatus.RETURNED.value, now
+    session.flush()
+    _push(session, handoff, "handoff_returned", f"handoff:{handoff.id}:returned", now,
+          agent=user.display_name, dispute_label=_label(dispute))
+    journal.audit(session, actor=user.actor, action="handoff.return", entity_type="handoff", entity_id=handoff.id,
+                  before=before, after=journal.snapshot("handoff", handoff))
+    return handoff.conversation_id
+
+
+def close(session: Session, handoff_id: int, user: DeskUser, *, note: str, now: dt.datetime) -> str:
+    """End a handoff with a note: the agent who took it, or an admin (a waiting one too).
+
+    Returns the conversation id."""
+    handoff = _handoff(session, handoff_id, lock=True)
+    _require_taker(handoff, user, admin_ok=True)
+    allowed = {HandoffStatus.TAKEN.value} | ({HandoffStatus.WAITING.value} if user.is_admin else set())
+    if handoff.status not in allowed:
+        raise HandoffUnavailable("这个对话已经交还助手或已结束。")
+    text = clean_text(note, limit=CLOSE_NOTE_LIMIT, field="备注", fold_width=False)  # staff read it as written
+    before = journal.snapshot("handoff", handoff)
+    handoff.status, handoff.closed_at = HandoffStatus.CLOSED.value, now
+    # Appended: the "dispute_type=…" line handoffs.request wrote stays readable.
+    handoff.note = f"{handoff.note}\n{text}" if handoff.note else text
+    session.flush()
+    _push(session, handoff, "handoff_closed", f"handoff:{handoff.id}:closed", now, agent=user.display_name)
+    journal.audit(session, actor=user.actor, action="handoff.close", entity_type="handoff", entity_id=handoff.id,
+                  before=before, after=journal.snapshot("handoff", handoff))
+    return handoff.conversation_id
+
+
+def alerts(session: Session, limit: int = 50) -> list[outbox.CourtAlert]:
+    """Delivery problems the desk should follow up by phone (blocked, unreachable, failed)."""
+    return outbox.court_alerts(session, limit=limit)
+
+
+# --- a phone call continued in chat ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeStart:
+    """What the chat needs to carry on a phone intake."""
+
+    reference: str
+    dispute_type: str
+    summary: str
+    phone: str
+    name: Optional[str]
+
+
+def _token_hash(token: str) -> str:
+    # Only the hash is stored: a leaked database does not leak usable links.
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def create_intake(session: Session, user: DeskUser, *, dispute_type: str, summary: str, phone: str, consent: bool,
+                  name: Optional[str] = None, ttl: dt.timedelta = INTAKE_TTL,
+                  now: dt.datetime) -> tuple[str, str]:
+    """A caller's intake taken on the phone: a hotline case and a one-time token
+    for the Telegram deep link (t.me/<bot>?start=<token>). Returns (reference, token)."""
+    if consent is not True:  # the caller agreed on the phone, or nothing is stored
+        raise ConsentRequired("需要来电人同意收集这些信息后才能登记。")
+    if ttl <= dt.timedelta(0):
+        raise ValidationError("链接的有效期必须大于零。")
+    try:
+        dispute = DisputeType(dispute_type).value
+    except ValueError:
+        raise ValidationError("请选择纠纷类型。") from None
+    resident = residents.record_consent(session, now=now)
+    residents.set_contact(session, resident, name=name or None, phone=phone)
+    case = cases.open_case(session, dispute_type=dispute, summary=summary, actor=user.actor,
+                           source=CaseSource.HOTLINE, resident=resident)
+    token = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-]
+    link = IntakeLink(case_id=case.id, token_hash=_token_hash(token), created_by=user.actor, created_at=now,
+                      expires_at=now + ttl)
+    session.add(link)
+    session.flush()
+    journal.audit(session, actor=user.actor, action="intake.create", entity_type="case", entity_id=case.id,
+                  after={"intake_link_id": link.id, "expires_at": link.expires_at.isoformat()})
+    return case.reference, token
+
+
+def redeem_intake(session: Session, token: str, *, conversation_id: str, telegram_user_id: Optional[int],
+                  now: dt.datetime) -> IntakeStart:
+    """Bind the chat that opened the deep link to the caller's intake.
+
+    Single use: of chats opening one link at once, the conditional UPDATE lets
+    one through. A refusal raises, so the caller's rollback leaves the link unused.
+    """
+    if not _TOKEN.match(str(token or "")):
+        raise IntakeLinkInvalid()
+    token_hash = _token_hash(token)
+    link = session.execute(select(IntakeLink).where(IntakeLink.token_hash == token_hash)).scalar_one_or_none()
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        raise IntakeLinkInvalid()
+    won = session.execute(
+        update(IntakeLink)
+        .where(IntakeLink.id == link.id, IntakeLink.used_at.is_(None), IntakeLink.expires_at > now)
+        .values(used_at=now, used_chat_id=telegram_user_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise IntakeLinkInvalid()
+    case = session.get(Case, link.case_id)
+    resident = case.resident if case is not None else None
+    if resident is None or resident.anonymised_at is not None:
+        raise IntakeLinkInvalid()
+    clash = [Resident.conversation_id == conversation_id]
+    if telegram_user_id is not None:
+        clash.append(Resident.telegram_user_id == telegram_user_id)
+    other = session.execute(select(Resident.id).where(Resident.id != resident.id, or_(*clash))).first()
+    if other is not None:
+        # Two residents cannot share one chat; moving the chat silently would
+        # hand one person's cases to another. An agent sorts it out by phone.
+        raise ValidationError(_CHAT_TAKEN)
+    before = journal.snapshot("resident", resident)
+    if telegram_user_id is not None:
+        resident.telegram_user_id = telegram_user_id
+    resident.conversation_id = conversation_id
+    case.conversation_id = conversation_id
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same chat bound to someone else at this very moment
+        raise ValidationError(_CHAT_TAKEN) from exc
+    journal.audit(session, actor=f"bot:{conversation_id}", action="intake.redeem", entity_type="case",
+                  entity_id=case.id, before=before | {"intake_link_id": link.id},
+                  after=journal.snapshot("resident", resident) | {"intake_link_id": link.id})
+    return IntakeStart(reference=case.reference, dispute_type=case.dispute_type, summary=case.summary or "",
+                       phone=resident.phone or "", name=resident.name)
