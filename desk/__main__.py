@@ -1,0 +1,20 @@
+"""`python -m desk`: serve the hotline desk with waitress."""
+from __future__ import annotations
+
+import logging
+import os
+
+from waitress import serve
+
+from desk.app import create_app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host = os.environ.get("DESK_HOST", "127.0.0.1")
+    port = int(os.environ.get("DESK_PORT", "8080"))
+    serve(create_app(), host=host, port=port, threads=8)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Application factory for the 12368 hotline desk."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Optional
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from court.errors import NotFound, PermissionDenied
+from court.settings import VAR_DIR
+from court.store.db import Database
+from desk.assistant import Assistant
+from desk.auth import bp as auth_bp, login_manager
+from desk.views import handoff_bp, intake_bp, queue_bp
+
+csrf = CSRFProtect()
+
+# Own static files only: no inline script or style, no CDN.
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+
+
+def secret_key(path: Path = VAR_DIR / "desk-secret") -> str:
+    """DESK_SECRET_KEY, else one generated on first start and kept (owner-only) so restarts keep sessions."""
+    key = os.environ.get("DESK_SECRET_KEY")
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # EXCL: two starting workers agree
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        key = secrets.token_hex(32)
+        fh.write(key)
+    return key
+
+
+def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None, testing: bool = False) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        # Tests get a throwaway key rather than touching var/.
+        SECRET_KEY=secrets.token_hex(32) if testing and not os.environ.get("DESK_SECRET_KEY") else secret_key(),
+        TESTING=testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("DESK_SECURE_COOKIES") == "1",  # set behind HTTPS
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.extensions["desk_db"] = db or Database()
+    app.extensions["desk_assistant"] = Assistant(rasa_url)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    for bp in (auth_bp, queue_bp, handoff_bp, intake_bp):
+        app.register_blueprint(bp)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="请求已失效",
+                               message="页面已过期或请求无效，请刷新页面后重试。"), 400
+
+    @app.errorhandler(PermissionDenied)
+    def _forbidden(exc):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="无权访问", message=exc.message), 403
+
+    @app.errorhandler(403)
+    def _forbidden_http(_exc):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="无权访问", message="您没有权限进行这个操作。"), 403
+
+    @app.errorhandler(NotFound)
+    def _missing(_exc):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="未找到", message="没有找到这条记录。"), 404
+
+    @app.errorhandler(404)
+    def _missing_http(_exc):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="未找到", message="没有找到这个页面。"), 404
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app

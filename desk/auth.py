@@ -1,0 +1,88 @@
+"""Agent sign-in: Flask-Login sessions backed by court.desk users."""
+from __future__ import annotations
+
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from court import clock, desk
+from court.errors import CourtError
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录。"
+login_manager.session_protection = "strong"
+
+
+class Agent(UserMixin):
+    """The signed-in DeskUser, in the shape Flask-Login wants."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return str(self.user.id)
+
+    def __getattr__(self, name: str) -> Any:  # username, display_name, role
+        return getattr(self.user, name)
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> Optional[Agent]:
+    # Read the user on every request so a disabled account stops working at once.
+    try:
+        uid = int(user_id)
+    except ValueError:
+        return None
+    with current_app.extensions["desk_db"].reader() as s:
+        user = desk.get_user(s, uid)
+    return Agent(user) if user else None
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=200)])
+
+
+def _safe_next(target: Optional[str]) -> str:
+    # Only same-site paths: an open redirect would help phishing.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("queue.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("queue.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            with current_app.extensions["desk_db"].transaction() as s:
+                user = desk.authenticate(s, form.username.data.strip(), form.password.data, now=clock.now())
+        except CourtError as exc:  # e.g. a locked account explains itself
+            flash(exc.message, "error")
+            return render_template("login.html", form=form)
+        if user is None:
+            flash("用户名或密码不正确。", "error")
+        else:
+            target = _safe_next(request.args.get("next"))
+            session.clear()  # a fresh session on sign-in: no fixation
+            login_user(Agent(user))
+            return redirect(target)
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    session.clear()
+    flash("已退出登录。", "info")
+    return redirect(url_for("auth.login"))

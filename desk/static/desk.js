@@ -1,0 +1,119 @@
+// Keeps the queue and an open handoff's transcript fresh without reloading.
+// Everything is built with textContent: message text is never parsed as HTML.
+(function () {
+  "use strict";
+  var PERIOD = 3000;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  // GET JSON; a redirect to the login page (expired session) arrives as HTML.
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) {
+        var type = r.headers.get("Content-Type") || "";
+        if (!r.ok || type.indexOf("application/json") === -1) throw new Error("status " + r.status);
+        return r.json();
+      });
+  }
+
+  function poll(fn) {
+    function tick() {
+      if (document.hidden) { setTimeout(tick, PERIOD); return; }
+      fn().catch(function () { return null; }).then(function () { setTimeout(tick, PERIOD); });
+    }
+    setTimeout(tick, PERIOD);
+  }
+
+  function queueRow(r, admin) {
+    var tr = el("tr", null, r.status);
+    var wait = el("td", r.wait);
+    wait.title = "开始等待：" + r.waiting_since;
+    tr.appendChild(wait);
+    tr.appendChild(el("td", r.dispute));
+    tr.appendChild(el("td", r.summary, "summary"));
+    tr.appendChild(el("td", r.phone));
+    tr.appendChild(el("td", r.status_label));
+    tr.appendChild(el("td", r.agent));
+    var action = el("td");
+    if (r.status === "waiting") {
+      var form = el("form");
+      form.method = "post";
+      form.action = r.take_url;
+      var token = el("input");
+      token.type = "hidden";
+      token.name = "csrf_token";
+      token.value = csrfToken();
+      form.appendChild(token);
+      var button = el("button", "接手");
+      button.type = "submit";
+      form.appendChild(button);
+      action.appendChild(form);
+    } else if (r.mine || admin) {
+      var link = el("a", "打开");
+      link.href = r.url;
+      action.appendChild(link);
+    }
+    tr.appendChild(action);
+    return tr;
+  }
+
+  function startQueue(table) {
+    var body = table.querySelector("tbody");
+    var status = document.getElementById("queue-status");
+    var admin = table.getAttribute("data-admin") === "1";
+    poll(function () {
+      return getJSON(table.getAttribute("data-src")).then(function (rows) {
+        var fresh = document.createDocumentFragment();
+        rows.forEach(function (r) { fresh.appendChild(queueRow(r, admin)); });
+        if (!rows.length) {
+          var empty = el("tr", null, "empty");
+          var cell = el("td", "目前没有排队的来电。");
+          cell.colSpan = 7;
+          empty.appendChild(cell);
+          fresh.appendChild(empty);
+        }
+        body.replaceChildren(fresh);
+        if (status) status.textContent = "";
+      }, function (err) {
+        if (status) status.textContent = "刷新失败，请检查网络或重新登录。";
+        throw err;
+      });
+    });
+  }
+
+  function startTranscript(list) {
+    poll(function () {
+      return getJSON(list.getAttribute("data-src")).then(function (data) {
+        var note = document.getElementById("transcript-note");
+        if (note) note.hidden = data.ok;
+        var count = parseInt(list.getAttribute("data-count"), 10) || 0;
+        if (!data.ok || data.lines.length <= count) return;
+        data.lines.slice(count).forEach(function (ln) {
+          var li = el("li", null, ln.who);
+          li.appendChild(el("span", ln.who_label + " · " + ln.at, "meta"));
+          li.appendChild(el("span", ln.text, "text"));
+          list.appendChild(li);
+        });
+        list.setAttribute("data-count", String(data.lines.length));
+        list.lastElementChild.scrollIntoView({block: "nearest"});
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var table = document.getElementById("queue");
+    if (table) startQueue(table);
+    var list = document.getElementById("transcript");
+    if (list) startTranscript(list);
+  });
+})();

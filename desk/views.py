@@ -1,0 +1,234 @@
+"""Queue, handoff and phone-intake pages."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from typing import Any
+from urllib.parse import quote
+
+import segno
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
+                   url_for)
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from court import clock, desk
+from court.errors import CourtError, NotFound, PermissionDenied
+from court.settings import LOCAL_TZ
+from desk.assistant import AssistantUnavailable
+from desk.forms import CloseForm, IntakeForm, ReplyForm
+
+log = logging.getLogger(__name__)
+queue_bp = Blueprint("queue", __name__)
+handoff_bp = Blueprint("handoffs", __name__, url_prefix="/handoffs")
+intake_bp = Blueprint("intake", __name__)
+
+NO_TRANSCRIPT = "暂时无法读取对话记录。"
+STATUS_LABELS = {"waiting": "等待接手", "taken": "处理中", "returned": "已交还助手", "closed": "已结束"}
+WHO_LABELS = {"resident": "居民", "bot": "助手", "agent": "坐席"}
+# Reasons are the assistant's intent names; unknown ones are shown as they are.
+REASON_LABELS = {"request_human": "居民要求转人工", "assistant_down": "助手暂时故障", "resident_asked": "居民要求转人工"}
+
+
+def reason_label(reason: str | None) -> str:
+    return REASON_LABELS.get(reason or "", reason or "")
+
+
+def _db():  # type: ignore[no-untyped-def]
+    return current_app.extensions["desk_db"]
+
+
+def _assistant():  # type: ignore[no-untyped-def]
+    return current_app.extensions["desk_assistant"]
+
+
+def wait_text(minutes: int) -> str:
+    minutes = max(0, int(minutes))
+    if minutes < 60:
+        return f"{minutes}分钟"
+    return f"{minutes // 60}小时{minutes % 60}分钟"
+
+
+def local_time(moment: dt.datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
+
+
+def _row(item: Any) -> dict[str, Any]:
+    """One queue row as JSON: the poller and the first render use the same data."""
+    return {
+        "id": item.handoff_id, "status": item.status, "status_label": STATUS_LABELS.get(item.status, item.status),
+        "wait": wait_text(item.wait_minutes), "waiting_since": local_time(item.waiting_since),
+        "dispute": item.dispute_label or "未分类", "summary": item.summary or "", "phone": item.phone_masked or "",
+        "reason": reason_label(item.reason), "agent": item.agent or "",
+        "mine": bool(item.agent) and item.agent == current_user.username,
+        "url": url_for("handoffs.show", handoff_id=item.handoff_id),
+        "take_url": url_for("handoffs.take", handoff_id=item.handoff_id),
+    }
+
+
+def _queue_rows() -> list[dict[str, Any]]:
+    with _db().reader() as s:
+        return [_row(item) for item in desk.queue(s, now=clock.now())]
+
+
+def _transcript(conversation_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """The transcript lines as JSON-ready dicts, and whether Rasa answered."""
+    try:
+        lines = _assistant().transcript(conversation_id)
+    except AssistantUnavailable as exc:
+        log.warning("transcript unavailable: %s", exc)
+        return [], False
+    return [{"who": ln["who"], "who_label": WHO_LABELS.get(ln["who"], ln["who"]), "text": ln["text"],
+             "at": local_time(ln["at"])} for ln in lines], True
+
+
+def _court_error(exc: CourtError) -> None:
+    # Permission and not-found errors get their own pages; the rest are flashed.
+    if isinstance(exc, (PermissionDenied, NotFound)):
+        raise exc
+    flash(exc.message, "error")
+
+
+# --- the queue -----------------------------------------------------------------
+
+@queue_bp.route("/")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    return render_template("queue.html", rows=_queue_rows())
+
+
+@queue_bp.route("/queue.json")
+@login_required
+def queue_json():  # type: ignore[no-untyped-def]
+    return jsonify(_queue_rows())
+
+
+@queue_bp.route("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    return Response("ok", mimetype="text/plain")
+
+
+# --- one handoff ---------------------------------------------------------------
+
+@handoff_bp.route("/<int:handoff_id>/take", methods=["POST"])
+@login_required
+def take(handoff_id: int):  # type: ignore[no-untyped-def]
+    try:
+        with _db().transaction() as s:
+            desk.take(s, handoff_id, current_user.user, now=clock.now())
+    except CourtError as exc:  # HandoffUnavailable: someone else was quicker
+        _court_error(exc)
+        return redirect(url_for("queue.index"))
+    return redirect(url_for("handoffs.show", handoff_id=handoff_id))
+
+
+@handoff_bp.route("/<int:handoff_id>")
+@login_required
+def show(handoff_id: int):  # type: ignore[no-untyped-def]
+    with _db().reader() as s:
+        view = desk.view(s, handoff_id, current_user.user)
+    lines, ok = _transcript(view.conversation_id)
+    return render_template("handoff.html", h=view, handoff_id=handoff_id, lines=lines, transcript_ok=ok,
+                           status_label=STATUS_LABELS.get(view.status, view.status), reason=reason_label(view.reason),
+                           created=local_time(view.created_at), open=view.status == "taken",
+                           reply_form=ReplyForm(), close_form=CloseForm())
+
+
+@handoff_bp.route("/<int:handoff_id>/transcript.json")
+@login_required
+def transcript_json(handoff_id: int):  # type: ignore[no-untyped-def]
+    with _db().reader() as s:
+        view = desk.view(s, handoff_id, current_user.user)
+    lines, ok = _transcript(view.conversation_id)
+    return jsonify({"ok": ok, "status": view.status, "lines": lines})
+
+
+@handoff_bp.route("/<int:handoff_id>/reply", methods=["POST"])
+@login_required
+def reply(handoff_id: int):  # type: ignore[no-untyped-def]
+    form = ReplyForm()
+    back = redirect(url_for("handoffs.show", handoff_id=handoff_id))
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return back
+    text = form.text.data.strip()
+    try:
+        with _db().transaction() as s:
+            desk.reply(s, handoff_id, current_user.user, text, now=clock.now())
+            conversation_id = desk.view(s, handoff_id, current_user.user).conversation_id
+    except CourtError as exc:
+        _court_error(exc)
+        return back
+    try:
+        _assistant().record_agent_reply(conversation_id, text, current_user.username)
+    except AssistantUnavailable as exc:
+        log.warning("agent reply not recorded in transcript: %s", exc)
+        flash("回复已发送给居民，但" + NO_TRANSCRIPT, "warning")
+    return back
+
+
+def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyped-def]
+    """Give back or close in the court, then let the assistant resume the chat."""
+    try:
+        with _db().transaction() as s:
+            conversation_id = action(s)
+    except CourtError as exc:
+        _court_error(exc)
+        return redirect(url_for("handoffs.show", handoff_id=handoff_id))
+    try:
+        _assistant().resume(conversation_id)
+        flash(done, "info")
+    except AssistantUnavailable as exc:
+        log.warning("assistant not resumed: %s", exc)
+        flash(done + "但暂时无法通知助手恢复对话，请稍后告知技术人员。", "warning")
+    return redirect(url_for("queue.index"))
+
+
+@handoff_bp.route("/<int:handoff_id>/return", methods=["POST"])
+@login_required
+def give_back(handoff_id: int):  # type: ignore[no-untyped-def]
+    return _finish(handoff_id, "已交还助手。",
+                   lambda s: desk.give_back(s, handoff_id, current_user.user, now=clock.now()))
+
+
+@handoff_bp.route("/<int:handoff_id>/close", methods=["POST"])
+@login_required
+def close(handoff_id: int):  # type: ignore[no-untyped-def]
+    form = CloseForm()
+    if not form.validate_on_submit():
+        flash("请填写结束备注（1000字以内）。", "error")
+        return redirect(url_for("handoffs.show", handoff_id=handoff_id))
+    note = form.note.data.strip()
+    return _finish(handoff_id, "已结束。",
+                   lambda s: desk.close(s, handoff_id, current_user.user, note=note, now=clock.now()))
+
+
+# --- a phone caller's intake ---------------------------------------------------
+
+def deep_link(token: str) -> str:
+    bot = os.environ.get("TELEGRAM_BOT_USERNAME") or "heihe_court_bot"
+    return f"https://t.me/{quote(bot, safe='')}?start={quote(token, safe='')}"
+
+
+@intake_bp.route("/intake", methods=["GET", "POST"])
+@login_required
+def intake():  # type: ignore[no-untyped-def]
+    form = IntakeForm()
+    if form.validate_on_submit():
+        try:
+            with _db().transaction() as s:
+                reference, token = desk.create_intake(
+                    s, current_user.user, dispute_type=form.dispute_type.data, summary=form.summary.data.strip(),
+                    phone=form.phone.data.strip(), consent=bool(form.consent.data),
+                    name=(form.name.data or "").strip() or None, now=clock.now())
+        except CourtError as exc:
+            _court_error(exc)
+        else:
+            link = deep_link(token)
+            qr = Markup(segno.make_qr(link, error="m").svg_inline(scale=6, title="扫码打开黑河法院助手"))
+            page = render_template("intake_done.html", reference=reference, link=link, qr=qr)
+            # The one-time link must not linger in caches.
+            return Response(page, headers={"Cache-Control": "no-store"})
+    return render_template("intake.html", form=form)
