@@ -1,5 +1,5 @@
-"""`python -m bot`: start the action server and Rasa, then the Telegram bot
-when TELEGRAM_BOT_TOKEN is set, else a local chat in the terminal."""
+"""`python -m bot`: start the action server, Rasa and the hotline desk, then the
+Telegram bot when TELEGRAM_BOT_TOKEN is set, else a local chat in the terminal."""
 from __future__ import annotations
 
 import os
@@ -17,6 +17,9 @@ def main() -> int:
     print("正在启动助手（首次需要训练模型，约几分钟）……", flush=True)
     model = ensure_model(quiet=True)
     with Stack(model, database_url=database_url()) as stack:
+        desk = stack.start_desk(port=int(os.environ.get("DESK_PORT", "8080")))
+        print(f"12368 热线工作台：{desk}（账号：.venv/bin/python -m court.cli add-desk-user 用户名 --role agent --name 姓名）",
+              flush=True)
         if BotSettings().token:
             from bot import app
 

@@ -127,6 +127,20 @@ def _resident_outcome(p: dict[str, Any]) -> Notice:
     return Notice(text=text)
 
 
+def _agent_reply(p: dict[str, Any]) -> Notice:
+    return Notice(text=f"【{HOTLINE}热线 {p.get('agent') or '工作人员'}】\n{p.get('text', '')}")
+
+
+def _handoff_returned(p: dict[str, Any]) -> Notice:
+    about = f"关于您的{p['dispute_label']}问题，" if p.get("dispute_label") else ""
+    return Notice(text=(f"{HOTLINE}热线工作人员已结束人工服务，助手继续为您服务。{about}还有什么可以帮您？"
+                        "可以说“预约调解”“查询预约”，需要时再说“转人工”。"))
+
+
+def _handoff_closed(p: dict[str, Any]) -> Notice:
+    return Notice(text=f"本次人工服务已结束，谢谢您的耐心。需要时随时找我，或拨打{HOTLINE}诉讼服务热线。")
+
+
 RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("mediator", "appointment_new"): _mediator_new,
     ("mediator", "appointment_rescheduled"): _mediator_rescheduled,
@@ -142,6 +156,10 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("resident", "reminder_day_before"): _resident_reminder("明天调解"),
     ("resident", "reminder_two_hours"): _resident_reminder("两小时后调解"),
     ("resident", "outcome_recorded"): _resident_outcome,
+    # A chat known only by its conversation (the hotline desk talking to a resident).
+    ("chat", "agent_reply"): _agent_reply,
+    ("chat", "handoff_returned"): _handoff_returned,
+    ("chat", "handoff_closed"): _handoff_closed,
 }
 
 

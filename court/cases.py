@@ -93,6 +93,14 @@ def advance(session: Session, case: Case, to: CaseStatus, *, actor: str) -> None
                   before=before, after=journal.snapshot("case", case))
 
 
+def open_intakes(session: Session, conversation_id: str) -> list[Case]:
+    """This conversation's cases still at intake, newest first."""
+    return list(session.execute(
+        select(Case).where(Case.conversation_id == conversation_id, Case.status == CaseStatus.INTAKE.value)
+        .order_by(Case.id.desc())
+    ).scalars())
+
+
 def find_by_reference(session: Session, reference: str, phone: Optional[str] = None) -> Case:
     """A case by reference; with ``phone`` it must match the resident's phone too."""
     ref = (reference or "").strip().upper()

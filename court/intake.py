@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from court import booking, cases, guidance, handoffs, residents
+from court import booking, cases, desk, guidance, handoffs, residents
 from court.errors import ConsentRequired, NotFound, ValidationError
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.store.db import Database
@@ -152,9 +152,12 @@ class Court:
             if resident is None:
                 raise ConsentRequired()
             residents.set_contact(s, resident, name=name, phone=phone)
-            case = cases.open_case(s, dispute_type=dispute_type, summary=summary, actor=f"bot:{conversation_id}",
-                                   source=source, resident=resident, conversation_id=conversation_id,
-                                   recommended_channel=guidance.card(dispute_type).first_channel[:200])
+            # A hotline intake continued in chat is booked on its own case, not a second one.
+            case = next((c for c in cases.open_intakes(s, conversation_id) if c.source == CaseSource.HOTLINE.value),
+                        None) or cases.open_case(
+                s, dispute_type=dispute_type, summary=summary, actor=f"bot:{conversation_id}", source=source,
+                resident=resident, conversation_id=conversation_id,
+                recommended_channel=guidance.card(dispute_type).first_channel[:200])
             appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                                 actor=f"bot:{conversation_id}", now=now)
             return _card(appt)
@@ -192,6 +195,13 @@ class Court:
             return appt.service_point.lat, appt.service_point.lng, appt.service_point_id
 
     # --- the hotline --------------------------------------------------------
+
+    def start_from_link(self, token: str, *, conversation_id: str, telegram_user_id: Optional[int],
+                        now: Optional[dt.datetime] = None) -> "desk.IntakeStart":
+        """A caller opened the desk's one-time deep link: bind the chat to their intake."""
+        with self.db.transaction() as s:
+            return desk.redeem_intake(s, token, conversation_id=conversation_id, telegram_user_id=telegram_user_id,
+                                      now=now or now_utc())
 
     def request_human(self, conversation_id: str, *, reason: str, dispute_type: Optional[str] = None) -> int:
         """Queue the conversation for a 12368 agent; returns how many are waiting ahead."""

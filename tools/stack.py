@@ -1,5 +1,5 @@
-"""Start and stop the action server, the Rasa server and the Telegram front end
-as child processes.
+"""Start and stop the action server, the Rasa server, the Telegram front end and
+the hotline desk as child processes.
 
 Used by `make run` (bin/run), the end-to-end tests and the benchmarks, so they
 all run the same stack the same way.
@@ -94,6 +94,25 @@ class Stack:
         """The Telegram front end, relaying to this stack's Rasa server."""
         env = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE": api_base, "RASA_URL": self.rasa_url}
         self._spawn("bot", [sys.executable, "-m", "bot.app"], env | (extra_env or {}))
+
+    def start_desk(self, *, port: Optional[int] = None, extra_env: Optional[dict[str, str]] = None,
+                   timeout: float = 60) -> str:
+        """The 12368 hotline desk (a web app) reading transcripts from this stack's Rasa; returns its URL."""
+        port = port or free_port()
+        self._spawn("desk", [sys.executable, "-m", "desk"],
+                    {"DESK_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).ok:
+                    return url
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"desk did not start in {timeout:.0f} s; see {self.log_dir}")
+            time.sleep(0.3)
 
     def kill_bot(self) -> None:
         """SIGKILL, no clean-up: what a crash or a pulled plug does."""

@@ -62,4 +62,12 @@ def test_a_decline_without_a_colleague_offers_rebooking():
 def test_unknown_templates_are_refused_not_guessed():
     with pytest.raises(UnknownTemplate):
         render("resident", "appointment_new", {})
-    assert all(kind in ("resident", "mediator") for kind, _ in RENDERERS)
+    assert all(kind in ("resident", "mediator", "chat") for kind, _ in RENDERERS)
+
+
+def test_hotline_desk_messages_name_the_agent_and_hand_back():
+    reply = render("chat", "agent_reply", {"conversation_id": "tg-1", "text": "您好，我是12368的小李。", "agent": "李敏"})
+    assert reply.text.startswith("【12368热线 李敏】") and "小李" in reply.text
+    back = render("chat", "handoff_returned", {"conversation_id": "tg-1", "dispute_label": "劳动争议"})
+    assert "劳动争议" in back.text and "转人工" in back.text
+    assert "结束" in render("chat", "handoff_closed", {"conversation_id": "tg-1"}).text
