@@ -45,18 +45,11 @@ def _case_lines(p: dict[str, Any]) -> str:
             f"简述：{p.get('summary') or '（未填写）'}\n时间：{p.get('time', '')}\n地点：{_where(p)}")
 
 
-def _mediator_new(p: dict[str, Any]) -> Notice:
-    return Notice(
-        text=f"【新的调解预约】\n{_case_lines(p)}\n\n请确认能否接待。接受后可看到当事人的联系电话。",
-        buttons=[("接受", f"{ACCEPT}{p['appointment_id']}"), ("拒绝", f"{DECLINE}{p['appointment_id']}")],
-    )
-
-
-def _mediator_rescheduled(p: dict[str, Any]) -> Notice:
-    return Notice(
-        text=f"【预约已改期】\n{_case_lines(p)}\n\n请重新确认能否接待。",
-        buttons=[("接受", f"{ACCEPT}{p['appointment_id']}"), ("拒绝", f"{DECLINE}{p['appointment_id']}")],
-    )
+def _ask_mediator(head: str, ask: str) -> Callable[[dict[str, Any]], Notice]:
+    def render(p: dict[str, Any]) -> Notice:
+        return Notice(text=f"【{head}】\n{_case_lines(p)}\n\n{ask}",
+                      buttons=[("接受", f"{ACCEPT}{p['appointment_id']}"), ("拒绝", f"{DECLINE}{p['appointment_id']}")])
+    return render
 
 
 def _mediator_cancelled(p: dict[str, Any]) -> Notice:
@@ -142,8 +135,8 @@ def _handoff_closed(p: dict[str, Any]) -> Notice:
 
 
 RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
-    ("mediator", "appointment_new"): _mediator_new,
-    ("mediator", "appointment_rescheduled"): _mediator_rescheduled,
+    ("mediator", "appointment_new"): _ask_mediator("新的调解预约", "请确认能否接待。接受后可看到当事人的联系电话。"),
+    ("mediator", "appointment_rescheduled"): _ask_mediator("预约已改期", "请重新确认能否接待。"),
     ("mediator", "appointment_cancelled"): _mediator_cancelled,
     ("mediator", "appointment_moved_away"): _mediator_moved_away,
     ("mediator", "reminder_day_before"): _mediator_reminder("明天调解"),

@@ -16,9 +16,10 @@ from court.outbox import Delivery
 from court.timeutil import to_local
 from court.store.db import Database
 
-__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "OUTCOME_CHOICES"]
+__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "OUTCOME_CHOICES", "NOT_LINKED"]
 
 OUTCOME_CHOICES = tuple(mediators.OUTCOME_LABELS.items())
+NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码"
 
 
 class FrontDesk:
@@ -106,7 +107,7 @@ class FrontDesk:
     def _mediator_id(self, session: Any, chat_id: int) -> int:
         mediator = mediators.by_chat(session, chat_id)
         if mediator is None:
-            raise NotFound("您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码")
+            raise NotFound(NOT_LINKED)
         return mediator.id
 
     def agenda(self, chat_id: int, *, days: int, title: str) -> Optional[str]:

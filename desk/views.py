@@ -123,12 +123,16 @@ def take(handoff_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("handoffs.show", handoff_id=handoff_id))
 
 
+def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
+    with _db().reader() as s:
+        view = desk.view(s, handoff_id, current_user.user)
+    return (view, *_transcript(view.conversation_id))
+
+
 @handoff_bp.route("/<int:handoff_id>")
 @login_required
 def show(handoff_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
-        view = desk.view(s, handoff_id, current_user.user)
-    lines, ok = _transcript(view.conversation_id)
+    view, lines, ok = _view_with_transcript(handoff_id)
     return render_template("handoff.html", h=view, handoff_id=handoff_id, lines=lines, transcript_ok=ok,
                            status_label=STATUS_LABELS.get(view.status, view.status), reason=reason_label(view.reason),
                            created=local_time(view.created_at), open=view.status == "taken",
@@ -138,9 +142,7 @@ def show(handoff_id: int):  # type: ignore[no-untyped-def]
 @handoff_bp.route("/<int:handoff_id>/transcript.json")
 @login_required
 def transcript_json(handoff_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
-        view = desk.view(s, handoff_id, current_user.user)
-    lines, ok = _transcript(view.conversation_id)
+    view, lines, ok = _view_with_transcript(handoff_id)
     return jsonify({"ok": ok, "status": view.status, "lines": lines})
 
 

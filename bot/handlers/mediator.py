@@ -10,9 +10,8 @@ from telegram.ext import ContextTypes
 from bot.outgoing import inline_keyboard, send_text
 from bot.services import services
 from court.errors import CourtError
-from court.frontdesk import OUTCOME_CHOICES
+from court.frontdesk import NOT_LINKED, OUTCOME_CHOICES
 
-NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码"
 LINK_USAGE = "请在 /link 后面加上法院给您的绑定码，例如：/link K7P3-M9QX"
 OUTCOME_USAGE = "请在 /outcome 后面加上案件编号，例如：/outcome HH261130-7K3Q"
 OUTCOME_PREFIX = "o:"
