@@ -124,6 +124,14 @@ def _agent_reply(p: dict[str, Any]) -> Notice:
     return Notice(text=f"【{HOTLINE}热线 {p.get('agent') or '工作人员'}】\n{p.get('text', '')}")
 
 
+def _agent_booked(p: dict[str, Any]) -> Notice:
+    return Notice(text=(f"【{HOTLINE}热线 {p.get('agent') or '工作人员'}】已为您预约调解：\n"
+                        f"案件编号：{p.get('reference', '')}\n时间：{p.get('time', '')}\n地点：{_where(p)}\n"
+                        f"调解员：{p.get('mediator', '')}\n\n调解员确认后会再通知您。"
+                        "需要改时间或取消，可以对我说“查询预约”。"),
+                  venue=_venue(p))
+
+
 def _handoff_returned(p: dict[str, Any]) -> Notice:
     about = f"关于您的{p['dispute_label']}问题，" if p.get("dispute_label") else ""
     return Notice(text=(f"{HOTLINE}热线工作人员已结束人工服务，助手继续为您服务。{about}还有什么可以帮您？"
@@ -151,6 +159,7 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("resident", "outcome_recorded"): _resident_outcome,
     # A chat known only by its conversation (the hotline desk talking to a resident).
     ("chat", "agent_reply"): _agent_reply,
+    ("chat", "agent_booked"): _agent_booked,
     ("chat", "handoff_returned"): _handoff_returned,
     ("chat", "handoff_closed"): _handoff_closed,
 }

@@ -206,7 +206,7 @@ class HandoffView:
     resident_phone: Optional[str]
 
 
-def _context(session: Session, handoff: Handoff) -> tuple[Optional[Case], Optional[Resident], str]:
+def context(session: Session, handoff: Handoff) -> tuple[Optional[Case], Optional[Resident], str]:
     """The case and resident behind a handoff, and its dispute type ("" if unknown)."""
     resident = session.get(Resident, handoff.resident_id) if handoff.resident_id else None
     case = session.get(Case, handoff.case_id) if handoff.case_id else None
@@ -244,7 +244,7 @@ def queue(session: Session, *, now: dt.datetime) -> list[QueueItem]:
     ).scalars().all()
     items: list[QueueItem] = []
     for h in rows:
-        case, resident, dispute = _context(session, h)
+        case, resident, dispute = context(session, h)
         items.append(QueueItem(
             handoff_id=h.id, conversation_id=h.conversation_id, status=h.status, reason=h.reason,
             waiting_since=h.created_at, wait_minutes=_minutes(h.created_at, now), dispute_label=_label(dispute),
@@ -290,7 +290,7 @@ def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
     """The agent who took the handoff (or an admin) sees it whole; nobody else."""
     handoff = _handoff(session, handoff_id)
     _require_taker(handoff, user, admin_ok=True)
-    case, resident, dispute = _context(session, handoff)
+    case, resident, dispute = context(session, handoff)
     return HandoffView(
         handoff_id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status,
         agent=handoff.agent, reason=handoff.reason, created_at=handoff.created_at,
@@ -302,7 +302,7 @@ def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
     )
 
 
-def _taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:
+def taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:
     handoff = _handoff(session, handoff_id, lock=True)
     _require_taker(handoff, user, admin_ok=False)
     if handoff.status != HandoffStatus.TAKEN.value:
@@ -310,7 +310,7 @@ def _taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:
     return handoff
 
 
-def _push(session: Session, handoff: Handoff, template: str, key: str, now: dt.datetime, **payload: object) -> None:
+def push_chat(session: Session, handoff: Handoff, template: str, key: str, now: dt.datetime, **payload: object) -> None:
     # A chat recipient: the resident may not have consented to anything yet,
     # so the push is addressed by the conversation, not a resident row.
     journal.enqueue(session, key=key, recipient_type=RecipientType.CHAT, recipient_id=None, template=template,
@@ -319,10 +319,10 @@ def _push(session: Session, handoff: Handoff, template: str, key: str, now: dt.d
 
 def reply(session: Session, handoff_id: int, user: DeskUser, text: str, *, now: dt.datetime) -> None:
     """Queue the agent's words for the bot to deliver; the audit records that a reply went, not what."""
-    handoff = _taken_by(session, handoff_id, user)
+    handoff = taken_by(session, handoff_id, user)
     # Shown to the resident as typed: full-width Chinese punctuation must not be folded.
     body = clean_text(text, limit=REPLY_LIMIT, field="回复", fold_width=False)
-    _push(session, handoff, "agent_reply", f"handoff:{handoff.id}:reply:{uuid.uuid4().hex}", now,
+    push_chat(session, handoff, "agent_reply", f"handoff:{handoff.id}:reply:{uuid.uuid4().hex}", now,
           text=body, agent=user.display_name)
     journal.audit(session, actor=user.actor, action="handoff.reply", entity_type="handoff", entity_id=handoff.id,
                   after={"chars": len(body)})
@@ -330,12 +330,12 @@ def reply(session: Session, handoff_id: int, user: DeskUser, text: str, *, now: 
 
 def give_back(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime) -> str:
     """Hand the conversation back to the assistant; returns its conversation id."""
-    handoff = _taken_by(session, handoff_id, user)
-    _, _, dispute = _context(session, handoff)
+    handoff = taken_by(session, handoff_id, user)
+    _, _, dispute = context(session, handoff)
     before = journal.snapshot("handoff", handoff)
     handoff.status, handoff.returned_at = HandoffStatus.RETURNED.value, now
     session.flush()
-    _push(session, handoff, "handoff_returned", f"handoff:{handoff.id}:returned", now,
+    push_chat(session, handoff, "handoff_returned", f"handoff:{handoff.id}:returned", now,
           agent=user.display_name, dispute_label=_label(dispute))
     journal.audit(session, actor=user.actor, action="handoff.return", entity_type="handoff", entity_id=handoff.id,
                   before=before, after=journal.snapshot("handoff", handoff))
@@ -357,7 +357,7 @@ def close(session: Session, handoff_id: int, user: DeskUser, *, note: str, now: 
     # Appended: the "dispute_type=…" line handoffs.request wrote stays readable.
     handoff.note = f"{handoff.note}\n{text}" if handoff.note else text
     session.flush()
-    _push(session, handoff, "handoff_closed", f"handoff:{handoff.id}:closed", now, agent=user.display_name)
+    push_chat(session, handoff, "handoff_closed", f"handoff:{handoff.id}:closed", now, agent=user.display_name)
     journal.audit(session, actor=user.actor, action="handoff.close", entity_type="handoff", entity_id=handoff.id,
                   before=before, after=journal.snapshot("handoff", handoff))
     return handoff.conversation_id

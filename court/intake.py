@@ -6,80 +6,20 @@ the storage layer themselves.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from court import booking, cases, desk, guidance, handoffs, residents
-from court.errors import ConsentRequired, NotFound, ValidationError
+from court import booking, cases, desk, guidance, handoffs, residents, slot_offers
+from court.appointment_cards import AppointmentCard, card
+from court.errors import ConsentRequired, NotFound
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
+from court.slot_offers import SlotOffer, decode_slot
 from court.store.db import Database
-from court.store.schema import (
-    ACTIVE_APPOINTMENT_STATUSES,
-    Appointment,
-    AppointmentStatus,
-    CaseSource,
-    ServicePoint,
-)
-from court.timeutil import format_local, now_utc, to_local
+from court.store.schema import Appointment, CaseSource
+from court.timeutil import now_utc
 from court.validation import normalize_phone
 
-_TOKEN = re.compile(r"^S\.(\d{1,9})\.(\d{1,9})\.(\d{8,10})$")
-STATUS_LABELS = {
-    AppointmentStatus.BOOKED.value: "已预约，等待调解员确认",
-    AppointmentStatus.ACCEPTED.value: "调解员已确认",
-    AppointmentStatus.RESCHEDULED.value: "已改约，等待调解员确认",
-    AppointmentStatus.DECLINED.value: "调解员无法接待，正在重新安排",
-    AppointmentStatus.CANCELLED.value: "已取消",
-    AppointmentStatus.DONE.value: "已完成",
-    AppointmentStatus.NO_SHOW.value: "当事人未到",
-}
-
-
-@dataclass(frozen=True)
-class SlotOffer:
-    token: str
-    point_name: str
-    address: str
-    distance_km: float
-    time: str
-    mediator: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.time} {self.point_name.replace('调解工作服务点', '')} {self.mediator}"
-
-
-@dataclass(frozen=True)
-class AppointmentCard:
-    appointment_id: int
-    reference: str
-    status: str
-    time: str
-    point_name: str
-    address: str
-    mediator: str
-    lat: float
-    lng: float
-    active: bool
-
-    def render(self) -> str:
-        return (f"案件编号：{self.reference}\n状态：{self.status}\n时间：{self.time}\n"
-                f"地点：{self.point_name}（{self.address}）\n调解员：{self.mediator}")
-
-
-def encode_slot(slot: booking.Slot) -> str:
-    return f"S.{slot.service_point_id}.{slot.mediator_id}.{int(slot.starts_at.timestamp())}"
-
-
-def decode_slot(token: object) -> tuple[int, int, dt.datetime]:
-    """A slot token back to (point, mediator, start); never trusted beyond its shape."""
-    match = _TOKEN.match(str(token or ""))
-    if not match:
-        raise ValidationError("这个选项已失效，请从最新的时间列表中重新选择。")
-    point_id, mediator_id, epoch = (int(g) for g in match.groups())
-    return point_id, mediator_id, dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
-
+# Re-exported: the actions read these from the facade.
+__all__ = ["AppointmentCard", "Court", "SlotOffer"]
 
 class Court:
     """The court as the assistant sees it; one Database shared by all calls."""
@@ -118,30 +58,13 @@ class Court:
     def offer_slots(self, *, lat: float, lng: float, dispute_type: Optional[str], after: Optional[dt.datetime],
                     exclude: Sequence[int] = (), now: Optional[dt.datetime] = None) -> list[SlotOffer]:
         """Up to three times at the nearest point with room, then one at the next point."""
-        now = now or now_utc()
-        offers: list[SlotOffer] = []
         with self.db.reader() as s:
-            for rank, (point, distance, _) in enumerate(
-                booking.nearest_points(s, lat, lng, limit=2, dispute_type=dispute_type, now=now, exclude=exclude)
-            ):
-                slots = booking.earliest_slots(s, point.id, dispute_type=dispute_type, count=3 if rank == 0 else 1,
-                                               now=now, after=after)
-                offers += [SlotOffer(encode_slot(x), point.name, point.address, distance, format_local(x.starts_at),
-                                     x.mediator_name) for x in slots]
-        return offers
+            return slot_offers.offer(s, lat=lat, lng=lng, dispute_type=dispute_type, after=after, exclude=exclude,
+                                     now=now)
 
     def describe_slot(self, token: str, *, now: Optional[dt.datetime] = None) -> SlotOffer:
-        point_id, mediator_id, starts_at = decode_slot(token)
         with self.db.reader() as s:
-            point = s.get(ServicePoint, point_id)
-            if point is None or not point.active:
-                raise ValidationError("这个服务点已停止服务，请重新选择。")
-            day = to_local(starts_at).date()
-            free = [x for x in booking.free_slots(s, point_id, day, day, mediator_id=mediator_id, now=now)
-                    if x.starts_at == starts_at]
-            if not free:
-                raise ValidationError("这个时段已经没有了，请重新选一个。")
-            return SlotOffer(token, point.name, point.address, 0.0, format_local(starts_at), free[0].mediator_name)
+            return slot_offers.describe(s, token, now=now)
 
     def book(self, *, conversation_id: str, name: str, phone: str, dispute_type: str, summary: str,
              token: str, source: CaseSource = CaseSource.BOT, now: Optional[dt.datetime] = None) -> AppointmentCard:
@@ -160,7 +83,7 @@ class Court:
                 recommended_channel=guidance.card(dispute_type).first_channel[:200])
             appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                                 actor=f"bot:{conversation_id}", now=now)
-            return _card(appt)
+            return card(appt)
 
     # --- existing appointments --------------------------------------------
 
@@ -172,13 +95,13 @@ class Court:
 
     def find_appointment(self, reference: str, phone: str) -> AppointmentCard:
         with self.db.reader() as s:
-            return _card(self._latest(s, reference, phone))
+            return card(self._latest(s, reference, phone))
 
     def cancel(self, reference: str, phone: str, *, conversation_id: str) -> AppointmentCard:
         with self.db.transaction() as s:
             appt = self._latest(s, reference, phone)
             booking.cancel(s, appt.id, actor=f"bot:{conversation_id}", reason="当事人通过助手取消")
-            return _card(appt)
+            return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
                    now: Optional[dt.datetime] = None) -> AppointmentCard:
@@ -187,7 +110,7 @@ class Court:
             appt = self._latest(s, reference, phone)
             moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
                                        actor=f"bot:{conversation_id}", now=now)
-            return _card(moved)
+            return card(moved)
 
     def point_location(self, reference: str, phone: str) -> tuple[float, float, int]:
         with self.db.reader() as s:
@@ -209,11 +132,3 @@ class Court:
             return handoffs.request(s, conversation_id, reason=reason, dispute_type=dispute_type)[1]
 
 
-def _card(appt: Appointment) -> AppointmentCard:
-    point = appt.service_point
-    return AppointmentCard(
-        appointment_id=appt.id, reference=appt.case.reference, status=STATUS_LABELS[appt.status],
-        time=format_local(appt.starts_at), point_name=point.name, address=point.address, mediator=appt.mediator.name,
-        lat=point.lat, lng=point.lng,
-        active=appt.status in {s.value for s in ACTIVE_APPOINTMENT_STATUSES},
-    )

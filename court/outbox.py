@@ -46,6 +46,12 @@ _CONVERSATION = re.compile(r"^tg-(-?\d{1,19})$")
 _LONG_NUMBER = re.compile(r"\d{7,}")
 
 
+def chat_id_of(conversation_id: object) -> Optional[int]:
+    """The Telegram chat behind a conversation id ("tg-<chat id>"), if it is one."""
+    match = _CONVERSATION.match(str(conversation_id or ""))
+    return int(match.group(1)) if match else None
+
+
 @dataclass(frozen=True)
 class Delivery:
     outbox_id: int
@@ -124,8 +130,7 @@ def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelt
     claimed: list[Delivery] = []
     for row in rows:
         if row.recipient_type == RecipientType.CHAT.value:
-            match = _CONVERSATION.match(str((row.payload or {}).get("conversation_id") or ""))
-            chat_id, blocked = (int(match.group(1)) if match else None), False
+            chat_id, blocked = chat_id_of((row.payload or {}).get("conversation_id")), False
         else:
             chat_id, blocked = chats.get((row.recipient_type, row.recipient_id), (None, False))
         if chat_id is None:

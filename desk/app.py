@@ -14,6 +14,7 @@ from court.settings import VAR_DIR
 from court.store.db import Database
 from desk.assistant import Assistant
 from desk.auth import bp as auth_bp, login_manager
+from desk.booking_views import booking_bp
 from desk.views import handoff_bp, intake_bp, queue_bp
 
 csrf = CSRFProtect()
@@ -56,7 +57,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    for bp in (auth_bp, queue_bp, handoff_bp, intake_bp):
+    for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)

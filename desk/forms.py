@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from court.guidance import card
 from court.store.schema import DisputeType
@@ -37,3 +37,44 @@ class IntakeForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.dispute_type.choices = dispute_choices()
+
+
+# --- booking for a resident from a handoff -------------------------------------
+
+class TimesForm(FlaskForm):
+    """A GET search: it changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    place = StringField("居民所在乡镇或县区", validators=[DataRequired("请填写居民所在的乡镇或县区。"),
+                                                 Length(max=60, message="地名请控制在60字以内。")])
+    dispute_type = SelectField("纠纷类型", validators=[DataRequired("请选择纠纷类型。")])
+    after = DateField("最早日期（可选）", validators=[Optional()])
+    appointment = IntegerField(validators=[Optional(), NumberRange(min=1)])  # set when moving one
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.dispute_type.choices = dispute_choices()
+
+
+SLOT_REQUIRED = DataRequired("请选择一个时间。")
+
+
+class BookForm(FlaskForm):
+    slot = StringField(validators=[SLOT_REQUIRED, Length(max=40)])
+    dispute_type = HiddenField(validators=[DataRequired("请选择纠纷类型。")])
+    summary = TextAreaField("情况简述", validators=[DataRequired("请填写情况简述。"),
+                                                Length(max=REPLY_LIMIT, message="简述请控制在2000字以内。")])
+    phone = StringField("手机号码", validators=[DataRequired("请填写居民的手机号码。"), Length(max=20)])
+    name = StringField("姓名（可选）", validators=[Optional(), Length(max=40)])
+    consent = BooleanField("居民已在对话中同意提供以上信息用于安排调解")
+
+
+class MoveForm(FlaskForm):
+    slot = StringField(validators=[SLOT_REQUIRED, Length(max=40)])
+
+
+class CancelForm(FlaskForm):
+    reason = StringField("取消原因", validators=[DataRequired("请填写取消原因。"),
+                                              Length(max=200, message="原因请控制在200字以内。")])

@@ -13,7 +13,7 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from court import clock, desk
+from court import clock, desk, desk_booking
 from court.errors import CourtError, NotFound, PermissionDenied
 from court.settings import LOCAL_TZ
 from desk.assistant import AssistantUnavailable
@@ -133,7 +133,10 @@ def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def show(handoff_id: int):  # type: ignore[no-untyped-def]
     view, lines, ok = _view_with_transcript(handoff_id)
+    with _db().reader() as s:
+        booking = desk_booking.booking_context(s, handoff_id, current_user.user)
     return render_template("handoff.html", h=view, handoff_id=handoff_id, lines=lines, transcript_ok=ok,
+                           booking=booking,
                            status_label=STATUS_LABELS.get(view.status, view.status), reason=reason_label(view.reason),
                            created=local_time(view.created_at), open=view.status == "taken",
                            reply_form=ReplyForm(), close_form=CloseForm())

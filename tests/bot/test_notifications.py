@@ -71,3 +71,13 @@ def test_hotline_desk_messages_name_the_agent_and_hand_back():
     back = render("chat", "handoff_returned", {"conversation_id": "tg-1", "dispute_label": "劳动争议"})
     assert "劳动争议" in back.text and "转人工" in back.text
     assert "结束" in render("chat", "handoff_closed", {"conversation_id": "tg-1"}).text
+
+
+def test_a_desk_booking_reaches_the_chat_with_its_card_and_a_map_pin():
+    booked = render("chat", "agent_booked", {
+        "conversation_id": "tg-1", "agent": "李敏", "reference": "HH-2026-000123", "time": "12月1日（周二）09:00",
+        "service_point": "西岗子镇调解工作服务点", "address": "西岗子镇政府院内", "mediator": "王调解",
+        "lat": 50.1, "lng": 127.3})
+    assert booked.text.startswith("【12368热线 李敏】已为您预约调解")
+    assert all(part in booked.text for part in ("HH-2026-000123", "09:00", "西岗子镇政府院内", "王调解", "查询预约"))
+    assert booked.venue is not None and booked.venue.title == "西岗子镇调解工作服务点"

@@ -183,3 +183,91 @@ def test_intake_creates_a_hotline_case_with_a_link_and_qr(app, db) -> None:
     with db.reader() as s:
         case = s.execute(select(Case).order_by(Case.id.desc())).scalars().first()
         assert case.source == "hotline" and case.reference in page
+
+
+# --- booking for the resident ------------------------------------------------------
+
+
+def _slots(page: str) -> list[str]:
+    return re.findall(r'name="slot" value="(S\.[0-9.]+)"', page)
+
+
+def test_an_agent_books_moves_and_cancels_for_the_resident(app, db) -> None:
+    hid = _handoff(db)
+    li = _login(app)
+    _post(li, f"/handoffs/{hid}/take")
+    page = li.get(f"/handoffs/{hid}").get_data(as_text=True)
+    assert "没有待进行的预约" in page and f"/handoffs/{hid}/booking" in page
+
+    found = li.get(f"/handoffs/{hid}/booking", query_string={"place": "西岗子", "dispute_type": "neighbor"})
+    page = found.get_data(as_text=True)
+    slots = _slots(page)
+    assert found.status_code == 200 and len(slots) >= 6 and "西岗子" in page
+    assert 'name="consent"' not in page  # consent was given in the chat already
+    assert PHONE in page  # the agent who took it sees the number to confirm it
+
+    # No time chosen: refused, the list and what was typed stay on the page.
+    refused = _post(li, f"/handoffs/{hid}/book", {"dispute_type": "neighbor", "summary": "楼上漏水很久了",
+                                                  "phone": PHONE, "place": "西岗子"}, token_from=f"/handoffs/{hid}")
+    assert refused.status_code == 422 and "请选择一个时间" in refused.get_data(as_text=True)
+    assert "楼上漏水很久了" in refused.get_data(as_text=True) and _slots(refused.get_data(as_text=True))
+
+    booked = _post(li, f"/handoffs/{hid}/book", {"slot": slots[0], "dispute_type": "neighbor",
+                                                 "summary": "楼上漏水很久了", "phone": PHONE, "name": "张三"},
+                   token_from=f"/handoffs/{hid}")
+    assert booked.status_code == 302 and booked.headers["Location"] == f"/handoffs/{hid}"
+    page = li.get(f"/handoffs/{hid}").get_data(as_text=True)
+    assert "已预约" in page and "居民和调解员都会收到通知" in page and "取消预约" in page
+    with db.reader() as s:
+        [case] = s.execute(select(Case).where(Case.conversation_id == "tg-501")).scalars().all()
+        assert case.status == "booked" and case.summary == "楼上漏水很久了"
+        appointment_id = case.appointments[0].id
+        [push] = s.execute(select(OutboxMessage).where(OutboxMessage.template == "agent_booked")).scalars().all()
+        assert push.payload["reference"] == case.reference
+
+    moving = li.get(f"/handoffs/{hid}/booking", query_string={"place": "西岗子", "dispute_type": "neighbor",
+                                                              "appointment": appointment_id})
+    assert "确认改约" in moving.get_data(as_text=True)
+    new_slot = _slots(moving.get_data(as_text=True))[2]
+    moved = _post(li, f"/handoffs/{hid}/appointments/{appointment_id}/move", {"slot": new_slot},
+                  token_from=f"/handoffs/{hid}")
+    assert moved.status_code == 302
+    assert "已改约到" in li.get(f"/handoffs/{hid}").get_data(as_text=True)
+
+    # Another agent may not touch it; the taker may cancel with a reason.
+    wang = _login(app, "wang")
+    assert _post(wang, f"/handoffs/{hid}/appointments/{appointment_id}/cancel", {"reason": "x"}).status_code == 403
+    assert wang.get(f"/handoffs/{hid}/booking", query_string={"place": "西岗子"}).status_code == 403
+    assert _post(li, f"/handoffs/{hid}/appointments/{appointment_id}/cancel", {"reason": "居民已和解"},
+                 token_from=f"/handoffs/{hid}").status_code == 302
+    page = li.get(f"/handoffs/{hid}").get_data(as_text=True)
+    assert "已取消" in page and "没有待进行的预约" in page
+
+
+def test_booking_pages_refuse_bad_input_in_chinese(app, db) -> None:
+    hid = _handoff(db, "tg-777")
+    with db.transaction() as s:  # a chat that never consented: only the handoff exists
+        handoff, _ = handoffs.request(s, "tg-778", reason="resident_asked", dispute_type="labor")
+        bare = handoff.id
+    li = _login(app)
+    _post(li, f"/handoffs/{hid}/take")
+    _post(li, f"/handoffs/{bare}/take")
+    for place, message in (("火星基地", "没有找到"), ("兴安", "有几个地方"), ("北京市朝阳区", "不在黑河")):
+        page = li.get(f"/handoffs/{hid}/booking", query_string={"place": place, "dispute_type": "neighbor"})
+        assert page.status_code == 200 and message in page.get_data(as_text=True), place
+    page = li.get(f"/handoffs/{bare}/booking", query_string={"place": "西岗子", "dispute_type": "labor"})
+    text = page.get_data(as_text=True)
+    assert 'name="consent"' in text and "征得同意" in text
+    slot = _slots(text)[0]
+    form = {"slot": slot, "dispute_type": "labor", "summary": "工资拖欠三个月", "phone": PHONE, "place": "西岗子"}
+    assert "尚未同意" in _post(li, f"/handoffs/{bare}/book", form).get_data(as_text=True)
+    bad_phone = _post(li, f"/handoffs/{bare}/book", form | {"consent": "y", "phone": "12345"})
+    assert bad_phone.status_code == 422 and "手机号" in bad_phone.get_data(as_text=True)
+    forged = _post(li, f"/handoffs/{bare}/book", form | {"consent": "y", "slot": "S.1.1.99"})
+    assert forged.status_code == 422 and "已失效" in forged.get_data(as_text=True)
+    with db.reader() as s:
+        assert s.execute(select(Case).where(Case.conversation_id == "tg-778")).scalars().all() == []
+    assert _post(li, f"/handoffs/{bare}/book", form | {"consent": "y"}).status_code == 302
+    with db.reader() as s:
+        [case] = s.execute(select(Case).where(Case.conversation_id == "tg-778")).scalars().all()
+        assert case.resident.telegram_user_id == 778 and case.source == "hotline"
