@@ -115,3 +115,36 @@ def test_a_phone_caller_is_handed_to_the_bot_by_a_deep_link(browser, desk_url, t
     with stack_db.reader() as s:
         case = s.execute(select(Case).where(Case.reference == reference)).scalar_one()
         assert case.source == "hotline" and case.resident.telegram_user_id == me.id
+
+
+def test_an_agent_books_for_the_resident_who_then_gets_the_card_and_the_pin(browser, desk_url, telegram, stack_db):
+    page = logged_in(browser, desk_url, "agent.zhao")
+    me = resident(telegram)
+    say(me, "转人工", "工作人员")
+    mark = me.mark()
+    with stack_db.reader() as s:
+        handoff_id = s.execute(select(Handoff.id).where(Handoff.conversation_id == f"tg-{me.id}")).scalar_one()
+    take = f'form[action="/handoffs/{handoff_id}/take"] button'
+    page.wait_for_selector(take, timeout=15_000)
+    page.click(take)
+    page.wait_for_url(f"**/handoffs/{handoff_id}")
+    page.click("#book-link")
+    page.fill('input[name="place"]', "爱辉区西岗子")
+    page.select_option('select[name="dispute_type"]', "neighbor")
+    page.click('button:has-text("查找可约时间")')
+    page.wait_for_selector('input[name="slot"]')
+    page.check('input[name="slot"] >> nth=0')
+    page.fill('textarea[name="summary"]', "楼上装修噪音，每天到夜里十点")
+    page.fill('input[name="phone"]', "13945670003")
+    page.check('input[name="consent"]')  # asked in the chat; this resident had not consented before
+    page.click('button:has-text("确认预约")')
+    page.wait_for_url(f"**/handoffs/{handoff_id}")
+    assert "居民和调解员都会收到通知" in page.content()
+    assert page.query_selector('#appointments button:has-text("取消预约")')
+    card = me.wait_for("已为您预约调解", after=mark)
+    assert "案件编号" in card["text"] and "13945670003" not in card["text"]
+    me.wait_for(lambda m: "venue" in m, after=card["message_id"] - 1)
+    page.wait_for_selector("text=已为居民预约", timeout=15_000)  # the agent's turn is in the transcript
+    with stack_db.reader() as s:
+        [case] = s.execute(select(Case).where(Case.conversation_id == f"tg-{me.id}")).scalars().all()
+        assert case.status == "booked" and case.source == "hotline" and case.resident.telegram_user_id == me.id
