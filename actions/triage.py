@@ -8,11 +8,12 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import DISPUTE_PREFIX, last_typed_text, user_text
+from actions.handoff import hand_over
 from court import guidance
 from court.safety import danger_signs
 
 SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
-CLARIFY_AFTER = 2  # misunderstandings before the bot offers a human
+HAND_OVER_AFTER = 3  # misunderstandings in a row before an agent takes over
 
 
 class ActionTriage(Action):
@@ -47,19 +48,16 @@ class ActionTriageClarify(Action):
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         if danger_signs(user_text(tracker)):
             dispatcher.utter_message(text=guidance.render_routing("emergency"))
+        if misunderstood >= HAND_OVER_AFTER:
+            dispatcher.utter_message(text="抱歉，我几次都没听明白，请12368热线工作人员来帮您。")
+            return [SlotSet("misunderstood", 0), *await hand_over(dispatcher, tracker, "misunderstood")]
         if len(top_two) == 2 and all(n.startswith(DISPUTE_PREFIX) for n in top_two):
             disputes = top_two
             buttons = [{"title": guidance.card(n[len(DISPUTE_PREFIX):]).label, "payload": f"/{n}"} for n in disputes]
             buttons.append({"title": "都不是", "payload": "/deny"})
             dispatcher.utter_message(text="我想确认一下，您说的更接近哪一种？", buttons=buttons)
             return [SlotSet("misunderstood", misunderstood)]
-        if misunderstood > CLARIFY_AFTER:
-            dispatcher.utter_message(
-                text="抱歉，我还是没明白。要不要请12368热线工作人员来帮您？",
-                buttons=[{"title": "转人工", "payload": "/request_human"}, {"title": "我再说说", "payload": "/deny"}],
-            )
-        else:
-            dispatcher.utter_message(response="utter_default")
+        dispatcher.utter_message(response="utter_default")
         return [SlotSet("misunderstood", misunderstood)]
 
 

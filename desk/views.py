@@ -28,7 +28,8 @@ NO_TRANSCRIPT = "暂时无法读取对话记录。"
 STATUS_LABELS = {"waiting": "等待接手", "taken": "处理中", "returned": "已交还助手", "closed": "已结束"}
 WHO_LABELS = {"resident": "居民", "bot": "助手", "agent": "坐席"}
 # Reasons are the assistant's intent names; unknown ones are shown as they are.
-REASON_LABELS = {"request_human": "居民要求转人工", "assistant_down": "助手暂时故障", "resident_asked": "居民要求转人工"}
+REASON_LABELS = {"request_human": "居民要求转人工", "resident_asked": "居民要求转人工", "assistant_down": "助手暂时故障",
+                 "frustration": "居民不满意", "misunderstood": "助手多次没听懂"}
 
 
 def reason_label(reason: str | None) -> str:

@@ -82,6 +82,24 @@ def test_unsure_triage_offers_the_top_two_and_none():
     assert messages[0]["buttons"][-1]["title"] == "都不是"
 
 
+def test_a_third_misunderstanding_in_a_row_hands_over_to_an_agent(court_db):
+    sender = "tg-puzzled-1"
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "greet", "confidence": 0.2}]
+    messages, events = run(ActionTriageClarify(), tracker(text="就那个事儿", intent="nlu_fallback", ranking=ranking,
+                                                          slots={"misunderstood": 1}, sender=sender))
+    assert slot_events(events) == {"misunderstood": 2} and messages[0]["response"] == "utter_default"
+    with court_db.reader() as s:
+        assert s.execute(select(Handoff).where(Handoff.conversation_id == sender)).first() is None
+    messages, events = run(ActionTriageClarify(), tracker(text="哎呀就是那个嘛", intent="nlu_fallback",
+                                                          ranking=ranking, slots={"misunderstood": 2}, sender=sender))
+    assert "没听明白" in messages[0]["text"] and "12368" in messages[1]["text"]
+    assert {"event": "pause"} in [{"event": e["event"]} for e in events]
+    assert slot_events(events)["misunderstood"] == 0
+    with court_db.reader() as s:
+        handoff = s.execute(select(Handoff).where(Handoff.conversation_id == sender)).scalar_one()
+        assert (handoff.reason, handoff.status) == ("misunderstood", "waiting")
+
+
 def test_emergency_routing_stops_forms_and_never_offers_mediation():
     messages, events = run(ActionRouting(), tracker(text="他拿刀要砍我", intent="emergency", requested="phone"))
     assert "110" in messages[0]["text"] and "调解" not in messages[0]["text"].split("110")[0]
