@@ -414,6 +414,26 @@ def create_intake(session: Session, user: DeskUser, *, dispute_type: str, summar
     return case.reference, token
 
 
+def _merge_into_chat(session: Session, caller: Resident, chat: Resident, *, conversation_id: str,
+                     now: dt.datetime) -> Resident:
+    """The caller already chats with the bot: their hotline case joins that resident.
+
+    The details given on the phone are the fresher ones; the empty record the
+    intake made is anonymised rather than deleted, so audit references stay valid."""
+    before = journal.snapshot("resident", chat)
+    for case in session.execute(select(Case).where(Case.resident_id == caller.id)).scalars():
+        case.resident = chat
+    if chat.consent_at is None:
+        chat.consent_at, chat.consent_version = caller.consent_at, caller.consent_version
+    chat.phone = caller.phone or chat.phone
+    chat.name = caller.name or chat.name
+    session.flush()
+    residents.anonymise(session, caller, actor=f"bot:{conversation_id}", now=now)
+    journal.audit(session, actor=f"bot:{conversation_id}", action="resident.merge", entity_type="resident",
+                  entity_id=chat.id, before=before, after=journal.snapshot("resident", chat) | {"merged": caller.id})
+    return chat
+
+
 def redeem_intake(session: Session, token: str, *, conversation_id: str, telegram_user_id: Optional[int],
                   now: dt.datetime) -> IntakeStart:
     """Bind the chat that opened the deep link to the caller's intake.
@@ -442,11 +462,13 @@ def redeem_intake(session: Session, token: str, *, conversation_id: str, telegra
     clash = [Resident.conversation_id == conversation_id]
     if telegram_user_id is not None:
         clash.append(Resident.telegram_user_id == telegram_user_id)
-    other = session.execute(select(Resident.id).where(Resident.id != resident.id, or_(*clash))).first()
-    if other is not None:
-        # Two residents cannot share one chat; moving the chat silently would
-        # hand one person's cases to another. An agent sorts it out by phone.
+    others = session.execute(select(Resident).where(Resident.id != resident.id, or_(*clash))).scalars().all()
+    if len(others) > 1:
+        # The chat and the Telegram account belong to two different residents:
+        # guessing which one called would hand one person's cases to another.
         raise ValidationError(_CHAT_TAKEN)
+    if others:
+        resident = _merge_into_chat(session, resident, others[0], conversation_id=conversation_id, now=now)
     before = journal.snapshot("resident", resident)
     if telegram_user_id is not None:
         resident.telegram_user_id = telegram_user_id

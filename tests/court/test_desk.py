@@ -353,13 +353,37 @@ def test_an_expired_intake_link_is_refused(db):
                            now=NOW + dt.timedelta(hours=1))
 
 
-def test_a_chat_of_another_resident_is_refused_and_the_link_kept(db):
+def test_a_caller_who_already_chats_gets_the_hotline_case_on_their_own_record(db):
+    li = _user(db, "li")
+    reference, token = _intake(db, li)
+    with db.transaction() as s:
+        chat = residents.record_consent(s, telegram_user_id=9001, conversation_id="tg-9001")
+        residents.set_contact(s, chat, name="赵国", phone="13945670009")
+        old_case = new_case(s)
+        old_case.resident, chat_id = chat, chat.id
+    with db.transaction() as s:
+        start = desk.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001, now=NOW)
+    assert (start.reference, start.phone, start.name) == (reference, "13945670001", "赵建国")  # the phone call's details
+    with db.reader() as s:
+        case = s.execute(select(Case).where(Case.reference == reference)).scalar_one()
+        assert case.resident_id == chat_id and case.conversation_id == "tg-9001"
+        mine = s.execute(select(Case.id).where(Case.resident_id == chat_id)).scalars().all()
+        assert len(mine) == 2  # the earlier chat case and the hotline case, one resident
+        husk = s.execute(select(Resident).where(Resident.phone.is_(None), Resident.anonymised_at.is_not(None))
+                         ).scalars().all()
+        assert len(husk) == 1 and husk[0].id != chat_id
+        [merge] = _audits(s, "resident.merge")
+        assert merge.entity_id == chat_id and merge.after["merged"] == husk[0].id
+
+
+def test_a_chat_and_an_account_of_two_residents_are_refused_and_the_link_kept(db):
     li = _user(db, "li")
     _, token = _intake(db, li)
     with db.transaction() as s:
         residents.record_consent(s, telegram_user_id=9001, conversation_id="tg-9001")
+        residents.record_consent(s, telegram_user_id=9005, conversation_id="tg-9005")
     with pytest.raises(ValidationError) as err, db.transaction() as s:
-        desk.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001, now=NOW)
+        desk.redeem_intake(s, token, conversation_id="tg-9005", telegram_user_id=9001, now=NOW)
     assert not isinstance(err.value, IntakeLinkInvalid) and "12368" in err.value.message
     with db.transaction() as s:  # the refusal rolled back: the caller can still open it from another chat
         assert desk.redeem_intake(s, token, conversation_id="tg-9002", telegram_user_id=9002, now=NOW)
