@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from court import cases, guidance, journal, outbox, residents
+from court import cases, guidance, journal, residents
 from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid re-exported for callers
     ConsentRequired,
     HandoffUnavailable,
@@ -361,11 +361,6 @@ def close(session: Session, handoff_id: int, user: DeskUser, *, note: str, now: 
     journal.audit(session, actor=user.actor, action="handoff.close", entity_type="handoff", entity_id=handoff.id,
                   before=before, after=journal.snapshot("handoff", handoff))
     return handoff.conversation_id
-
-
-def alerts(session: Session, limit: int = 50) -> list[outbox.CourtAlert]:
-    """Delivery problems the desk should follow up by phone (blocked, unreachable, failed)."""
-    return outbox.court_alerts(session, limit=limit)
 
 
 # --- a phone call continued in chat ---------------------------------------------

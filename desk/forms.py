@@ -78,3 +78,8 @@ class MoveForm(FlaskForm):
 class CancelForm(FlaskForm):
     reason = StringField("取消原因", validators=[DataRequired("请填写取消原因。"),
                                               Length(max=200, message="原因请控制在200字以内。")])
+
+
+class ResolveForm(FlaskForm):
+    note = TextAreaField("处理备注", validators=[DataRequired("请填写处理备注。"),
+                                             Length(max=500, message="备注请控制在500字以内。")])

@@ -6,7 +6,7 @@ import itertools
 
 from sqlalchemy import func, select
 
-from court import cases, residents
+from court import booking, cases, outbox, residents
 from court.settings import LOCAL_TZ
 from court.store.schema import AuditEntry, Appointment, Case, Mediator, MediatorStatus, OutboxMessage, ServicePoint
 
@@ -61,3 +61,18 @@ def shared_slot(session, day: dt.date) -> tuple[ServicePoint, dt.datetime]:
             if len(who) >= 2:
                 return sp, start
     raise AssertionError("no point has two mediators free at once")
+
+
+def blocked_mediator_alert(db) -> tuple[int, str, str]:
+    """A booking whose mediator has blocked the bot; returns (alert id, mediator name, phone)."""
+    with db.transaction() as s:
+        sp, start = shared_slot(s, dt.date(2026, 12, 1))
+        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        appt.mediator.telegram_chat_id = 70001
+        name, phone, reference = appt.mediator.name, appt.mediator.phone, appt.case.reference
+    [delivery] = [d for d in outbox.claim_due(db, now=NOW) if d.template == "appointment_new"]
+    with db.transaction() as s:
+        assert outbox.mark_blocked(s, delivery.outbox_id, error="Forbidden: bot was blocked by the user", now=NOW)
+        [alert] = outbox.court_alerts(s)
+    assert alert.payload["reference"] == reference
+    return alert.outbox_id, name, phone

@@ -283,11 +283,6 @@ def test_chat_pushes_are_claimed_by_their_conversation_id(db):
         assert outbox.mark_sent(s, delivery.outbox_id, now=NOW)
 
 
-def test_alerts_are_the_outboxs_court_alerts(db):
-    with db.reader() as s:
-        assert desk.alerts(s) == outbox.court_alerts(s)
-
-
 # --- a phone intake continued in chat -------------------------------------------
 
 

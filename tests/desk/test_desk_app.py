@@ -14,6 +14,7 @@ from sqlalchemy import select
 from court import clock, desk, handoffs, residents
 from court.store.schema import Case, Handoff, OutboxMessage
 from desk.app import create_app
+from tests.factories import blocked_mediator_alert
 
 PASSWORD = "correct horse 12368"
 PHONE = "13945612378"
@@ -271,3 +272,25 @@ def test_booking_pages_refuse_bad_input_in_chinese(app, db) -> None:
     with db.reader() as s:
         [case] = s.execute(select(Case).where(Case.conversation_id == "tg-778")).scalars().all()
         assert case.resident.telegram_user_id == 778 and case.source == "hotline"
+
+
+# --- delivery alerts ------------------------------------------------------------------
+
+
+def test_alerts_list_masks_the_detail_shows_and_handling_closes_them(app, db) -> None:
+    alert_id, name, phone = blocked_mediator_alert(db)
+    assert app.test_client().get("/alerts/").status_code == 302  # no session, no alerts
+    li = _login(app)
+    listing = li.get("/alerts/").get_data(as_text=True)
+    assert "1 条待处理" in listing and "已屏蔽助手" in listing and phone not in listing and phone[-4:] in listing
+    detail = li.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert phone in detail and name in detail and "审计日志" in detail
+    assert li.get("/alerts/99999").status_code == 404
+    assert "请填写处理备注" in li.post(f"/alerts/{alert_id}/resolve", data={
+        "note": "", "csrf_token": _csrf(li, "/alerts/")}, follow_redirects=True).get_data(as_text=True)
+    done = _post(li, f"/alerts/{alert_id}/resolve", {"note": "已电话告知调解员"}, token_from="/alerts/")
+    assert done.status_code == 302
+    assert "没有待处理的送达提醒" in li.get("/alerts/").get_data(as_text=True)
+    again = li.post(f"/alerts/{alert_id}/resolve", data={"note": "再来一次", "csrf_token": _csrf(li, "/alerts/")},
+                    follow_redirects=True)
+    assert "已经有人处理" in again.get_data(as_text=True)

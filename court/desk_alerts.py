@@ -1,0 +1,118 @@
+"""Pushes that could not reach someone, for the hotline desk to follow up by phone.
+
+The outbox writes them as court-recipient rows (court/outbox.py); here the desk
+lists them with masked contacts, opens one with the full number (an audited
+read), and marks it handled with a note.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from court import journal, outbox
+from court.desk import DeskUser
+from court.errors import NotFound, ValidationError
+from court.privacy import mask_name, mask_phone
+from court.store.schema import Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
+from court.validation import clean_text
+
+NOTE_LIMIT = 500
+KIND_LABELS = {
+    "recipient_blocked": "已屏蔽助手",
+    "recipient_unreachable": "聊天已不存在（账号可能已注销）",
+    "delivery_failed": "多次发送失败",
+}
+WHO_LABELS = {RecipientType.RESIDENT.value: "居民", RecipientType.MEDIATOR.value: "调解员",
+              RecipientType.CHAT.value: "居民（未登记）"}
+PUSH_LABELS = {
+    "appointment_new": "新预约通知", "appointment_rescheduled": "改约通知", "appointment_cancelled": "取消通知",
+    "appointment_moved_away": "改派通知", "appointment_accepted": "调解员确认通知",
+    "appointment_reassigned": "更换调解员通知", "appointment_declined": "重新预约通知",
+    "reminder_day_before": "前一天提醒", "reminder_two_hours": "两小时前提醒", "outcome_recorded": "调解结果通知",
+    "agent_reply": "坐席回复", "agent_booked": "坐席代约通知", "handoff_returned": "交还助手通知",
+    "handoff_closed": "人工服务结束通知",
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: int
+    kind: str
+    who: str
+    name: str  # masked in the list, whole in the detail
+    phone: str  # likewise
+    reference: Optional[str]
+    push: str
+    created_at: dt.datetime
+
+
+def _contact(session: Session, recipient_type: Optional[str], recipient_id: Optional[int]) -> tuple[str, str]:
+    model = {RecipientType.RESIDENT.value: Resident, RecipientType.MEDIATOR.value: Mediator}.get(recipient_type or "")
+    row = session.get(model, recipient_id) if model is not None and recipient_id is not None else None
+    if row is None:
+        return "", ""
+    return row.name or "", row.phone or ""
+
+
+def _alert(session: Session, row: OutboxMessage, *, full: bool) -> Alert:
+    p = row.payload or {}
+    name, phone = _contact(session, p.get("recipient_type"), p.get("recipient_id"))
+    return Alert(
+        alert_id=row.id, kind=KIND_LABELS.get(row.template, row.template),
+        who=WHO_LABELS.get(p.get("recipient_type") or "", "未知"),
+        name=name if full else mask_name(name), phone=phone if full else mask_phone(phone),
+        reference=p.get("reference"), push=PUSH_LABELS.get(p.get("template") or "", p.get("template") or ""),
+        created_at=row.created_at,
+    )
+
+
+def pending(session: Session, *, limit: int = 100) -> list[Alert]:
+    """Open alerts, oldest first; every agent sees these, so contacts are masked."""
+    return [_alert(session, session.get(OutboxMessage, a.outbox_id), full=False)
+            for a in outbox.court_alerts(session, limit=limit)]
+
+
+def _row(session: Session, alert_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, alert_id)
+    if row is None or row.recipient_type != RecipientType.COURT.value:
+        raise NotFound()
+    return row
+
+
+def open_alert(session: Session, alert_id: int, user: DeskUser) -> tuple[Alert, bool]:
+    """The alert with the whole name and number, for the call; the read is audited.
+
+    Returns (alert, still open)."""
+    row = _row(session, alert_id)
+    journal.audit(session, actor=user.actor, action="alert.view", entity_type="outbox", entity_id=row.id)
+    return _alert(session, row, full=True), row.status == OutboxStatus.PENDING.value
+
+
+def resolve(session: Session, alert_id: int, user: DeskUser, *, note: str, now: dt.datetime) -> None:
+    """Handled (called, informed, rebooked…): the note says how. Two agents at once: one wins."""
+    row = _row(session, alert_id)
+    text = clean_text(note, limit=NOTE_LIMIT, field="处理备注", fold_width=False)
+    # The note stays on the (erasable) row, not in the append-only audit log: it may name people.
+    won = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == alert_id, OutboxMessage.status == OutboxStatus.PENDING.value)
+        .values(status=OutboxStatus.SENT.value, sent_at=now, last_error=None,
+                payload=dict(row.payload or {}) | {"resolution": text, "resolved_by": user.username})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise ValidationError("这条提醒已经有人处理了。")
+    journal.audit(session, actor=user.actor, action="alert.resolve", entity_type="outbox", entity_id=alert_id,
+                  after={"chars": len(text)})
+
+
+def open_count(session: Session) -> int:
+    return session.execute(
+        select(func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.recipient_type == RecipientType.COURT.value,
+               OutboxMessage.status == OutboxStatus.PENDING.value)
+    ).scalar_one()

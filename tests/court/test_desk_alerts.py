@@ -1,0 +1,53 @@
+"""Undeliverable pushes on the desk: masked in the list, whole when opened (audited), handled once."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from court import desk, desk_alerts
+from court.errors import NotFound, ValidationError
+from court.store.schema import AuditEntry, OutboxMessage
+from tests.factories import NOW, blocked_mediator_alert
+from tests.races import race
+
+def _agent(db, username: str) -> desk.DeskUser:
+    with db.transaction() as s:
+        return desk.create_user(s, username, "correct horse 12368", role="agent", display_name=username, actor="test")
+
+
+def test_the_list_masks_the_detail_shows_and_audits(db):
+    alert_id, name, phone = blocked_mediator_alert(db)
+    li = _agent(db, "li")
+    with db.reader() as s:
+        [item] = desk_alerts.pending(s)
+        assert desk_alerts.open_count(s) == 1
+    assert (item.kind, item.who, item.push) == ("已屏蔽助手", "调解员", "新预约通知")
+    assert phone not in item.phone and item.phone.endswith(phone[-4:]) and item.name != name
+    with db.transaction() as s:
+        detail, still_open = desk_alerts.open_alert(s, alert_id, li)
+    assert (detail.name, detail.phone, still_open) == (name, phone, True)
+    with db.reader() as s:
+        [view] = s.execute(select(AuditEntry).where(AuditEntry.action == "alert.view")).scalars().all()
+        assert (view.actor, view.entity_id) == ("desk:li", alert_id)
+    with pytest.raises(NotFound), db.transaction() as s:
+        desk_alerts.open_alert(s, alert_id + 1000, li)
+
+
+def test_an_alert_is_handled_once_with_a_note_kept_off_the_audit_log(db):
+    alert_id, _, _ = blocked_mediator_alert(db)
+    agents = [_agent(db, f"agent{i}") for i in range(8)]
+    with pytest.raises(ValidationError), db.transaction() as s:
+        desk_alerts.resolve(s, alert_id, agents[0], note="  ", now=NOW)
+
+    def handle(i: int) -> str:
+        with db.transaction() as s:
+            desk_alerts.resolve(s, alert_id, agents[i], note=f"已电话通知调解员（{i}）", now=NOW)
+        return "won"
+
+    outcomes = race(len(agents), handle)
+    assert sorted(outcomes) == ["ValidationError"] * (len(agents) - 1) + ["won"], outcomes
+    with db.reader() as s:
+        row = s.get(OutboxMessage, alert_id)
+        assert row.status == "sent" and row.payload["resolution"].startswith("已电话通知调解员")
+        [entry] = s.execute(select(AuditEntry).where(AuditEntry.action == "alert.resolve")).scalars().all()
+        assert "电话" not in str(entry.after) and desk_alerts.pending(s) == []
