@@ -1,7 +1,6 @@
 """Handing the conversation to a 12368 hotline agent."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -9,14 +8,8 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import call, court, error_message, now
-from court.timeutil import is_working_day, to_local
-
-DESK_OPENS, DESK_CLOSES = dt.time(8, 30), dt.time(17, 0)
-
-
-def desk_open(moment: dt.datetime) -> bool:
-    local = to_local(moment)
-    return is_working_day(local.date()) and DESK_OPENS <= local.time() < DESK_CLOSES
+from court.handoffs import desk_open, next_opening
+from court.timeutil import format_local
 
 
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[Dict[Text, Any]]:
@@ -27,12 +20,13 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
     except Exception as exc:  # noqa: BLE001
         dispatcher.utter_message(text=error_message(exc))
         return []
-    if desk_open(now()):
+    moment = now()
+    if desk_open(moment):
         queue = f"前面还有{ahead}位在等，" if ahead else ""
         text = f"已为您转接12368热线工作人员，{queue}工作人员会在这里直接回复您，请稍候。着急也可以直接拨打12368。"
     else:
-        text = ("现在是热线下班时间（工作日8:30—17:00有人工服务）。您可以直接在这里留言，"
-                "工作人员上班后会第一时间回复您；也可以拨打12368使用自助服务。")
+        text = (f"现在是热线下班时间（工作日8:30—17:00有人工服务），下次上班是{format_local(next_opening(moment))}。"
+                "您可以直接在这里留言，工作人员上班后会第一时间回复您；也可以拨打12368使用自助服务。")
     dispatcher.utter_message(text=text)
     return [ActiveLoop(None), SlotSet("requested_slot", None), ConversationPaused()]
 

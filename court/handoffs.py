@@ -1,15 +1,39 @@
 """Handoffs between the assistant and the 12368 hotline agents."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from court import journal, residents
+from court.settings import LOCAL_TZ
 from court.store.schema import Handoff, HandoffStatus
+from court.timeutil import is_working_day, to_local
 
 _OPEN = (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)
+# Staffed hours of the 12368 desk, on working days (holidays and adjusted weekends included).
+DESK_OPENS, DESK_CLOSES = dt.time(8, 30), dt.time(17, 0)
+
+
+def desk_open(moment: dt.datetime) -> bool:
+    local = to_local(moment)
+    return is_working_day(local.date()) and DESK_OPENS <= local.time() < DESK_CLOSES
+
+
+def next_opening(moment: dt.datetime) -> dt.datetime:
+    """When agents are next at their desks (``moment`` itself if they are now)."""
+    if desk_open(moment):
+        return moment
+    day = to_local(moment).date()
+    if to_local(moment).time() >= DESK_OPENS:
+        day += dt.timedelta(days=1)
+    for _ in range(40):  # the Spring Festival break is the longest run of days off
+        if is_working_day(day):
+            return dt.datetime.combine(day, DESK_OPENS, LOCAL_TZ)
+        day += dt.timedelta(days=1)
+    raise RuntimeError("no working day within 40 days")
 
 
 def request(session: Session, conversation_id: str, *, reason: str,

@@ -263,3 +263,10 @@ def test_request_human_queues_and_pauses(court_db):
 def test_danger_words_bring_110_even_when_nlu_says_injury():
     messages, _ = run(ActionTriage(), tracker(text="他喝多了拿刀在门口说要砍死我", intent="dispute_injury"))
     assert "110" in messages[0]["text"]
+
+
+def test_out_of_hours_the_resident_hears_when_the_desk_opens(court_db, monkeypatch):
+    monkeypatch.setenv("COURT_FAKE_NOW", "2026-12-04T18:30:00+08:00")  # a Friday evening
+    messages, events = run(ActionRequestHuman(), tracker(text="转人工", intent="request_human", sender="tg-h2"))
+    assert "下班时间" in messages[0]["text"] and "12月7日（周一）上午08:30" in messages[0]["text"]
+    assert any(e.get("event") == "pause" for e in events)  # a message left now is kept for the agent
