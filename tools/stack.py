@@ -57,9 +57,7 @@ class Stack:
     def start(self, timeout: float = 180) -> "Stack":
         self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
                                 "--port", str(self.action_port)])
-        self._spawn("rasa", [str(BIN / "rasa"), "run", "--enable-api", "--model", str(self.model),
-                             "--port", str(self.rasa_port), "--endpoints", "endpoints.yml",
-                             "--credentials", "credentials.yml", "--interface", "127.0.0.1"])
+        self._spawn_rasa()
         deadline = time.monotonic() + timeout
         for url in (f"http://127.0.0.1:{self.action_port}/health", f"{self.rasa_url}/status"):
             while True:
@@ -74,6 +72,33 @@ class Stack:
                     raise RuntimeError(f"stack did not start in {timeout:.0f} s; see {self.log_dir}")
                 time.sleep(0.5)
         return self
+
+    def _spawn_rasa(self) -> None:
+        self._spawn("rasa", [str(BIN / "rasa"), "run", "--enable-api", "--model", str(self.model),
+                             "--port", str(self.rasa_port), "--endpoints", "endpoints.yml",
+                             "--credentials", "credentials.yml", "--interface", "127.0.0.1"])
+
+    def restart_rasa(self, timeout: float = 180) -> float:
+        """SIGKILL the Rasa server (a crash; the action server keeps running), start it
+        again on the same port and wait for /status. Returns the seconds it took."""
+        started = time.monotonic()
+        for proc in [p for p in self.procs if "--enable-api" in p.args]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            self.procs.remove(proc)
+        self._spawn_rasa()
+        deadline = started + timeout
+        while True:
+            self._check_alive()
+            try:
+                if requests.get(f"{self.rasa_url}/status", timeout=2).ok:
+                    return time.monotonic() - started
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rasa did not restart in {timeout:.0f} s; see {self.log_dir}")
+            time.sleep(0.5)
 
     def _check_alive(self) -> None:
         for proc in self.procs:

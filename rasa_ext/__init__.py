@@ -1,0 +1,1 @@
+"""Extensions the Rasa server loads from endpoints.yml."""

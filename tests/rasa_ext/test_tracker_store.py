@@ -1,0 +1,163 @@
+"""Rasa's trackers in their own database: kept across store instances (a Rasa
+restart), and erased by an empty tracker (the bot's /delete_my_data)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from rasa.core.tracker_store import create_tracker_store
+from rasa.core.utils import read_endpoints_from_path
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from rasa_ext.tracker_db import REPO_ROOT, ensure_database, tracker_database_url
+from rasa_ext.tracker_store import CourtTrackerStore
+from tests.conftest import _backends, _pg_admin, _pg_url
+
+ALICE, BOB = "tg-1001", "tg-1002"
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(REPO_ROOT / "domain.yml"))
+
+
+def _drop_pg(name: str) -> None:
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=_backends())
+def tracker_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A tracker database that does not exist yet, named by TRACKER_DATABASE_URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'new-dir' / 'court-tracker.db'}"
+        monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+        yield url
+        return
+    name = f"court_tracker_test_{uuid.uuid4().hex[:10]}"
+    url = make_url(_pg_url()).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    yield url
+    _drop_pg(name)
+
+
+def session(*turns: tuple[str, str], at: float) -> list:
+    events: list = [ActionExecuted("action_session_start", timestamp=at), SessionStarted(timestamp=at + 0.1),
+                    ActionExecuted("action_listen", timestamp=at + 0.2)]
+    for i, (said, answered) in enumerate(turns):
+        t = at + 1 + i
+        events += [UserUttered(said, intent={"name": "describe_dispute", "confidence": 1.0}, timestamp=t),
+                   BotUttered(answered, timestamp=t + 0.1), ActionExecuted("action_listen", timestamp=t + 0.2)]
+    return events
+
+
+def texts(tracker: DialogueStateTracker) -> list[str]:
+    return [e.text for e in tracker.events if isinstance(e, (UserUttered, BotUttered))]
+
+
+def stored_rows(url: str, sender: str) -> int:
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_trackers_outlive_the_store_and_an_empty_tracker_erases_one(tracker_url, domain):
+    first = CourtTrackerStore(domain=domain, host=None)  # what Rasa's loader passes
+    assert str(first.engine.url) == str(make_url(tracker_url))
+    alice = DialogueStateTracker.from_events(ALICE, session(("楼上漏水", "邻里纠纷可以先找人民调解"), at=1000.0),
+                                             domain.slots)
+    asyncio.run(first.save(alice))
+    # A second conversation session: erasure must take the earlier one too.
+    for event in session(("我叫张三，电话13945670001", "好的，已记下"), at=2000.0):
+        alice.update(event)
+    asyncio.run(first.save(alice))
+    bob = DialogueStateTracker.from_events(BOB, session(("工资拖欠三个月", "劳动争议可以先申请劳动仲裁"), at=1500.0),
+                                           domain.slots)
+    asyncio.run(first.save(bob))
+    first.engine.dispose()
+
+    # A new instance is a restarted Rasa: everything is still there, in order.
+    second = CourtTrackerStore(domain=domain)
+    kept = asyncio.run(second.retrieve_full_tracker(ALICE))
+    assert texts(kept) == ["楼上漏水", "邻里纠纷可以先找人民调解", "我叫张三，电话13945670001", "好的，已记下"]
+    assert texts(asyncio.run(second.retrieve(ALICE))) == ["我叫张三，电话13945670001", "好的，已记下"]
+    assert texts(asyncio.run(second.retrieve(BOB))) == ["工资拖欠三个月", "劳动争议可以先申请劳动仲裁"]
+    assert sorted(asyncio.run(second.keys())) == [ALICE, BOB]
+
+    # What Rasa does for PUT /conversations/tg-1001/tracker/events with [].
+    asyncio.run(second.save(DialogueStateTracker.from_dict(ALICE, [], domain.slots)))
+    assert asyncio.run(second.retrieve(ALICE)) is None
+    assert asyncio.run(second.retrieve_full_tracker(ALICE)) is None
+    assert stored_rows(tracker_url, ALICE) == 0
+    assert texts(asyncio.run(second.retrieve_full_tracker(BOB))) == ["工资拖欠三个月", "劳动争议可以先申请劳动仲裁"]
+    assert asyncio.run(second.keys()) == [BOB]
+    # Erasing what is not there is no error; a new conversation starts from scratch.
+    asyncio.run(second.save(DialogueStateTracker.from_dict(ALICE, [], domain.slots)))
+    fresh = asyncio.run(second.get_or_create_tracker(ALICE))
+    assert texts(fresh) == [] and stored_rows(tracker_url, ALICE) == 1  # the initial action_listen
+    second.engine.dispose()
+
+
+def test_ensure_database_twice_is_harmless(tracker_url, domain):
+    ensure_database(tracker_url)
+    ensure_database(tracker_url)
+    store = CourtTrackerStore(domain=domain)
+    asyncio.run(store.save(DialogueStateTracker.from_events(BOB, session(("你好", "您好"), at=10.0), domain.slots)))
+    store.engine.dispose()
+    ensure_database(tracker_url)
+    again = CourtTrackerStore(domain=domain)
+    assert texts(asyncio.run(again.retrieve(BOB))) == ["你好", "您好"]
+    again.engine.dispose()
+
+
+def test_endpoints_yml_loads_this_store(tracker_url, domain, monkeypatch):
+    """Rasa swallows an import error and quietly keeps trackers in memory; not here."""
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    endpoints = read_endpoints_from_path(REPO_ROOT / "endpoints.yml")
+    store = create_tracker_store(endpoints.tracker_store, domain)
+    assert type(store) is CourtTrackerStore
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", [p for p in _backends() if p.values == ("postgresql",)])
+def test_postgres_tracker_database_is_derived_and_created_once_under_a_race(backend, monkeypatch):
+    court = f"court_test_{uuid.uuid4().hex[:10]}"  # never created: the admin falls back to `postgres`
+    monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", make_url(_pg_url()).set(database=court).render_as_string(hide_password=False))
+    url = make_url(_pg_url()).set(database=f"{court}_tracker").render_as_string(hide_password=False)
+    errors: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            ensure_database(url)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert tracker_database_url() == url
+        engine = create_engine(url, future=True)
+        with engine.connect() as conn:  # it exists, and the court's tables are not in it
+            assert conn.execute(text("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'")).scalar_one() == 0
+        engine.dispose()
+    finally:
+        _drop_pg(f"{court}_tracker")
+
