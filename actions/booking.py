@@ -224,7 +224,8 @@ class ActionBookAppointment(Action):
             else:
                 card = await call(court().book, conversation_id=tracker.sender_id, name=tracker.get_slot("name"),
                                   phone=tracker.get_slot("phone"), dispute_type=tracker.get_slot("dispute_type") or "other",
-                                  summary=tracker.get_slot("summary") or "（未填写）", token=token, now=now())
+                                  summary=tracker.get_slot("summary") or "（未填写）", token=token,
+                                  place_code=tracker.get_slot("place_code"), now=now())
         except Exception as exc:  # noqa: BLE001
             dispatcher.utter_message(text=error_message(exc))
             return [SlotSet("slot_token", None), FollowupAction("action_propose_slots")]

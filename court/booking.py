@@ -330,6 +330,8 @@ def book(session: Session, case: Case, *, point_id: int, starts_at: dt.datetime,
     _flush_or_taken(session)
     session.refresh(appt)
     case.service_point_id, case.mediator_id = point_id, slot.mediator_id
+    if case.place_id is None:  # the resident named no town: the point's stands in for the statistics
+        case.place_id = appt.service_point.place_id
     cases.advance(session, case, CaseStatus.BOOKED, actor=actor)
     journal.audit(session, actor=actor, action="appointment.book", entity_type="appointment", entity_id=appt.id,
                   after=journal.snapshot("appointment", appt))

@@ -25,7 +25,7 @@ from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.roster import load_roster_file
 from court.seeding.seed import seed
 from court.store.db import Database
-from court.store.schema import Appointment, Case, Mediator, MediatorStatus, Place, ServicePoint
+from court.store.schema import Appointment, Case, DeskRole, Mediator, MediatorStatus, Place, ServicePoint
 from court.timeutil import to_local
 
 MAX_LINK_HOURS = 24 * 30
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     p_link.add_argument("--hours", type=float, default=72, help="validity in hours (default 72)")
     p_user = sub.add_parser("add-desk-user", help="a 12368 desk account (password from DESK_PASSWORD or a prompt)")
     p_user.add_argument("username")
-    p_user.add_argument("--role", choices=("agent", "admin"), default="agent")
+    p_user.add_argument("--role", choices=tuple(r.value for r in DeskRole), default="agent",
+                        help="agent: 12368 hotline; clerk: statistics; admin: everything")
     p_user.add_argument("--name", required=True, help="the name residents see on replies")
     p_list = sub.add_parser("list-mediators", help="mediators and whether their Telegram chat is linked")
     p_list.add_argument("--point", help="only the mediators of this service point code")

@@ -67,7 +67,8 @@ class Court:
             return slot_offers.describe(s, token, now=now)
 
     def book(self, *, conversation_id: str, name: str, phone: str, dispute_type: str, summary: str,
-             token: str, source: CaseSource = CaseSource.BOT, now: Optional[dt.datetime] = None) -> AppointmentCard:
+             token: str, source: CaseSource = CaseSource.BOT, place_code: Optional[str] = None,
+             now: Optional[dt.datetime] = None) -> AppointmentCard:
         """Resident details, case and appointment: all written, or none."""
         point_id, mediator_id, starts_at = decode_slot(token)
         with self.db.transaction() as s:
@@ -81,6 +82,8 @@ class Court:
                 s, dispute_type=dispute_type, summary=summary, actor=f"bot:{conversation_id}", source=source,
                 resident=resident, conversation_id=conversation_id,
                 recommended_channel=guidance.card(dispute_type).first_channel[:200])
+            if place_code and case.place_id is None:
+                case.place_id = self.place_by_code(place_code).id
             appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                                 actor=f"bot:{conversation_id}", now=now)
             return card(appt)

@@ -6,10 +6,12 @@ from flask_login import current_user, login_required
 
 from court import clock, desk_alerts
 from court.errors import CourtError, NotFound
+from desk.auth import HOTLINE, restrict
 from desk.forms import ResolveForm
 from desk.views import local_time
 
 alerts_bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+restrict(alerts_bp, HOTLINE)
 
 
 def _db():  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Optional
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from court.errors import NotFound, PermissionDenied
@@ -60,6 +60,10 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     login_manager.init_app(app)
     for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, alerts_bp):
         app.register_blueprint(bp)
+
+    @app.route("/healthz")
+    def _healthz():  # type: ignore[no-untyped-def]
+        return Response("ok", mimetype="text/plain")
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -45,6 +45,29 @@ def _load(user_id: str) -> Optional[Agent]:
     return Agent(user) if user else None
 
 
+# Which roles may use which part of the desk.
+HOTLINE = ("agent", "admin")
+OVERSIGHT = ("clerk", "admin")
+ADMIN_ONLY = ("admin",)
+
+
+def restrict(blueprint: Blueprint, roles: tuple[str, ...]) -> None:
+    """Every page of ``blueprint``: signed in, and one of ``roles`` (else 403)."""
+
+    @blueprint.before_request
+    def _check():  # type: ignore[no-untyped-def]
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role not in roles:
+            abort(403)
+        return None
+
+
+def home_url() -> str:
+    """Where a signed-in user starts: the queue for the hotline, the statistics for clerks."""
+    return url_for("stats.index") if current_user.role not in HOTLINE else url_for("queue.index")
+
+
 class LoginForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=200)])
@@ -54,13 +77,13 @@ def _safe_next(target: Optional[str]) -> str:
     # Only same-site paths: an open redirect would help phishing.
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("queue.index")
+    return home_url()
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
-        return redirect(url_for("queue.index"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -72,10 +95,10 @@ def login():  # type: ignore[no-untyped-def]
         if user is None:
             flash("用户名或密码不正确。", "error")
         else:
-            target = _safe_next(request.args.get("next"))
+            wanted = request.args.get("next")
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(Agent(user))
-            return redirect(target)
+            return redirect(_safe_next(wanted))
     return render_template("login.html", form=form)
 
 

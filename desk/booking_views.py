@@ -12,10 +12,12 @@ from court import clock, desk, desk_booking, guidance
 from court.appointment_cards import AppointmentCard
 from court.errors import CourtError, NotFound, PermissionDenied
 from desk.assistant import AssistantUnavailable
+from desk.auth import HOTLINE, restrict
 from desk.forms import BookForm, CancelForm, MoveForm, TimesForm
 
 log = logging.getLogger(__name__)
 booking_bp = Blueprint("booking", __name__, url_prefix="/handoffs")
+restrict(booking_bp, HOTLINE)
 # Fields of the time search that a POST carries along, so a refused booking re-renders with its list.
 _SEARCH = ("place", "dispute_type", "after", "appointment")
 

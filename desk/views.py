@@ -17,12 +17,15 @@ from court import clock, desk, desk_booking
 from court.errors import CourtError, NotFound, PermissionDenied
 from court.settings import LOCAL_TZ
 from desk.assistant import AssistantUnavailable
+from desk.auth import HOTLINE, restrict
 from desk.forms import CloseForm, IntakeForm, ReplyForm
 
 log = logging.getLogger(__name__)
 queue_bp = Blueprint("queue", __name__)
 handoff_bp = Blueprint("handoffs", __name__, url_prefix="/handoffs")
 intake_bp = Blueprint("intake", __name__)
+for _bp in (queue_bp, handoff_bp, intake_bp):
+    restrict(_bp, HOTLINE)
 
 NO_TRANSCRIPT = "暂时无法读取对话记录。"
 STATUS_LABELS = {"waiting": "等待接手", "taken": "处理中", "returned": "已交还助手", "closed": "已结束"}
@@ -103,11 +106,6 @@ def index():  # type: ignore[no-untyped-def]
 @login_required
 def queue_json():  # type: ignore[no-untyped-def]
     return jsonify(_queue_rows())
-
-
-@queue_bp.route("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
-    return Response("ok", mimetype="text/plain")
 
 
 # --- one handoff ---------------------------------------------------------------

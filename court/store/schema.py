@@ -178,8 +178,9 @@ class RecipientType(StrEnum):
 
 
 class DeskRole(StrEnum):
-    AGENT = "agent"
-    ADMIN = "admin"
+    AGENT = "agent"  # 12368 hotline: the queue, handoffs, phone intakes
+    CLERK = "clerk"  # court clerk: statistics and scorecards, read only
+    ADMIN = "admin"  # everything, and managing mediators and service points
 
 
 # --- geography and institutions -------------------------------------------
@@ -372,6 +373,9 @@ class Case(Base):
     service_point_id = Column(Integer, ForeignKey("service_points.id"), index=True)
     mediator_id = Column(Integer, ForeignKey("mediators.id"), index=True)
     conversation_id = Column(String(64), index=True)  # Rasa sender id
+    # Where the dispute is, for the statistics by area: the resident's town when
+    # they named it, else the booked service point's.
+    place_id = Column(Integer, ForeignKey("places.id"), index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     # One timestamp per lifecycle stage, for the statistics.

@@ -185,10 +185,10 @@ def test_correction_clears_the_named_value():
     assert slot_events(events) == {"phone": None} and "手机号" in messages[0]["text"]
 
 
-def _book(court_db, sender: str, phone: str = "13945612378") -> tuple[list[dict], dict]:
+def _book(court_db, sender: str, phone: str = "13945612378", **extra: Any) -> tuple[list[dict], dict]:
     """Consent, propose, choose the first time, confirm: returns the final message and slots."""
     _validate("consent", True, sender=sender)
-    slots = {"consent": True, "dispute_type": "neighbor", "summary": "楼上漏水", "name": "王桂芝", "phone": phone,
+    slots = extra | {"consent": True, "dispute_type": "neighbor", "summary": "楼上漏水", "name": "王桂芝", "phone": phone,
              "place": "西岗子镇", "place_lat": 49.8966, "place_lng": 127.33874,
              "when_start": dt.datetime(2026, 12, 1, 8, 0, tzinfo=NOW.tzinfo).isoformat()}
     messages, events = run(ActionProposeSlots(), tracker(slots=slots, sender=sender))
@@ -211,6 +211,15 @@ def test_booking_end_to_end_writes_the_case(court_db):
         case = s.execute(select(Case)).scalars().one()
         assert case.status == "booked" and case.resident.phone == "13945612378" and case.conversation_id == "tg-book-1"
         assert case.reference in text and case.appointments[0].starts_at.date() >= dt.date(2026, 12, 1)
+        assert case.place_id == case.service_point.place_id  # no town named: the point's place counts
+
+
+def test_the_town_the_resident_named_is_the_cases_place(court_db):
+    town = actions.common.court().resolve_place("爱辉区上马厂")
+    _book(court_db, "tg-book-town", place_code=town.code)
+    with court_db.reader() as s:
+        case = s.execute(select(Case)).scalars().one()
+        assert case.place_id == town.id != case.service_point.place_id
 
 
 def test_forged_slot_token_is_refused_and_nothing_is_written(court_db):
