@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from court import desk, handoffs, outbox, residents
 from court.errors import (ConsentRequired, HandoffUnavailable, IntakeLinkInvalid, NotFound, PermissionDenied,
                           TextTooLong, ValidationError)
+from court.privacy import mask_phone
 from court.store.schema import AuditEntry, Case, DeskUser, Handoff, IntakeLink, OutboxMessage, Resident
 from tests.factories import NOW, new_case
 from tests.races import race
@@ -424,3 +425,29 @@ def test_cli_adds_a_desk_user_with_the_password_from_the_environment(tmp_path):
             assert user is not None and user.role == "admin" and user.display_name == "李敏"
     finally:
         db.dispose()
+
+
+def test_the_queue_reads_in_bulk_what_one_handoff_reads_alone(db):
+    """The queue loads cases and residents for all handoffs at once; it must agree with context()."""
+    with db.transaction() as s:
+        consented = residents.record_consent(s, conversation_id="tg-601")
+        residents.set_contact(s, consented, name="张三", phone=PHONE)
+        older = new_case(s, "labor")
+        older.resident = consented
+        newer = new_case(s, "debt")
+        newer.resident = consented
+        anonymous_case = new_case(s, "family")
+        anonymous_case.conversation_id = "tg-602"  # a case by conversation, no resident on the handoff
+        handoffs.request(s, "tg-601", reason="request_human")
+        handoffs.request(s, "tg-602", reason="frustration", dispute_type="neighbor")
+        handoffs.request(s, "tg-603", reason="misunderstood")  # nothing known at all
+    with db.reader() as s:
+        items = {i.conversation_id: i for i in desk.queue(s, now=NOW)}
+        for h in s.execute(select(Handoff)).scalars():
+            case, resident, dispute = desk.context(s, h)
+            item = items[h.conversation_id]
+            assert item.dispute_label == desk._label(dispute)
+            assert item.summary == ((case.summary or "")[:desk.SUMMARY_PREVIEW] if case else "")
+            assert item.phone_masked == (mask_phone(resident.phone) if resident else "")
+    assert items["tg-601"].dispute_label == desk._label("debt")  # the resident's newer case counts
+    assert items["tg-603"].dispute_label == desk.UNCLASSIFIED and items["tg-603"].phone_masked == ""
