@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test eval bench bench-latency bench-telegram clean
+.PHONY: help setup db model run test eval bench bench-latency bench-telegram bench-report clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ bench-telegram: setup ## message round trip through the Telegram front end, and 
 
 bench: setup ## booking throughput and nearest-point lookup, PostgreSQL beside SQLite
 	@$(PY) -m bench.booking_bench --postgres "$$(bin/pg-test-server start)"
+
+bench-report: setup ## statistics on 100,000 synthetic cases: SQL report beside counting rows in Python (PostgreSQL)
+	@$(PY) -m bench.report_bench --postgres "$$(bin/pg-test-server start)"
 
 clean: ## stop the test PostgreSQL and delete var/ and .venv/
 	@bin/pg-test-server stop
