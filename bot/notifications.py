@@ -104,6 +104,13 @@ def _resident_cancelled(p: dict[str, Any]) -> Notice:
                         "需要时可以随时重新预约。"), buttons=[("重新预约", REBOOK)])
 
 
+def _resident_point_moved(p: dict[str, Any]) -> Notice:
+    return Notice(text=(f"【调解地点有变动】\n您预约的调解（案件编号：{p.get('reference', '')}）时间不变，"
+                        f"服务点已搬到新地址：\n时间：{p.get('time', '')}\n新地址：{_where(p)}\n"
+                        f"原地址：{p.get('old_address', '')}\n请按新地址前往。去不了请回复“取消预约”或“改约”。"),
+                  venue=_venue(p))
+
+
 def _resident_reminder(when: str) -> Callable[[dict[str, Any]], Notice]:
     def render(p: dict[str, Any]) -> Notice:
         return Notice(text=(f"【{when}提醒】您预约的调解：\n时间：{p.get('time', '')}\n地点：{_where(p)}\n"
@@ -157,6 +164,7 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("resident", "reminder_day_before"): _resident_reminder("明天调解"),
     ("resident", "reminder_two_hours"): _resident_reminder("两小时后调解"),
     ("resident", "outcome_recorded"): _resident_outcome,
+    ("resident", "point_moved"): _resident_point_moved,
     # A chat known only by its conversation (the hotline desk talking to a resident).
     ("chat", "agent_reply"): _agent_reply,
     ("chat", "agent_booked"): _agent_booked,

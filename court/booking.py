@@ -37,6 +37,7 @@ from court.store.schema import (
     MediatorStatus,
     RecipientType,
     ServicePoint,
+    mediator_points,
 )
 from court.timeutil import format_local, is_working_day, local_datetime, now_utc, schedule_weekday, to_local
 
@@ -247,6 +248,25 @@ def _find_slot(session: Session, point_id: int, starts_at: dt.datetime, mediator
     raise SlotTaken()
 
 
+def _hold_mediator(session: Session, mediator_id: int, point_id: int) -> None:
+    """Share-lock the chosen mediator's and point's rows, then check both are still in service:
+    a suspension, reassignment or closure (which lock them for update) waits for this booking or refuses it."""
+    open_ = session.execute(
+        select(ServicePoint.active).where(ServicePoint.id == point_id).with_for_update(read=True)
+    ).scalar_one()
+    status = session.execute(
+        select(Mediator.status).where(Mediator.id == mediator_id).with_for_update(read=True)
+    ).scalar_one()
+    serves = session.execute(
+        select(mediator_points.c.mediator_id).where(mediator_points.c.mediator_id == mediator_id,
+                                                    mediator_points.c.service_point_id == point_id)
+    ).first()
+    if not open_:
+        raise NotFound("这个服务点不存在或已停止服务。")
+    if status != MediatorStatus.ACTIVE.value or serves is None:
+        raise MediatorUnavailable()
+
+
 def _push_keys(appt: Appointment) -> str:
     return f"appt:{appt.id}:r{appt.revision}:"
 
@@ -324,6 +344,7 @@ def book(session: Session, case: Case, *, point_id: int, starts_at: dt.datetime,
         raise ValidationError("这个案件已经有预约了。如需改时间，请选择“改约”。")
     _check_time(starts_at, now)
     slot = _find_slot(session, point_id, starts_at, mediator_id, case.dispute_type, now)
+    _hold_mediator(session, slot.mediator_id, point_id)
     appt = Appointment(case=case, service_point_id=point_id, mediator_id=slot.mediator_id,
                        starts_at=slot.starts_at, ends_at=slot.ends_at, status=AppointmentStatus.BOOKED.value)
     session.add(appt)
@@ -363,6 +384,7 @@ def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime,
         slot = _find_slot(session, target_point, starts_at, appt.mediator_id, appt.case.dispute_type, now, ignore=appt.id)
     except (MediatorUnavailable, NotFound):
         slot = _find_slot(session, target_point, starts_at, None, appt.case.dispute_type, now, ignore=appt.id)
+    _hold_mediator(session, slot.mediator_id, target_point)
     before = journal.snapshot("appointment", appt)
     _withdraw_pushes(session, appt)
     old_mediator = appt.mediator_id
@@ -447,16 +469,64 @@ def decline(session: Session, appointment_id: int, *, mediator_id: int, reason: 
     session.flush()
     journal.audit(session, actor=actor, action="appointment.decline", entity_type="appointment", entity_id=appt.id,
                   before=before, after=journal.snapshot("appointment", appt))
+    return _hand_over(session, appt, actor=actor, leaving=mediator_id, now=now)
+
+
+def reassign(session: Session, appointment_id: int, *, actor: str, reason: str = "",
+             now: Optional[dt.datetime] = None) -> DeclineResult:
+    """Take an active appointment off its mediator (suspended, retired, moved off the point, or the
+    point closed): a colleague free at the same point and time takes it, as after a decline;
+    else the resident is offered other times. The leaving mediator is told too."""
+    now = now or now_utc()
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status not in _ACTIVE:
+        raise ValidationError("这个预约已经取消或结束了。")
+    leaving = appt.mediator_id
+    before = journal.snapshot("appointment", appt)
+    _withdraw_pushes(session, appt)
+    journal.enqueue(session, key=f"{_push_keys(appt)}appointment_moved_away:mediator",
+                    recipient_type=RecipientType.MEDIATOR, recipient_id=leaving,
+                    template="appointment_moved_away", payload=_card(appt), due_at=now)
+    # Cancelled, not declined: the mediator did not refuse it, so their scorecard must not count it.
+    appt.status = AppointmentStatus.CANCELLED.value
+    appt.revision += 1
+    appt.note = reason[:200] or None
+    session.flush()
+    journal.audit(session, actor=actor, action="appointment.withdraw", entity_type="appointment", entity_id=appt.id,
+                  before=before, after=journal.snapshot("appointment", appt))
+    return _hand_over(session, appt, actor=actor, leaving=leaving, now=now)
+
+
+def renew_reminders(session: Session, appointment_id: int, *, actor: str,
+                    now: Optional[dt.datetime] = None) -> Appointment:
+    """The card changed (e.g. the point moved): reminders not sent yet are written again with it."""
+    now = now or now_utc()
+    appt = get_appointment(session, appointment_id, lock=True)
+    before = journal.snapshot("appointment", appt)
+    _withdraw_pushes(session, appt)
+    appt.revision += 1  # new push keys: the withdrawn rows keep the old ones
+    session.flush()
+    session.refresh(appt)
+    journal.audit(session, actor=actor, action="appointment.renew_card", entity_type="appointment",
+                  entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
+    _schedule_reminders(session, appt, now)
+    return appt
+
+
+def _hand_over(session: Session, appt: Appointment, *, actor: str, leaving: int, now: dt.datetime) -> DeclineResult:
+    """After ``appt`` left its mediator: a colleague at the same point and time, else proposals."""
     result = DeclineResult(declined=appt)
     case = appt.case
+    point = appt.service_point
 
     day = to_local(appt.starts_at).date()
     colleagues = [
-        s for s in free_slots(session, appt.service_point_id, day, day, dispute_type=case.dispute_type, now=now)
-        if s.starts_at == appt.starts_at and s.mediator_id != mediator_id
-    ]
+        s for s in free_slots(session, point.id, day, day, dispute_type=case.dispute_type, now=now)
+        if s.starts_at == appt.starts_at and s.mediator_id != leaving
+    ] if point.active else []
     if colleagues and appt.starts_at >= now + LEAD_TIME:
         slot = colleagues[0]
+        _hold_mediator(session, slot.mediator_id, point.id)
         new = Appointment(case=case, service_point_id=appt.service_point_id, mediator_id=slot.mediator_id,
                           starts_at=slot.starts_at, ends_at=slot.ends_at, status=AppointmentStatus.BOOKED.value)
         session.add(new)
@@ -470,11 +540,11 @@ def decline(session: Session, appointment_id: int, *, mediator_id: int, reason: 
         result.reassigned = new
         return result
 
-    point = appt.service_point
-    same_point = earliest_slots(session, point.id, dispute_type=case.dispute_type, count=1, now=now,
-                                after=appt.starts_at)
-    if same_point:
-        result.proposals.append((point, 0.0, same_point[0]))
+    if point.active:  # a closed point has no times to offer
+        same_point = earliest_slots(session, point.id, dispute_type=case.dispute_type, count=1, now=now,
+                                    after=appt.starts_at)
+        if same_point:
+            result.proposals.append((point, 0.0, same_point[0]))
     result.proposals += nearest_points(session, point.lat, point.lng, limit=2, dispute_type=case.dispute_type,
                                        now=now, exclude=[point.id])
     if case.status == CaseStatus.BOOKED.value:
