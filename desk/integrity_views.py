@@ -1,0 +1,116 @@
+"""Integrity alerts (廉政风险) for admins: findings by rule, each with its audit trail
+and a review that records a fixed conclusion."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from court import clock, integrity
+from court.errors import NotFound
+from court.settings import LOCAL_TZ
+from court.timeutil import local_datetime
+from desk.auth import ADMIN_ONLY, restrict
+from desk.integrity_forms import PeriodForm, ReviewForm
+
+integrity_bp = Blueprint("integrity", __name__, url_prefix="/integrity")
+restrict(integrity_bp, ADMIN_ONLY)
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3 * 366  # each rule reads the whole period
+
+
+def _db():  # type: ignore[no-untyped-def]
+    return current_app.extensions["desk_db"]
+
+
+def _today() -> dt.date:
+    return clock.now().astimezone(LOCAL_TZ).date()
+
+
+def _period(form: PeriodForm) -> tuple[dt.date, dt.date]:
+    """The chosen local dates (inclusive); the last 90 days by default or when the input is wrong."""
+    end = _today()
+    default = (end - dt.timedelta(days=DEFAULT_DAYS - 1), end)
+    if not form.validate():
+        flash("日期格式不对，请按“年-月-日”填写。已显示最近90天。", "error")
+        return default
+    end = form.end.data or end
+    start = form.start.data or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        flash("开始日期不能晚于结束日期。已显示最近90天。", "error")
+        return default
+    if (end - start).days >= MAX_DAYS:
+        flash("时间范围最长三年。已显示最近90天。", "error")
+        return default
+    return start, end
+
+
+def _bounds(start: dt.date, end: dt.date) -> dict[str, dt.datetime]:
+    return {"start": local_datetime(start, dt.time.min), "end": local_datetime(end + dt.timedelta(days=1), dt.time.min)}
+
+
+def local_time(moment: dt.datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _query(start: dt.date, end: dt.date) -> dict[str, str]:
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
+
+@integrity_bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    form = PeriodForm(request.args)
+    start, end = _period(form)
+    with _db().reader() as s:
+        found = integrity.findings(s, **_bounds(start, end), now=clock.now())
+    groups = [(rule, [f for f in found if f.rule == rule.key]) for rule in integrity.RULES]
+    return render_template("integrity.html", form=form, groups=groups, total=len(found), start=start, end=end,
+                           query=_query(start, end), local_time=local_time)
+
+
+def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:  # type: ignore[no-untyped-def]
+    """The finding in the period the link carries; else from the day it began until today."""
+    first = integrity.key_time(key)
+    if first is None:
+        raise NotFound()
+    now = clock.now()
+    if request.args.get("start") or request.args.get("end"):
+        start, end = _period(PeriodForm(request.args))
+        found = integrity.find(s, key, **_bounds(start, end), now=now)
+        if found is not None:
+            return found, start, end
+    start = first.astimezone(LOCAL_TZ).date()
+    end = max(_today(), start)
+    found = integrity.find(s, key, **_bounds(start, end), now=now)
+    if found is None:
+        raise NotFound()
+    return found, start, end
+
+
+@integrity_bp.route("/<key>")
+def show(key: str):  # type: ignore[no-untyped-def]
+    with _db().reader() as s:
+        finding, start, end = _locate(s, key)
+        lines = integrity.trail(s, finding)
+        history = integrity.reviews(s, [finding.key]).get(finding.key, [])
+    return render_template("integrity_finding.html", f=finding, rule=integrity.RULE_BY_KEY[finding.rule],
+                           lines=lines, history=history, form=ReviewForm(), query=_query(start, end),
+                           local_time=local_time)
+
+
+@integrity_bp.route("/<key>/review", methods=["POST"])
+def review(key: str):  # type: ignore[no-untyped-def]
+    form = ReviewForm()
+    back: Optional[str] = None
+    if not form.validate_on_submit():
+        flash("请选择核查结论。", "error")
+        return redirect(url_for("integrity.show", key=key, **request.args))
+    with _db().transaction() as s:
+        finding, start, end = _locate(s, key)
+        integrity.review(s, finding, category=form.category.data, actor=current_user.user.actor, now=clock.now())
+        back = url_for("integrity.show", key=finding.key, **_query(start, end))
+    flash(f"已记录核查结论：{integrity.REVIEW_CATEGORIES[form.category.data]}。", "info")
+    return redirect(back)
