@@ -12,10 +12,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from court.errors import NotFound, PermissionDenied
 from court.settings import VAR_DIR
 from court.store.db import Database
+from desk.admin_views import admin_bp
 from desk.assistant import Assistant
 from desk.alert_views import alerts_bp
 from desk.auth import bp as auth_bp, login_manager
 from desk.booking_views import booking_bp
+from desk.integrity_views import integrity_bp
+from desk.stats_views import stats_bp
 from desk.views import handoff_bp, intake_bp, queue_bp
 
 csrf = CSRFProtect()
@@ -58,7 +61,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, alerts_bp):
+    for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, alerts_bp, admin_bp, stats_bp, integrity_bp):
         app.register_blueprint(bp)
 
     @app.route("/healthz")
