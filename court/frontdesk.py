@@ -16,10 +16,11 @@ from court.outbox import Delivery
 from court.timeutil import to_local
 from court.store.db import Database
 
-__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "OUTCOME_CHOICES", "NOT_LINKED"]
+__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "OUTCOME_CHOICES", "NOT_LINKED", "NOT_ACTIVE"]
 
 OUTCOME_CHOICES = tuple(mediators.OUTCOME_LABELS.items())
 NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码"
+NOT_ACTIVE = "您的调解员身份已停用或已退出，不再接收预约。如有疑问请联系法院工作人员。"
 
 
 class FrontDesk:
@@ -104,18 +105,28 @@ class FrontDesk:
         with self.db.reader() as s:
             return mediators.by_chat(s, chat_id) is not None
 
+    @staticmethod
+    def _not_a_mediator(session: Any, chat_id: int) -> str:
+        # A suspended or retired mediator keeps the chat link: tell them why nothing works.
+        return NOT_ACTIVE if mediators.former_by_chat(session, chat_id) is not None else NOT_LINKED
+
+    def not_a_mediator(self, chat_id: int) -> str:
+        """What to tell a chat that is not an active mediator's."""
+        with self.db.reader() as s:
+            return self._not_a_mediator(s, chat_id)
+
     def _mediator_id(self, session: Any, chat_id: int) -> int:
         mediator = mediators.by_chat(session, chat_id)
         if mediator is None:
-            raise NotFound(NOT_LINKED)
+            raise NotFound(self._not_a_mediator(session, chat_id))
         return mediator.id
 
-    def agenda(self, chat_id: int, *, days: int, title: str) -> Optional[str]:
-        """The mediator's agenda as text, or None when the chat is not a mediator's."""
+    def agenda(self, chat_id: int, *, days: int, title: str) -> str:
+        """The mediator's agenda as text, or why this chat has none."""
         with self.db.reader() as s:
             mediator = mediators.by_chat(s, chat_id)
             if mediator is None:
-                return None
+                return self._not_a_mediator(s, chat_id)
             today = to_local(self.now()).date()
             items = mediators.agenda(s, mediator.id, start=today, days=days, now=self.now())
             return mediators.render_agenda(items, title)

@@ -201,6 +201,13 @@ def by_chat(session: Session, chat_id: int) -> Optional[Mediator]:
     ).scalar_one_or_none()
 
 
+def former_by_chat(session: Session, chat_id: int) -> Optional[Mediator]:
+    """A suspended or retired mediator still linked to this chat, or None."""
+    return session.execute(
+        select(Mediator).where(Mediator.telegram_chat_id == chat_id, Mediator.status != MediatorStatus.ACTIVE.value)
+    ).scalar_one_or_none()
+
+
 def unlink(session: Session, mediator_id: int, *, actor: str) -> bool:
     """Detach a mediator's Telegram chat; False when none was linked."""
     mediator = _lock_mediator(session, mediator_id)

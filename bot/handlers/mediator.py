@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.outgoing import inline_keyboard, send_text
 from bot.services import services
 from court.errors import CourtError
-from court.frontdesk import NOT_LINKED, OUTCOME_CHOICES
+from court.frontdesk import OUTCOME_CHOICES
 
 LINK_USAGE = "请在 /link 后面加上法院给您的绑定码，例如：/link K7P3-M9QX"
 OUTCOME_USAGE = "请在 /outcome 后面加上案件编号，例如：/outcome HH261130-7K3Q"
@@ -50,7 +50,7 @@ async def _agenda(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int,
         text = await asyncio.to_thread(services(context).desk.agenda, update.effective_chat.id, days=days, title=title)
     except CourtError as exc:
         text = exc.message
-    await _reply(update, context, text if text is not None else NOT_LINKED)
+    await _reply(update, context, text)
 
 
 async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,7 +66,7 @@ async def outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     desk = services(context).desk
     chat_id = update.effective_chat.id
     if not await asyncio.to_thread(desk.is_mediator, chat_id):
-        await _reply(update, context, NOT_LINKED)
+        await _reply(update, context, await asyncio.to_thread(desk.not_a_mediator, chat_id))
         return
     if not context.args:
         await _reply(update, context, OUTCOME_USAGE)

@@ -9,11 +9,11 @@ import sys
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from court import booking, cli, guidance, mediators
 from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
-from court.frontdesk import FrontDesk
+from court.frontdesk import NOT_ACTIVE, NOT_LINKED, FrontDesk
 from court.store.schema import (
     Appointment,
     AuditEntry,
@@ -435,7 +435,7 @@ def test_front_desk_link_agenda_accept_and_outcome(db):
     desk = FrontDesk(db, now=lambda: clock["now"])
     code = _issue(db, mediator_code)
     assert desk.link_mediator(code.lower(), CHAT) and desk.is_mediator(CHAT)
-    assert desk.agenda(OTHER_CHAT, days=1, title="今日预约") is None
+    assert desk.agenda(OTHER_CHAT, days=1, title="今日预约") == NOT_LINKED
     clock["now"] = local(TUESDAY, 8, 0)
     today = desk.agenda(CHAT, days=1, title="今日预约")
     assert reference in today and phone not in today
@@ -444,6 +444,15 @@ def test_front_desk_link_agenda_accept_and_outcome(db):
     assert phone in desk.agenda(CHAT, days=1, title="今日预约")
     clock["now"] = AFTER
     assert "调解成功" in desk.record_outcome(CHAT, reference.lower(), "成功")
+    # Suspended: the chat stays linked, and every command says why nothing works.
+    with db.transaction() as s:
+        s.execute(update(Mediator).where(Mediator.code == mediator_code).values(status="suspended"))
+    assert not desk.is_mediator(CHAT)
+    assert desk.agenda(CHAT, days=1, title="今日预约") == NOT_ACTIVE == desk.not_a_mediator(CHAT)
+    assert desk.not_a_mediator(OTHER_CHAT) == NOT_LINKED
+    with pytest.raises(NotFound) as err:
+        desk.accept(CHAT, appt_id)
+    assert err.value.message == NOT_ACTIVE
 
 
 # --- the clerk's command line -------------------------------------------
