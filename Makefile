@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test eval bench bench-latency bench-telegram bench-report clean
+.PHONY: help setup db model run test eval bench bench-latency bench-telegram bench-report bench-desk clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ bench: setup ## booking throughput and nearest-point lookup, PostgreSQL beside S
 
 bench-report: setup ## statistics on 100,000 synthetic cases: SQL report beside counting rows in Python (PostgreSQL)
 	@$(PY) -m bench.report_bench --postgres "$$(bin/pg-test-server start)"
+
+bench-desk: setup ## the 12368 desk under a busy queue: queue, handoff page, desk bookings, a take race
+	@$(PY) -m bench.desk_bench --postgres "$$(bin/pg-test-server start)"
 
 clean: ## stop the test PostgreSQL and delete var/ and .venv/
 	@bin/pg-test-server stop

@@ -3,6 +3,7 @@ the action server and the Rasa server as real processes, a real database."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -85,3 +86,17 @@ def restart_bot(stack: Stack, telegram: "FakeTelegram"):  # type: ignore[no-unty
     yield restart
     stack.kill_bot()
     stack.start_bot(token=BOT_TOKEN, api_base=telegram.api_root, extra_env=BOT_ENV)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (bin/browser finds or installs it); no downloaded browsers."""
+    path = os.environ.get("DESK_TEST_BROWSER")
+    if not path:
+        pytest.skip("DESK_TEST_BROWSER not set (bin/test sets it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

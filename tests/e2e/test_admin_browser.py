@@ -52,16 +52,6 @@ def desk_url(admin_db: Database, tmp_path_factory: pytest.TempPathFactory) -> It
         stack.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=BROWSER, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def logged_in(browser, desk_url: str, username: str):  # type: ignore[no-untyped-def]
     page = browser.new_context().new_page()
     page.goto(f"{desk_url}/admin/mediators")

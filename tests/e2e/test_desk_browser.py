@@ -4,7 +4,6 @@ Telegram server."""
 from __future__ import annotations
 
 import os
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -25,16 +24,6 @@ def desk_url(stack, telegram, stack_db) -> str:  # type: ignore[no-untyped-def]
             desk.create_user(s, username, PASSWORD, role="agent", display_name=username.split(".")[1], actor="test")
     return stack.start_desk(extra_env={"DESK_SECRET_KEY": "browser-test-secret",
                                        "TELEGRAM_BOT_USERNAME": "heihe_court_bot"})
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=BROWSER, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def logged_in(browser, desk_url: str, username: str):  # type: ignore[no-untyped-def]
