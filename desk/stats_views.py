@@ -75,6 +75,17 @@ def number(value: Optional[float], unit: str = "") -> str:
     return "—" if value is None else f"{value:g}{unit}"
 
 
+def duration(minutes: Optional[float]) -> str:
+    """Waiting times read best in the unit they are in: minutes, hours, days."""
+    if minutes is None:
+        return "—"
+    if minutes < 120:
+        return f"{minutes:g} 分钟"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} 小时"
+    return f"{minutes / 1440:.1f} 天"
+
+
 def _report_form(session) -> ReportForm:  # type: ignore[no-untyped-def]
     form = ReportForm(request.args)
     form.area.choices = [(a.token, a.label) for a in stats.areas(session)]
@@ -104,7 +115,7 @@ def _query(report: stats.Report) -> dict[str, str]:
 @stats_bp.route("/")
 def index():  # type: ignore[no-untyped-def]
     form, report = _build_report()
-    return render_template("stats.html", form=form, r=report, percent=percent, number=number,
+    return render_template("stats.html", form=form, r=report, percent=percent, number=number, duration=duration,
                            links=_query(report) if report else {})
 
 
@@ -130,7 +141,8 @@ def _report_title(report: stats.Report) -> str:
 def report_csv():  # type: ignore[no-untyped-def]
     form, report = _build_report()
     if report is None:
-        return render_template("stats.html", form=form, r=None, percent=percent, number=number, links={}), 400
+        return render_template("stats.html", form=form, r=None, percent=percent, number=number, duration=duration,
+                               links={}), 400
     body = csv_bytes(("类别", "项目", "数值"), _report_rows(report))
     return _download(body, CSV_MIME, _filename("report", report.area.token, report.start, report.end, "csv"))
 
@@ -139,7 +151,8 @@ def report_csv():  # type: ignore[no-untyped-def]
 def report_xlsx():  # type: ignore[no-untyped-def]
     form, report = _build_report()
     if report is None:
-        return render_template("stats.html", form=form, r=None, percent=percent, number=number, links={}), 400
+        return render_template("stats.html", form=form, r=None, percent=percent, number=number, duration=duration,
+                               links={}), 400
     rows = _report_rows(report)
     by_type = [i for i, row in enumerate(rows, start=1) if row[0] == "按纠纷类型"]
     chart = ("按纠纷类型的受理数", by_type[0], by_type[-1], 2, 3) if by_type else None

@@ -11,7 +11,7 @@ import pytest
 
 from court import booking, clock, desk, stats
 from desk.app import create_app
-from desk.stats_views import last_month
+from desk.stats_views import duration, last_month
 from tests.factories import NOW, new_case, shared_slot
 
 PASSWORD = "correct horse 12368"
@@ -107,3 +107,7 @@ def test_scorecards_page_and_csv(app, db) -> None:
 def test_the_default_period_is_last_calendar_month():
     assert last_month(dt.date(2026, 11, 29)) == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     assert last_month(dt.date(2026, 1, 5)) == (dt.date(2025, 12, 1), dt.date(2025, 12, 31))
+
+
+def test_waiting_times_read_in_their_own_unit():
+    assert [duration(v) for v in (None, 7.5, 119, 150, 9897.6)] == ["—", "7.5 分钟", "119 分钟", "2.5 小时", "6.9 天"]
