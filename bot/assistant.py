@@ -60,6 +60,16 @@ class Assistant:
         except httpx.HTTPError as exc:
             raise AssistantUnavailable(f"reset failed: {exc}") from exc
 
+    async def paused(self, sender: str) -> bool:
+        """Whether the conversation is paused (a 12368 agent has it)."""
+        try:
+            response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker",
+                                              params={"include_events": "NONE"})
+            response.raise_for_status()
+            return bool(response.json().get("paused"))
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AssistantUnavailable(f"tracker unavailable: {type(exc).__name__}") from exc
+
     async def healthy(self) -> bool:
         try:
             return (await self._client.get(f"{self.base_url}/status", timeout=3)).is_success

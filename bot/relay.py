@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 APOLOGY = f"抱歉，助手暂时出了点问题，您的消息已经记下，恢复后会马上回复您。着急可以拨打{HOTLINE}诉讼服务热线。"
 KEPT = f"助手一直没有恢复，您的消息已转给{HOTLINE}热线工作人员，他们会在这里回复您。着急请直接拨打{HOTLINE}。"
+UNANSWERED = f"抱歉，这句话我没能处理。可以换个说法再说一次；需要人工帮忙请说“转人工”，或拨打{HOTLINE}。"
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for 5 s
 
 
@@ -79,8 +80,19 @@ class Relay:
             typing.cancel()
         await asyncio.to_thread(self.desk.inbox_delivered, message.id)
         self._apologised.discard(chat_id)
+        if not replies and not await self._paused(chat_id):
+            # Rasa said nothing and no agent has the chat: silence would look like a dead bot.
+            await self._tell(bot, chat_id, UNANSWERED)
+            return True
         await send_plan(bot, self.desk, chat_id, plan(replies), chat_data)
         return True
+
+    async def _paused(self, chat_id: int) -> bool:
+        """Is a hotline agent holding this conversation? Unknown counts as yes: better quiet than wrong."""
+        try:
+            return await self.assistant.paused(conversation_id(chat_id))
+        except AssistantUnavailable:
+            return True
 
     async def retry_due(self, bot: Bot, chat_data_for) -> int:  # type: ignore[no-untyped-def]
         """One pass of the background loop: drain the spool, retry due messages."""

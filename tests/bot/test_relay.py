@@ -1,0 +1,76 @@
+"""The relay when the assistant answers with nothing: the resident hears a fallback,
+unless a 12368 agent holds the conversation. Real HTTP on both sides: the fake Bot API,
+and a small server speaking the two Rasa endpoints the relay uses."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from telegram import Bot
+
+from bot.assistant import Assistant
+from bot.relay import UNANSWERED, Relay
+from court.frontdesk import FrontDesk
+from tools.fake_telegram import FakeTelegram
+
+TOKEN = "123456:TEST-token"
+
+
+class SilentRasa(BaseHTTPRequestHandler):
+    """Answers every message with no reply; says whether the conversation is paused."""
+
+    paused: dict[str, bool] = {}
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._json([])
+
+    def do_GET(self) -> None:  # noqa: N802
+        sender = self.path.split("/conversations/", 1)[1].split("/", 1)[0]
+        if sender == "tg-7003":  # the tracker cannot be read
+            self.send_error(500)
+            return
+        self._json({"sender_id": sender, "paused": self.paused.get(sender, False)})
+
+    def _json(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def rasa_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SilentRasa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_silence_gets_a_fallback_but_a_paused_chat_stays_quiet(db, rasa_url, tmp_path: Path) -> None:
+    SilentRasa.paused = {"tg-7002": True}
+    with FakeTelegram(token=TOKEN, bot_username="heihe_court_bot") as tg:
+        talking, held, unknown = tg.user(7001), tg.user(7002), tg.user(7003)
+
+        async def main() -> None:
+            assistant = Assistant(rasa_url)
+            relay = Relay(FrontDesk(db), assistant, tmp_path / "spool.jsonl")
+            async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
+                for update_id, chat in ((1, 7001), (2, 7002), (3, 7003)):
+                    await relay.submit(bot, {}, chat_id=chat, update_id=update_id, text="嗯嗯", meta={})
+            await assistant.close()
+
+        asyncio.run(main())
+        assert talking.texts() == [UNANSWERED] and "转人工" in UNANSWERED
+        assert held.texts() == [] and unknown.texts() == []  # held by an agent, or unknown: better quiet
+        tg.assert_clean()
