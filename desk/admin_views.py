@@ -1,6 +1,6 @@
 """Admin pages: appointing, reassigning, suspending and retiring mediators; opening,
-moving and closing service points. The rules are court/management.py's; these views
-only read forms, call it in one transaction and say what happened."""
+moving and closing service points. The rules are court/management/'s; these views
+only read forms, call them in one transaction and say what happened."""
 from __future__ import annotations
 
 import datetime as dt
