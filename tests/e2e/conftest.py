@@ -88,9 +88,12 @@ def restart_bot(stack: Stack, telegram: "FakeTelegram"):  # type: ignore[no-unty
     stack.start_bot(token=BOT_TOKEN, api_base=telegram.api_root, extra_env=BOT_ENV)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright (bin/browser finds or installs it); no downloaded browsers."""
+    """Debian's Chromium driven by Playwright (bin/browser finds or installs it); no downloaded browsers.
+
+    Per module, not per session: Playwright's sync API holds an event loop on the main
+    thread while it runs, and later tests call asyncio.run() there."""
     path = os.environ.get("DESK_TEST_BROWSER")
     if not path:
         pytest.skip("DESK_TEST_BROWSER not set (bin/test sets it)")
