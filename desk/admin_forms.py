@@ -11,6 +11,7 @@ from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectM
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from court.management import LEAVE_KINDS
 from desk.forms import dispute_choices
 
 REASON_LIMIT = 200
@@ -100,6 +101,18 @@ class AppointForm(_Assignment):
 
 class AssignmentForm(_Assignment):
     pass
+
+
+class HoursForm(FlaskForm):
+    hours = TextAreaField("每周接待时间", validators=[DataRequired("请填写每周接待时间。"),
+                                                Length(max=1000, message="时间段太多了，请精简。")])
+
+
+class LeaveForm(FlaskForm):
+    kind = SelectField("类型", choices=list(LEAVE_KINDS.items()))
+    starts_on = DateField("开始日期", validators=[InputRequired("请填写开始日期。")])
+    ends_on = DateField("结束日期", validators=[InputRequired("请填写结束日期。")])
+    note = StringField("备注（可选）", validators=[Optional(), Length(max=200, message="备注请控制在200字以内。")])
 
 
 class SuspendForm(FlaskForm):

@@ -16,9 +16,9 @@ from court.errors import CourtError, NotFound, PermissionDenied
 from court.mediators import LINK_CODE_TTL
 from court.settings import LOCAL_TZ
 from court.store.db import IntegrityConflict
-from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePointForm, LinkCodeForm,
-                              MediatorFilterForm, MovePointForm, OpenPointForm, PointFilterForm, ReinstateForm,
-                              RetireForm, SuspendForm, UnlinkForm, flash_errors)
+from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePointForm, HoursForm, LeaveForm,
+                              LinkCodeForm, MediatorFilterForm, MovePointForm, OpenPointForm, PointFilterForm,
+                              ReinstateForm, RetireForm, SuspendForm, UnlinkForm, flash_errors)
 from desk.auth import ADMIN_ONLY, restrict
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,9 @@ def _appoint(session, form: AppointForm) -> tuple[int, str, str]:  # type: ignor
     return mediator.id, mediator.name, mediator.code
 
 
-def _mediator_page(mediator_id: int, *, assignment: Optional[AssignmentForm] = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _mediator_page(mediator_id: int, *, assignment: Optional[AssignmentForm] = None,
+                   hours: Optional[HoursForm] = None, leave: Optional[LeaveForm] = None,
+                   status: int = 200):  # type: ignore[no-untyped-def]
     with _db().reader() as s:
         m = management.mediator_detail(s, mediator_id, now=clock.now())
         choices = management.point_choices(s, keep=m.point_ids)
@@ -137,7 +139,8 @@ def _mediator_page(mediator_id: int, *, assignment: Optional[AssignmentForm] = N
     return render_template(
         "admin_mediator.html", m=m, assignment=assignment, suspend=SuspendForm(),
         retire=RetireForm(data={"retired_on": _today()}), reinstate=ReinstateForm(), link=LinkCodeForm(),
-        unlink=UnlinkForm()), status
+        unlink=UnlinkForm(), hours=hours or HoursForm(data={"hours": m.hours_spec}),
+        leave=leave or LeaveForm(data={"starts_on": _today(), "ends_on": _today()}), hours_hint=HOURS_HINT), status
 
 
 @admin_bp.route("/mediators/<int:mediator_id>")
@@ -163,6 +166,35 @@ def assignment(mediator_id: int):  # type: ignore[no-untyped-def]
     if not ok:
         return _mediator_page(mediator_id, assignment=form, status=422)
     _tell(change, "已保存服务点和擅长的纠纷类型")
+    return _back(mediator_id)
+
+
+@admin_bp.route("/mediators/<int:mediator_id>/hours", methods=["POST"])
+def hours(mediator_id: int):  # type: ignore[no-untyped-def]
+    form = HoursForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return _mediator_page(mediator_id, hours=form, status=422)
+    ok, change = _write(lambda s: management.update_hours(
+        s, current_user.user, mediator_id, hours=management.parse_hours(form.hours.data), now=clock.now()))
+    if not ok:
+        return _mediator_page(mediator_id, hours=form, status=422)
+    _tell(change, "已保存接待时间")
+    return _back(mediator_id)
+
+
+@admin_bp.route("/mediators/<int:mediator_id>/leave", methods=["POST"])
+def leave(mediator_id: int):  # type: ignore[no-untyped-def]
+    form = LeaveForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return _mediator_page(mediator_id, leave=form, status=422)
+    ok, change = _write(lambda s: management.add_leave(
+        s, current_user.user, mediator_id, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+        kind=form.kind.data, note=form.note.data, now=clock.now()))
+    if not ok:
+        return _mediator_page(mediator_id, leave=form, status=422)
+    _tell(change, "已登记")
     return _back(mediator_id)
 
 

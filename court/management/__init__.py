@@ -14,6 +14,7 @@ here: ``from court import management; management.suspend_mediator(...)``.
 from court.management.checks import (
     EARLIEST,
     LATEST,
+    LEAVE_KINDS,
     REASON_LIMIT,
     STATUS_LABELS,
     WEEKDAYS,
@@ -26,6 +27,7 @@ from court.management.checks import (
 )
 from court.management.handover import Change, HandOver
 from court.management.mediators import (
+    add_leave,
     appoint_mediator,
     issue_link_code,
     reinstate_mediator,
@@ -33,6 +35,7 @@ from court.management.mediators import (
     suspend_mediator,
     unlink_telegram,
     update_assignment,
+    update_hours,
 )
 from court.management.points import MOVE_RADIUS_KM, close_point, move_point, open_point
 from court.management.reads import (
@@ -65,4 +68,5 @@ __all__ = [
     "history", "hours_spec", "hours_text", "issue_link_code", "list_mediators", "list_points", "mediator_detail",
     "move_point", "open_point", "parse_hours", "place_choices", "point_choices", "point_detail", "reinstate_mediator",
     "retire_mediator", "suspend_mediator", "telegram_label", "unlink_telegram", "update_assignment",
+    "LEAVE_KINDS", "add_leave", "update_hours",
 ]

@@ -20,6 +20,7 @@ from court.validation import clean_text
 EARLIEST = dt.time(7, 0)  # weekly hours must lie within 07:00-20:00
 LATEST = dt.time(20, 0)
 REASON_LIMIT = 200
+LEAVE_KINDS = {"leave": "请假", "training": "培训", "other": "其他"}  # mediator_exceptions.kind
 WEEKDAYS = "一二三四五六日"
 STATUS_LABELS = {MediatorStatus.ACTIVE.value: "在任", MediatorStatus.SUSPENDED.value: "已停用",
                  MediatorStatus.RETIRED.value: "已退出"}

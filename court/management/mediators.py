@@ -12,6 +12,7 @@ from court import journal, mediators as mediator_links
 from court.desk import DeskUser
 from court.errors import NotFound, ValidationError
 from court.management.checks import (
+    LEAVE_KINDS,
     STATUS_LABELS,
     Window,
     check_hours,
@@ -28,6 +29,7 @@ from court.store.schema import (
     LinkCode,
     Mediator,
     MediatorAvailability,
+    MediatorException,
     MediatorSpeciality,
     MediatorStatus,
     ServicePoint,
@@ -74,6 +76,14 @@ def _mediator_snapshot(mediator: Mediator) -> dict:
         "points": sorted(p.id for p in mediator.service_points),
         "dispute_types": sorted(mediator.dispute_types),
     }
+
+
+def _serving(session: Session, mediator_id: int, refusal: str) -> Mediator:
+    """The mediator, locked, unless retired: ``refusal`` (with {name}) says what can no longer be done."""
+    mediator = _lock_mediator(session, mediator_id)
+    if mediator.status == MediatorStatus.RETIRED.value:
+        raise ValidationError(refusal.format(name=mediator.name))
+    return mediator
 
 
 def _lock_mediator(session: Session, mediator_id: int) -> Mediator:
@@ -136,9 +146,7 @@ def update_assignment(session: Session, user: DeskUser, mediator_id: int, *, poi
     go to a colleague there, or the resident is offered other times."""
     actor = require_admin(user)
     now = check_now(now)
-    mediator = _lock_mediator(session, mediator_id)
-    if mediator.status == MediatorStatus.RETIRED.value:
-        raise ValidationError(f"调解员{mediator.name}已退出，不能再分配服务点。")
+    mediator = _serving(session, mediator_id, "调解员{name}已退出，不能再分配服务点。")
     types = _dispute_types(dispute_types)
     current = {p.id for p in mediator.service_points}
     wanted = _ids(points)
@@ -165,14 +173,69 @@ def update_assignment(session: Session, user: DeskUser, mediator_id: int, *, poi
     return change
 
 
+def _outside(appt_start: dt.datetime, appt_end: dt.datetime, windows: Sequence[Window]) -> bool:
+    start, end = to_local(appt_start), to_local(appt_end)
+    return not any(d == start.weekday() and s <= start.time() and end.time() <= e for d, s, e in windows)
+
+
+def update_hours(session: Session, user: DeskUser, mediator_id: int, *, hours: Iterable[Window],
+                 now: dt.datetime) -> Change:
+    """New weekly hours; appointments ahead that fall outside them are handed over."""
+    actor = require_admin(user)
+    now = check_now(now)
+    mediator = _serving(session, mediator_id, "调解员{name}已退出，不能再修改接待时间。")
+    windows = check_hours(hours)
+    before = hours_spec((a.weekday, a.starts, a.ends) for a in mediator.availability)
+    if before == hours_spec(windows):
+        raise ValidationError("没有需要保存的修改。")
+    mediator.availability = [MediatorAvailability(weekday=d, starts=s, ends=e) for d, s, e in windows]
+    session.flush()
+    journal.audit(session, actor=actor, action="mediator.hours", entity_type="mediator", entity_id=mediator.id,
+                  before={"hours": before}, after={"hours": hours_spec(windows)})
+    clashing = [a for a in future_appointments(session, now, mediator_id=mediator.id)
+                if _outside(a.starts_at, a.ends_at, windows)]
+    change = Change(mediator.id)
+    change.handed_over = reassign_all(session, clashing, actor=actor, reason="调解员的接待时间调整", now=now)
+    return change
+
+
+MAX_LEAVE_DAYS = 366
+
+
+def add_leave(session: Session, user: DeskUser, mediator_id: int, *, starts_on: dt.date, ends_on: dt.date,
+              kind: str, note: object = None, now: dt.datetime) -> Change:
+    """Days off (inclusive); appointments ahead on those days are handed over."""
+    actor = require_admin(user)
+    now = check_now(now)
+    if kind not in LEAVE_KINDS:
+        raise ValidationError("请选择请假类型。")
+    if not isinstance(starts_on, dt.date) or not isinstance(ends_on, dt.date) or ends_on < starts_on:
+        raise ValidationError("结束日期不能早于开始日期。")
+    if ends_on < to_local(now).date():
+        raise ValidationError("不能登记已经过去的日期。")
+    if (ends_on - starts_on).days >= MAX_LEAVE_DAYS:
+        raise ValidationError("一次最多登记一年。")
+    text = clean_reason(note, "备注") if note and str(note).strip() else None
+    mediator = _serving(session, mediator_id, "调解员{name}已退出，不需要登记请假。")
+    leave = MediatorException(mediator_id=mediator.id, starts_on=starts_on, ends_on=ends_on, kind=kind, note=text)
+    session.add(leave)
+    session.flush()
+    # The note may name people: only dates and kind go into the append-only log.
+    journal.audit(session, actor=actor, action="mediator.leave", entity_type="mediator", entity_id=mediator.id,
+                  after={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "kind": kind})
+    clashing = [a for a in future_appointments(session, now, mediator_id=mediator.id)
+                if starts_on <= to_local(a.starts_at).date() <= ends_on]
+    change = Change(mediator.id)
+    change.handed_over = reassign_all(session, clashing, actor=actor, reason=f"调解员{LEAVE_KINDS[kind]}", now=now)
+    return change
+
+
 def _leave(session: Session, user: DeskUser, mediator_id: int, *, status: MediatorStatus, action: str,
            reason: object, now: dt.datetime, retired_on: Optional[dt.date] = None) -> Change:
     actor = require_admin(user)
     now = check_now(now)
     reason = clean_reason(reason)
-    mediator = _lock_mediator(session, mediator_id)
-    if mediator.status == MediatorStatus.RETIRED.value:
-        raise ValidationError(f"调解员{mediator.name}已经退出了。")
+    mediator = _serving(session, mediator_id, "调解员{name}已经退出了。")
     if status == MediatorStatus.SUSPENDED and mediator.status == MediatorStatus.SUSPENDED.value:
         raise ValidationError(f"调解员{mediator.name}已经停用了。")
     if retired_on is not None:

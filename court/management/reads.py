@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from court import guidance
 from court.errors import NotFound, ValidationError
-from court.management.checks import ACTIVE_STATUSES, STATUS_LABELS, hours_text
+from court.management.checks import ACTIVE_STATUSES, LEAVE_KINDS, STATUS_LABELS, hours_spec, hours_text
 from court.privacy import mask_phone
 from court.store.schema import (
     Appointment,
@@ -123,7 +123,7 @@ ACTION_LABELS = {
     "mediator.reinstate": "恢复", "mediator.retire": "退出", "mediator.link_code_issued": "发放绑定码",
     "mediator.link": "绑定 Telegram", "mediator.unlink": "解除 Telegram 绑定", "mediator.load": "名册导入",
     "service_point.open": "设立", "service_point.move": "迁址", "service_point.close": "撤销",
-    "service_point.load": "名册导入",
+    "service_point.load": "名册导入", "mediator.hours": "修改接待时间", "mediator.leave": "登记请假、培训",
 }
 
 _APPT_STATUS = {"booked": "待调解员确认", "accepted": "已确认", "rescheduled": "已改期，待确认"}
@@ -165,6 +165,8 @@ class MediatorDetail:
     dispute_types: list[str]
     specialities: list[str]
     hours: list[str]
+    hours_spec: str  # the typed form of the hours, to edit them
+    leave: list[str]  # days off not yet over
     upcoming: list[AppointmentRow]
     history: list[HistoryRow]
 
@@ -181,6 +183,9 @@ def mediator_detail(session: Session, mediator_id: int, *, now: dt.datetime) -> 
         point_ids=[p.id for p in points], points=[_point_label(p) for p in points],
         dispute_types=sorted(m.dispute_types), specialities=[dispute_label(t) for t in sorted(m.dispute_types)],
         hours=hours_text((a.weekday, a.starts, a.ends) for a in m.availability),
+        hours_spec=hours_spec((a.weekday, a.starts, a.ends) for a in m.availability),
+        leave=[f"{x.starts_on:%Y-%m-%d} 至 {x.ends_on:%Y-%m-%d} {LEAVE_KINDS.get(x.kind, x.kind)}"
+               for x in sorted(m.exceptions, key=lambda x: x.starts_on) if x.ends_on >= to_local(now).date()],
         upcoming=_appointment_rows(session, now, mediator_id=m.id), history=history(session, "mediator", m.id))
 
 

@@ -14,6 +14,7 @@ from court.desk import DeskUser
 from court.errors import InvalidName, InvalidPhone, LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.places import haversine_km
 from court.store.schema import Appointment, AuditEntry, Case, LinkCode, Mediator, OutboxMessage, ServicePoint
+from court.timeutil import to_local
 from tests.factories import NOW, counts, local, new_case, single_mediator_point
 from tests.races import race
 
@@ -537,3 +538,63 @@ def test_a_link_code_from_the_desk_links_the_mediator_once(db):
         issued = _audits(s, "mediator.link_code_issued")
         assert [e.actor for e in issued] == ["desk:admin.zhou"] * 2
         assert second.replace("-", "") not in json.dumps([e.after for e in issued])
+
+
+# --- weekly hours and leave ---------------------------------------------------------
+
+
+def test_new_weekly_hours_hand_over_only_the_appointments_outside_them(db):
+    with db.transaction() as s:
+        sp, owner, appts = _book_with_colleague(s, n=2)
+        inside, outside = appts
+        keep_day, keep_start = to_local(inside.starts_at).weekday(), to_local(inside.starts_at).time()
+        keep_end = to_local(inside.ends_at).time()
+        inside_id, outside_id = inside.id, outside.id
+    assert (to_local(outside.starts_at).weekday(), to_local(outside.starts_at).time()) != (keep_day, keep_start)
+    with pytest.raises(ValidationError), db.transaction() as s:  # 21:00 is outside the allowed day
+        management.update_hours(s, ADMIN, owner, hours=[(0, dt.time(20, 0), dt.time(21, 0))], now=NOW)
+    with pytest.raises(PermissionDenied), db.transaction() as s:
+        management.update_hours(s, AGENT, owner, hours=[(keep_day, keep_start, keep_end)], now=NOW)
+    with db.transaction() as s:
+        change = management.update_hours(s, ADMIN, owner, hours=[(keep_day, keep_start, keep_end)], now=NOW)
+    assert [h.outcome for h in change.handed_over] == ["reassigned"]
+    with db.reader() as s:
+        assert s.get(Appointment, inside_id).status == "booked" and s.get(Appointment, inside_id).mediator_id == owner
+        assert s.get(Appointment, outside_id).status == "cancelled"
+        assert [(a.weekday, a.starts, a.ends) for a in s.get(Mediator, owner).availability] == [
+            (keep_day, keep_start, keep_end)]
+        [entry] = _audits(s, "mediator.hours")
+        assert entry.after["hours"] != entry.before["hours"] and entry.actor == "desk:admin.zhou"
+        detail = management.mediator_detail(s, owner, now=NOW)
+        assert management.parse_hours(detail.hours_spec) == [(keep_day, keep_start, keep_end)]
+    with pytest.raises(ValidationError), db.transaction() as s:  # the same hours again: nothing to save
+        management.update_hours(s, ADMIN, owner, hours=[(keep_day, keep_start, keep_end)], now=NOW)
+
+
+def test_leave_hands_over_the_appointments_on_those_days_and_keeps_the_note_off_the_log(db):
+    with db.transaction() as s:
+        sp, owner, appts = _book_with_colleague(s, n=2)
+        first_day = to_local(appts[0].starts_at).date()
+        ids = [a.id for a in appts]
+        on_leave = [a.id for a in appts if to_local(a.starts_at).date() == first_day]
+    for starts_on, ends_on, kind, message in (
+        (first_day, first_day - dt.timedelta(days=1), "leave", "结束日期"),
+        (NOW.date() - dt.timedelta(days=3), NOW.date() - dt.timedelta(days=1), "leave", "已经过去"),
+        (first_day, first_day + dt.timedelta(days=400), "leave", "一年"),
+        (first_day, first_day, "holiday", "类型"),
+    ):
+        with pytest.raises(ValidationError) as err, db.transaction() as s:
+            management.add_leave(s, ADMIN, owner, starts_on=starts_on, ends_on=ends_on, kind=kind, now=NOW)
+        assert message in err.value.message
+    with db.transaction() as s:
+        change = management.add_leave(s, ADMIN, owner, starts_on=first_day, ends_on=first_day, kind="training",
+                                      note="去哈尔滨参加培训，联系人王五", now=NOW)
+    assert len(change.handed_over) == len(on_leave)
+    with db.reader() as s:
+        for appt_id in ids:
+            expected = "cancelled" if appt_id in on_leave else "booked"
+            assert s.get(Appointment, appt_id).status == expected
+        assert all(slot.mediator_id != owner for slot in booking.free_slots(s, sp.id, first_day, first_day, now=NOW))
+        [entry] = _audits(s, "mediator.leave")
+        assert entry.after == {"starts_on": first_day.isoformat(), "ends_on": first_day.isoformat(), "kind": "training"}
+        assert management.mediator_detail(s, owner, now=NOW).leave == [f"{first_day:%Y-%m-%d} 至 {first_day:%Y-%m-%d} 培训"]

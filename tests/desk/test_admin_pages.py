@@ -9,7 +9,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from court import booking, clock, desk
+from court import booking, clock, desk, management
 from court.store.schema import Appointment, AuditEntry, Mediator, OutboxMessage, ServicePoint
 from desk.app import create_app
 from tests.court.test_management import _book_with_colleague
@@ -66,7 +66,8 @@ PAGES = ("/admin/", "/admin/mediators", "/admin/mediators/new", "/admin/mediator
          "/admin/points/new", "/admin/points/1")
 POSTS = ("/admin/mediators/new", "/admin/mediators/1/assignment", "/admin/mediators/1/suspend",
          "/admin/mediators/1/retire", "/admin/mediators/1/reinstate", "/admin/mediators/1/link-code",
-         "/admin/mediators/1/unlink", "/admin/points/new", "/admin/points/1/move", "/admin/points/1/close")
+         "/admin/mediators/1/unlink", "/admin/mediators/1/hours", "/admin/mediators/1/leave", "/admin/points/new",
+         "/admin/points/1/move", "/admin/points/1/close")
 
 
 def test_admin_pages_need_a_session(app) -> None:
@@ -274,3 +275,29 @@ def test_points_are_listed_opened_moved_and_closed_through_the_forms(app, db) ->
     again = _post(client, f"{target}/close", {"reason": "再撤一次", "confirm": "y"}, token_from="/admin/points",
                   follow_redirects=True)
     assert "这个服务点已经撤销了" in _text(again)
+
+
+def test_hours_and_leave_through_the_forms(app, db) -> None:
+    with db.transaction() as s:
+        sp, owner, [appt] = _book_with_colleague(s, n=1)
+        reference, day = appt.case.reference, appt.starts_at.astimezone(NOW.tzinfo).date()
+    client = _login(app)
+    detail = f"/admin/mediators/{owner}"
+    page = _text(client.get(detail))
+    with db.reader() as s:
+        spec = management.mediator_detail(s, owner, now=NOW).hours_spec
+    assert "保存接待时间" in page and spec.splitlines()[0] in page  # the form starts from the current hours
+    bad = _post(client, f"{detail}/hours", {"hours": "周一全天"}, token_from=detail)
+    assert bad.status_code == 422 and "时间段" in _text(bad)
+    backwards = _post(client, f"{detail}/leave", {"kind": "leave", "starts_on": day.isoformat(),
+                                                   "ends_on": (day - dt.timedelta(days=1)).isoformat()},
+                      token_from=detail)
+    assert backwards.status_code == 422 and "结束日期不能早于开始日期" in _text(backwards)
+    done = _post(client, f"{detail}/leave", {"kind": "leave", "starts_on": day.isoformat(),
+                                              "ends_on": day.isoformat(), "note": "家中有事"}, token_from=detail)
+    assert done.status_code == 302
+    page = _text(client.get(detail))
+    assert "已登记；1个预约已转给其他调解员或服务点" in page and reference in page
+    assert f"{day:%Y-%m-%d} 至 {day:%Y-%m-%d} 请假" in page and "没有未来的预约" in page
+    with db.reader() as s:
+        assert s.get(Appointment, appt.id).status == "cancelled"
