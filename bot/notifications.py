@@ -111,6 +111,15 @@ def _resident_point_moved(p: dict[str, Any]) -> Notice:
                   venue=_venue(p))
 
 
+def _mediator_point_moved(p: dict[str, Any]) -> Notice:
+    times = "、".join(p.get("times") or [])
+    more = "等" if int(p.get("count") or 0) > len(p.get("times") or []) else ""
+    return Notice(text=(f"【服务点迁址】\n{p.get('service_point', '')}已搬到新地址：{p.get('address', '')}\n"
+                        f"原地址：{p.get('old_address', '')}\n您在这里的{p.get('count', 0)}个预约时间不变"
+                        f"（{times}{more}），当事人已收到新地址。"),
+                  venue=_venue(p))
+
+
 def _resident_reminder(when: str) -> Callable[[dict[str, Any]], Notice]:
     def render(p: dict[str, Any]) -> Notice:
         return Notice(text=(f"【{when}提醒】您预约的调解：\n时间：{p.get('time', '')}\n地点：{_where(p)}\n"
@@ -165,6 +174,7 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("resident", "reminder_two_hours"): _resident_reminder("两小时后调解"),
     ("resident", "outcome_recorded"): _resident_outcome,
     ("resident", "point_moved"): _resident_point_moved,
+    ("mediator", "point_moved"): _mediator_point_moved,
     # A chat known only by its conversation (the hotline desk talking to a resident).
     ("chat", "agent_reply"): _agent_reply,
     ("chat", "agent_booked"): _agent_booked,

@@ -159,8 +159,10 @@ def move_point(session: Session, user: DeskUser, point_id: int, *, address: obje
                           entity_id=point.id, before=before, after=_point_snapshot(point))
     session.flush()  # the entry's id keys the pushes: one per resident per move
     change = Change(point.id)
+    ahead: dict[int, list[str]] = {}  # mediator -> times of their appointments here
     for appt in future_appointments(session, now, point_ids=[point.id]):
         appt = booking.renew_reminders(session, appt.id, actor=actor, now=now)
+        ahead.setdefault(appt.mediator_id, []).append(format_local(appt.starts_at))
         resident_id = appt.case.resident_id
         if resident_id is None or appt.case.resident.anonymised_at is not None:
             continue
@@ -168,6 +170,12 @@ def move_point(session: Session, user: DeskUser, point_id: int, *, address: obje
                         recipient_type=RecipientType.RESIDENT, recipient_id=resident_id, template="point_moved",
                         payload=_point_moved_payload(appt, point, old_address), due_at=now)
         change.notified += 1
+    for mediator_id, times in ahead.items():  # one notice per mediator, not one per appointment
+        journal.enqueue(session, key=f"point:{point.id}:moved:{entry.id}:mediator:{mediator_id}",
+                        recipient_type=RecipientType.MEDIATOR, recipient_id=mediator_id, template="point_moved",
+                        payload={"service_point": point.name, "address": point.address, "old_address": old_address,
+                                 "lat": point.lat, "lng": point.lng, "times": times[:10], "count": len(times)},
+                        due_at=now)
     return change
 
 

@@ -433,8 +433,12 @@ def test_moving_a_point_tells_residents_with_appointments_ahead_the_new_address(
                                        place_id=None, now=later)
     assert change.notified == 1
     with db.reader() as s:
-        [told] = _pushes(s, template="point_moved")
-        assert told.recipient_type == "resident" and told.recipient_id == resident
+        [told] = _pushes(s, template="point_moved", recipient_type="resident")
+        assert told.recipient_id == resident
+        [colleague] = _pushes(s, template="point_moved", recipient_type="mediator")
+        assert colleague.recipient_id == ahead.mediator_id and colleague.payload["count"] == 1
+        text = render("mediator", "point_moved", colleague.payload).text
+        assert "花园街道新政务中心二楼" in text and "1个预约时间不变" in text and "12月3日" in text
         assert told.payload["address"] == "花园街道新政务中心二楼" and told.payload["old_address"] == old_address
         notice = render("resident", "point_moved", told.payload)
         assert "花园街道新政务中心二楼" in notice.text and old_address in notice.text and "时间不变" in notice.text
