@@ -1,0 +1,33 @@
+"""Court oversight statistics: disputes by area and period, and mediators' scorecards.
+
+Pure queries on the caller's Session. The counting happens in the database
+(GROUP BY, COUNT, SUM(CASE ...)) in SQL both SQLite and PostgreSQL run; medians
+and p90s too: window functions rank the durations and only the middle and 90th
+rows come back. Periods are local (Asia/Shanghai) calendar days, both ends included.
+
+Modules: ``area_scope`` (which areas there are, and the SQL putting a case in one),
+``sql`` (periods, durations, medians and conditional counts in portable SQL),
+``figures`` (the report of an area and period, and its rows for CSV and Excel) and
+``mediator_scores`` (mediators' scorecards). Callers import from here:
+``from court import stats; stats.report(...)``.
+"""
+from court.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, areas, parse_area
+from court.stats.figures import (
+    HANDOFF_REASON_LABELS,
+    OUTCOME_LABELS,
+    SOURCE_LABELS,
+    UNKNOWN,
+    Figure,
+    Report,
+    report,
+    rows,
+)
+from court.stats.mediator_scores import MEDIATOR_STATUS_LABELS, Scorecard, scorecards
+from court.stats.sql import MAX_SPAN_DAYS, Spread, seconds_between
+
+__all__ = [
+    "CITY_FALLBACK_LABEL", "HANDOFF_REASON_LABELS", "MAX_SPAN_DAYS", "MEDIATOR_STATUS_LABELS", "OUTCOME_LABELS",
+    "SOURCE_LABELS", "UNKNOWN",
+    "AreaRef", "Figure", "Report", "Scorecard", "Spread",
+    "areas", "parse_area", "report", "rows", "scorecards", "seconds_between",
+]
