@@ -459,17 +459,8 @@ def decline(session: Session, appointment_id: int, *, mediator_id: int, reason: 
     _own(appt, mediator_id)
     if appt.status not in _ACTIVE:
         raise ValidationError("这个预约已经取消或改派，无需再处理。")
-    actor = f"mediator:{mediator_id}"
-    before = journal.snapshot("appointment", appt)
-    _withdraw_pushes(session, appt)
-    appt.status = AppointmentStatus.DECLINED.value
-    appt.responded_at = now
-    appt.revision += 1
-    appt.note = reason[:200] or None
-    session.flush()
-    journal.audit(session, actor=actor, action="appointment.decline", entity_type="appointment", entity_id=appt.id,
-                  before=before, after=journal.snapshot("appointment", appt))
-    return _hand_over(session, appt, actor=actor, leaving=mediator_id, now=now)
+    return _release(session, appt, status=AppointmentStatus.DECLINED, action="appointment.decline",
+                    actor=f"mediator:{mediator_id}", reason=reason, now=now, responded=True)
 
 
 def reassign(session: Session, appointment_id: int, *, actor: str, reason: str = "",
@@ -481,18 +472,27 @@ def reassign(session: Session, appointment_id: int, *, actor: str, reason: str =
     appt = get_appointment(session, appointment_id, lock=True)
     if appt.status not in _ACTIVE:
         raise ValidationError("这个预约已经取消或结束了。")
+    journal.enqueue(session, key=f"{_push_keys(appt)}appointment_moved_away:mediator",
+                    recipient_type=RecipientType.MEDIATOR, recipient_id=appt.mediator_id,
+                    template="appointment_moved_away", payload=_card(appt), due_at=now)
+    # Cancelled, not declined: the mediator did not refuse it, so their scorecard must not count it.
+    return _release(session, appt, status=AppointmentStatus.CANCELLED, action="appointment.withdraw",
+                    actor=actor, reason=reason, now=now)
+
+
+def _release(session: Session, appt: Appointment, *, status: AppointmentStatus, action: str, actor: str,
+             reason: str, now: dt.datetime, responded: bool = False) -> DeclineResult:
+    """Take an appointment off its mediator (declined by them, or withdrawn), then hand it over."""
     leaving = appt.mediator_id
     before = journal.snapshot("appointment", appt)
     _withdraw_pushes(session, appt)
-    journal.enqueue(session, key=f"{_push_keys(appt)}appointment_moved_away:mediator",
-                    recipient_type=RecipientType.MEDIATOR, recipient_id=leaving,
-                    template="appointment_moved_away", payload=_card(appt), due_at=now)
-    # Cancelled, not declined: the mediator did not refuse it, so their scorecard must not count it.
-    appt.status = AppointmentStatus.CANCELLED.value
+    appt.status = status.value
+    if responded:  # the mediator's own answer counts towards their response time
+        appt.responded_at = now
     appt.revision += 1
     appt.note = reason[:200] or None
     session.flush()
-    journal.audit(session, actor=actor, action="appointment.withdraw", entity_type="appointment", entity_id=appt.id,
+    journal.audit(session, actor=actor, action=action, entity_type="appointment", entity_id=appt.id,
                   before=before, after=journal.snapshot("appointment", appt))
     return _hand_over(session, appt, actor=actor, leaving=leaving, now=now)
 

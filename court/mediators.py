@@ -102,6 +102,16 @@ def _lock_mediator(session: Session, mediator_id: int) -> Optional[Mediator]:
     ).scalar_one_or_none()
 
 
+def revoke_link_codes(session: Session, mediator_id: int, *, now: dt.datetime) -> int:
+    """Unused link codes of a mediator stop working; returns how many there were."""
+    return session.execute(
+        update(LinkCode)
+        .where(LinkCode.mediator_id == mediator_id, LinkCode.used_at.is_(None), LinkCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
+
+
 def issue_link_code(session: Session, mediator_code: str, *, actor: str, ttl: dt.timedelta = LINK_CODE_TTL,
                     now: Optional[dt.datetime] = None) -> str:
     """A new one-time code "XXXX-XXXX" for a mediator; earlier unused codes stop working."""
@@ -112,12 +122,7 @@ def issue_link_code(session: Session, mediator_code: str, *, actor: str, ttl: dt
     mediator = _lock_mediator(session, _mediator_by_code(session, mediator_code).id)
     if mediator.status != MediatorStatus.ACTIVE.value:
         raise ValidationError(f"调解员{mediator.name}（{mediator.code}）已停用或已退休，不能发放绑定码。")
-    revoked = session.execute(
-        update(LinkCode)
-        .where(LinkCode.mediator_id == mediator.id, LinkCode.used_at.is_(None), LinkCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount or 0
+    revoked = revoke_link_codes(session, mediator.id, now=now)
     for _ in range(20):
         code = "".join(secrets.choice(_REF_ALPHABET) for _ in range(LINK_CODE_LENGTH))
         if session.execute(select(LinkCode.id).where(LinkCode.code_hash == _hash(code))).first() is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Optional, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court import journal, mediators as mediator_links
@@ -26,7 +26,6 @@ from court.management.checks import (
 from court.management.handover import Change, future_appointments, reassign_all, silence
 from court.store.schema import (
     DisputeType,
-    LinkCode,
     Mediator,
     MediatorAvailability,
     MediatorException,
@@ -252,12 +251,7 @@ def _leave(session: Session, user: DeskUser, mediator_id: int, *, status: Mediat
     revoked = 0
     if status == MediatorStatus.RETIRED:
         # Unused link codes stop working; the chat id stays so the bot still knows the chat was theirs.
-        revoked = session.execute(
-            update(LinkCode)
-            .where(LinkCode.mediator_id == mediator.id, LinkCode.used_at.is_(None), LinkCode.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount or 0
+        revoked = mediator_links.revoke_link_codes(session, mediator.id, now=now)
     after = _mediator_snapshot(mediator) | {"reason": logged_reason(reason), "pushes_withdrawn": silenced}
     if retired_on is not None:
         after |= {"retired_on": retired_on.isoformat(), "link_codes_revoked": revoked}
