@@ -80,6 +80,32 @@ _BARE_WEEKDAY = re.compile(r"(?:周|星期|礼拜)[一二三四五六日天1-7]"
 _BARE_DAY_OF_MONTH = re.compile(r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]")
 
 
+# Ranges jionlp does not read: the end of a month, and "after New Year's Day".
+_MONTH_END = re.compile(r"(下个?|这个?|本)?月[底末]")
+_AFTER_NEW_YEAR = re.compile(r"元旦(?:节|假期)?(?:[以之]?后|过后)|过[了完]元旦")
+_MONTH_END_DAYS = 3
+_AFTER_HOLIDAY_DAYS = 7
+
+
+def _named_range(text: str, now_local: dt.datetime) -> Optional[WhenRange]:
+    """月底 (the last three days of this or next month) and 元旦后 (the week after the coming 1 January)."""
+    month_end = _MONTH_END.search(text)
+    if month_end:
+        ahead = 1 if (month_end.group(1) or "").startswith("下") else 0
+        index = now_local.month - 1 + ahead
+        year, month = now_local.year + index // 12, index % 12 + 1
+        last = dt.date(year, month, calendar.monthrange(year, month)[1])
+        first = last - dt.timedelta(days=_MONTH_END_DAYS - 1)
+        return WhenRange(_on(first, dt.time.min), _on(last + dt.timedelta(days=1), dt.time.min), "day")
+    if _AFTER_NEW_YEAR.search(text):
+        today = now_local.date()
+        year = today.year if (today.month, today.day) == (1, 1) else today.year + 1
+        first = dt.date(year, 1, 2)
+        return WhenRange(_on(first, dt.time.min), _on(first + dt.timedelta(days=_AFTER_HOLIDAY_DAYS), dt.time.min),
+                         "day")
+    return None
+
+
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip()
     for old, new in _REWRITES:
@@ -216,8 +242,10 @@ def parse_when(text: str, now: dt.datetime) -> WhenRange:
         raise DateNotUnderstood()
     now_local = now.astimezone(LOCAL_TZ)
     cleaned = _normalise(text)
-    start, last = _parse_with_jionlp(cleaned, now_local)
-    when = _shape(cleaned, start, last)
+    when = _named_range(cleaned, now_local)
+    if when is None:
+        start, last = _parse_with_jionlp(cleaned, now_local)
+        when = _shape(cleaned, start, last)
     if _is_past(when, now_local):
         later = _later_reading(cleaned, when, now_local)
         if later is None or _is_past(later, now_local):

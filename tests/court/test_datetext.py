@@ -181,3 +181,54 @@ def test_day_of_month_rolls_into_next_year():
     new_years_eve = dt.datetime(2026, 12, 31, 10, 0, tzinfo=LOCAL_TZ)
     assert parse_when("30号", new_years_eve) == whole_day(1, 30, year=2027)
     assert parse_when("1月5日", new_years_eve) == whole_day(1, 5, year=2027)
+
+
+# New Year's Eve late at night and just after midnight, Beijing time: UTC is still on 31 December.
+NEW_YEARS_EVE = dt.datetime(2026, 12, 31, 23, 30, tzinfo=LOCAL_TZ)
+JUST_AFTER_MIDNIGHT = dt.datetime(2027, 1, 1, 0, 10, tzinfo=LOCAL_TZ)
+
+
+def test_the_year_boundary_moments_are_still_31_december_in_utc():
+    assert NEW_YEARS_EVE.astimezone(dt.timezone.utc).date() == dt.date(2026, 12, 31)
+    assert JUST_AFTER_MIDNIGHT.astimezone(dt.timezone.utc).date() == dt.date(2026, 12, 31)
+
+
+def days(first, last):
+    start = dt.datetime.combine(first, dt.time.min, LOCAL_TZ)
+    return WhenRange(start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, LOCAL_TZ), "day")
+
+
+D = dt.date
+ACROSS_NEW_YEAR = [
+    (NEW_YEARS_EVE, "明天", days(D(2027, 1, 1), D(2027, 1, 1))),
+    (NEW_YEARS_EVE, "下周一", days(D(2027, 1, 4), D(2027, 1, 4))),
+    (NEW_YEARS_EVE, "大后天", days(D(2027, 1, 3), D(2027, 1, 3))),
+    (NEW_YEARS_EVE, "后天上午", WhenRange(at(1, 2, 8, year=2027), at(1, 2, 12, year=2027), "half_day")),
+    (NEW_YEARS_EVE, "1月3号", days(D(2027, 1, 3), D(2027, 1, 3))),
+    (NEW_YEARS_EVE, "下个月5号", days(D(2027, 1, 5), D(2027, 1, 5))),
+    (NEW_YEARS_EVE, "月底", days(D(2026, 12, 29), D(2026, 12, 31))),  # still the 31st for half an hour
+    (NEW_YEARS_EVE, "下个月底", days(D(2027, 1, 29), D(2027, 1, 31))),
+    (NEW_YEARS_EVE, "元旦后", days(D(2027, 1, 2), D(2027, 1, 8))),
+    (NEW_YEARS_EVE, "过了元旦", days(D(2027, 1, 2), D(2027, 1, 8))),
+    (JUST_AFTER_MIDNIGHT, "明天", days(D(2027, 1, 2), D(2027, 1, 2))),
+    (JUST_AFTER_MIDNIGHT, "今天下午", WhenRange(at(1, 1, 12, year=2027), at(1, 1, 18, year=2027), "half_day")),
+    (JUST_AFTER_MIDNIGHT, "下周一", days(D(2027, 1, 4), D(2027, 1, 4))),
+    (JUST_AFTER_MIDNIGHT, "大后天", days(D(2027, 1, 4), D(2027, 1, 4))),
+    (JUST_AFTER_MIDNIGHT, "月底", days(D(2027, 1, 29), D(2027, 1, 31))),
+    (JUST_AFTER_MIDNIGHT, "元旦以后", days(D(2027, 1, 2), D(2027, 1, 8))),
+    (JUST_AFTER_MIDNIGHT, "下个月5号", days(D(2027, 2, 5), D(2027, 2, 5))),
+]
+
+
+@pytest.mark.parametrize("now, text, expected", ACROSS_NEW_YEAR, ids=lambda v: v if isinstance(v, str) else None)
+def test_dates_across_new_year_in_beijing_time(now, text, expected):
+    assert parse_when(text, now) == expected
+
+
+def test_12_3_across_new_year_is_past_or_too_far_never_a_wrong_day():
+    with pytest.raises(PastTime) as late:
+        parse_when("12月3号", NEW_YEARS_EVE)  # four weeks ago: a slip, not next December
+    assert "12月3日已经过去了" in late.value.message
+    with pytest.raises(ValidationError) as far:
+        parse_when("12月3号", JUST_AFTER_MIDNIGHT)
+    assert "60天以内" in far.value.message
