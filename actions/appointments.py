@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import call, court, error_message
+from actions.common import call, court, error_message, now
 from court.errors import CourtError
 from court.validation import normalize_phone
 
@@ -74,7 +74,7 @@ class ActionCancelAppointment(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         try:
             card = await call(court().cancel, tracker.get_slot("reference"), tracker.get_slot("phone"),
-                              conversation_id=tracker.sender_id)
+                              conversation_id=tracker.sender_id, now=now())
         except Exception as exc:  # noqa: BLE001
             dispatcher.utter_message(text=error_message(exc))
             return [SlotSet("lookup_purpose", None)]

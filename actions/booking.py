@@ -166,15 +166,18 @@ class ActionProposeSlots(Action):
         if lat is None or lng is None:
             dispatcher.utter_message(response="utter_ask_place")
             return [SlotSet("place", None), FollowupAction("booking_form")]
+        extra = [{"title": "换个时间", "payload": "/change_time"}, {"title": "换个服务点", "payload": "/change_point"},
+                 {"title": "转人工", "payload": "/request_human"}]
         try:
             offers = await call(court().offer_slots, lat=lat, lng=lng, dispute_type=tracker.get_slot("dispute_type"),
                                 after=_after(tracker), exclude=[int(x) for x in tracker.get_slot("excluded_points") or []],
                                 now=now())
+        except CourtError as exc:  # e.g. a date in a year whose holidays the court has not published
+            dispatcher.utter_message(text=exc.message, buttons=[extra[0], extra[2]])
+            return []
         except Exception as exc:  # noqa: BLE001
             dispatcher.utter_message(text=error_message(exc))
             return []
-        extra = [{"title": "换个时间", "payload": "/change_time"}, {"title": "换个服务点", "payload": "/change_point"},
-                 {"title": "转人工", "payload": "/request_human"}]
         if not offers:
             dispatcher.utter_message(text="这段时间附近的服务点都约满了。可以换个日期，或请12368热线工作人员帮您安排。",
                                      buttons=[extra[0], extra[2]])

@@ -8,7 +8,6 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import call, court, error_message, now
-from court.handoffs import desk_open, next_opening
 from court.timeutil import format_local
 
 
@@ -20,12 +19,12 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
     except Exception as exc:  # noqa: BLE001
         dispatcher.utter_message(text=error_message(exc))
         return []
-    moment = now()
-    if desk_open(moment):
+    is_open, opening = await call(court().desk_hours, now())
+    if is_open:
         queue = f"前面还有{ahead}位在等，" if ahead else ""
         text = f"已为您转接12368热线工作人员，{queue}工作人员会在这里直接回复您，请稍候。着急也可以直接拨打12368。"
     else:
-        text = (f"现在是热线下班时间（工作日8:30—17:00有人工服务），下次上班是{format_local(next_opening(moment))}。"
+        text = (f"现在是热线下班时间（工作日8:30—17:00有人工服务），下次上班是{format_local(opening)}。"
                 "您可以直接在这里留言，工作人员上班后会第一时间回复您；也可以拨打12368使用自助服务。")
     dispatcher.utter_message(text=text)
     return [ActiveLoop(None), SlotSet("requested_slot", None), ConversationPaused()]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from court import cases, journal
+from court import cases, clock, journal, workcalendar
 from court.errors import (
     ConsentRequired,
     MediatorUnavailable,
@@ -39,10 +39,12 @@ from court.store.schema import (
     ServicePoint,
     mediator_points,
 )
-from court.timeutil import format_local, is_working_day, local_datetime, now_utc, schedule_weekday, to_local
+from court.timeutil import format_local, local_datetime, to_local
+from court.workcalendar import schedule_weekday
 
 LEAD_TIME = dt.timedelta(minutes=30)  # nobody can be booked for a meeting starting sooner
 HORIZON_DAYS = 60  # furthest a resident can book ahead
+SEARCH_DAYS = 14  # how far ahead offers look for a free time
 REMINDERS = (("reminder_day_before", dt.timedelta(hours=24)), ("reminder_two_hours", dt.timedelta(hours=2)))
 _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 
@@ -124,10 +126,10 @@ def free_slots(
 ) -> list[Slot]:
     """Free slots at a point between two local dates (inclusive), earliest first.
 
-    Weekly opening hours intersected with each mediator's weekly hours, minus
-    public holidays, leave and existing appointments.
+    Weekly opening hours intersected with each mediator's weekly hours, on the days the
+    court's calendar confirms as working, minus leave and existing appointments.
     """
-    now = now or now_utc()
+    now = now or clock.now()
     point = _point(session, point_id)
     mediators = _mediators(session, point, mediator_id, dispute_type)
     if not mediators or end_day < start_day:
@@ -137,10 +139,11 @@ def free_slots(
     busy = _busy(session, [m.id for m in mediators], range_start, range_end, ignore_appointment)
     step = dt.timedelta(minutes=point.slot_minutes)
     earliest = now + LEAD_TIME
+    calendar = workcalendar.of(session)
     slots: list[Slot] = []
     day = start_day
     while day <= end_day:
-        if is_working_day(day):
+        if calendar.is_bookable(day):
             weekday = schedule_weekday(day)
             for window in (w for w in point.hours if w.weekday == weekday):
                 slots.extend(_window_slots(point, mediators, busy, day, weekday, window.opens, window.closes,
@@ -173,10 +176,10 @@ def _window_slots(point: ServicePoint, mediators: Iterable[Mediator], busy: dict
     return out
 
 
-def earliest_slots(session: Session, point_id: int, *, dispute_type: Optional[str] = None, days: int = 14,
+def earliest_slots(session: Session, point_id: int, *, dispute_type: Optional[str] = None, days: int = SEARCH_DAYS,
                    count: int = 3, now: Optional[dt.datetime] = None, after: Optional[dt.datetime] = None) -> list[Slot]:
     """The first ``count`` distinct start times at a point (one mediator each)."""
-    now = now or now_utc()
+    now = now or clock.now()
     start_from = max(now, after) if after else now
     first_day = to_local(start_from).date()
     picked: list[Slot] = []
@@ -191,14 +194,14 @@ def earliest_slots(session: Session, point_id: int, *, dispute_type: Optional[st
     return picked
 
 
-def nearest_points(session: Session, lat: float, lng: float, *, limit: int = 3, within_days: int = 14,
+def nearest_points(session: Session, lat: float, lng: float, *, limit: int = 3, within_days: int = SEARCH_DAYS,
                    dispute_type: Optional[str] = None, now: Optional[dt.datetime] = None,
                    exclude: Sequence[int] = ()) -> list[tuple[ServicePoint, float, Slot]]:
     """Active points nearest to (lat, lng) that have a free slot within ``within_days``.
 
     Returns (point, distance in km, its first free slot), nearest first.
     """
-    now = now or now_utc()
+    now = now or clock.now()
     points = session.execute(select(ServicePoint).where(ServicePoint.active.is_(True))).scalars().all()
     ranked = sorted((haversine_km(lat, lng, p.lat, p.lng), p.id, p) for p in points if p.id not in exclude)
     found: list[tuple[ServicePoint, float, Slot]] = []
@@ -235,9 +238,12 @@ def _find_slot(session: Session, point_id: int, starts_at: dt.datetime, mediator
     if candidates:
         return candidates[0]
     point = _point(session, point_id)
+    calendar = workcalendar.of(session)
+    if not calendar.is_confirmed(day):
+        raise ValidationError(workcalendar.unconfirmed_notice(calendar, day, to_local(now).date()))
     local = to_local(starts_at)
     weekday = schedule_weekday(day)
-    open_now = is_working_day(day) and any(
+    open_now = calendar.is_working_day(day) and any(
         w.weekday == weekday and w.opens <= local.time() and (local + dt.timedelta(minutes=point.slot_minutes)).time() <= w.closes
         for w in point.hours
     )
@@ -333,7 +339,7 @@ def _flush_or_taken(session: Session) -> None:
 def book(session: Session, case: Case, *, point_id: int, starts_at: dt.datetime, actor: str,
          mediator_id: Optional[int] = None, now: Optional[dt.datetime] = None) -> Appointment:
     """Book the slot at ``starts_at`` for a case; refuses with a typed error otherwise."""
-    now = now or now_utc()
+    now = now or clock.now()
     case = session.execute(  # lock the case: one booking per case even under concurrency
         select(Case).where(Case.id == case.id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
@@ -353,8 +359,8 @@ def book(session: Session, case: Case, *, point_id: int, starts_at: dt.datetime,
     case.service_point_id, case.mediator_id = point_id, slot.mediator_id
     if case.place_id is None:  # the resident named no town: the point's stands in for the statistics
         case.place_id = appt.service_point.place_id
-    cases.advance(session, case, CaseStatus.BOOKED, actor=actor)
-    journal.audit(session, actor=actor, action="appointment.book", entity_type="appointment", entity_id=appt.id,
+    cases.advance(session, case, CaseStatus.BOOKED, actor=actor, now=now)
+    journal.audit(session, at=now, actor=actor, action="appointment.book", entity_type="appointment", entity_id=appt.id,
                   after=journal.snapshot("appointment", appt))
     _announce(session, appt, "appointment_new", None, now)
     _schedule_reminders(session, appt, now)
@@ -373,7 +379,7 @@ def get_appointment(session: Session, appointment_id: int, *, lock: bool = False
 def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime, actor: str,
                point_id: Optional[int] = None, now: Optional[dt.datetime] = None) -> Appointment:
     """Move an appointment; a new point or time may bring another mediator."""
-    now = now or now_utc()
+    now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     if appt.status not in _ACTIVE:
         raise ValidationError("这个预约已经取消或结束，不能改约。")
@@ -400,7 +406,7 @@ def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime,
     _flush_or_taken(session)
     session.refresh(appt)
     appt.case.service_point_id, appt.case.mediator_id = target_point, slot.mediator_id
-    journal.audit(session, actor=actor, action="appointment.reschedule", entity_type="appointment",
+    journal.audit(session, at=now, actor=actor, action="appointment.reschedule", entity_type="appointment",
                   entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
     _announce(session, appt, "appointment_rescheduled", "appointment_rescheduled", now)
     _schedule_reminders(session, appt, now)
@@ -409,7 +415,7 @@ def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime,
 
 def cancel(session: Session, appointment_id: int, *, actor: str, reason: str = "",
            now: Optional[dt.datetime] = None) -> Appointment:
-    now = now or now_utc()
+    now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     if appt.status not in _ACTIVE:
         raise ValidationError("这个预约已经取消或结束了。")
@@ -420,8 +426,8 @@ def cancel(session: Session, appointment_id: int, *, actor: str, reason: str = "
     appt.note = reason[:200] or None
     session.flush()
     if appt.case.status == CaseStatus.BOOKED.value:
-        cases.advance(session, appt.case, CaseStatus.INTAKE, actor=actor)
-    journal.audit(session, actor=actor, action="appointment.cancel", entity_type="appointment", entity_id=appt.id,
+        cases.advance(session, appt.case, CaseStatus.INTAKE, actor=actor, now=now)
+    journal.audit(session, at=now, actor=actor, action="appointment.cancel", entity_type="appointment", entity_id=appt.id,
                   before=before, after=journal.snapshot("appointment", appt))
     _announce(session, appt, "appointment_cancelled", "appointment_cancelled", now)
     return appt
@@ -434,7 +440,7 @@ def _own(appt: Appointment, mediator_id: int) -> None:
 
 def accept(session: Session, appointment_id: int, *, mediator_id: int, now: Optional[dt.datetime] = None) -> bool:
     """Accept an appointment; False when it was accepted already (a second press)."""
-    now = now or now_utc()
+    now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     _own(appt, mediator_id)
     if appt.status == AppointmentStatus.ACCEPTED.value:
@@ -445,7 +451,7 @@ def accept(session: Session, appointment_id: int, *, mediator_id: int, now: Opti
     appt.status = AppointmentStatus.ACCEPTED.value
     appt.responded_at = now
     session.flush()
-    journal.audit(session, actor=f"mediator:{mediator_id}", action="appointment.accept", entity_type="appointment",
+    journal.audit(session, at=now, actor=f"mediator:{mediator_id}", action="appointment.accept", entity_type="appointment",
                   entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
     _announce(session, appt, None, "appointment_accepted", now)
     return True
@@ -454,7 +460,7 @@ def accept(session: Session, appointment_id: int, *, mediator_id: int, now: Opti
 def decline(session: Session, appointment_id: int, *, mediator_id: int, reason: str = "",
             now: Optional[dt.datetime] = None) -> DeclineResult:
     """Decline: reassign to a colleague at the same point and time, else propose alternatives."""
-    now = now or now_utc()
+    now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     _own(appt, mediator_id)
     if appt.status not in _ACTIVE:
@@ -468,7 +474,7 @@ def reassign(session: Session, appointment_id: int, *, actor: str, reason: str =
     """Take an active appointment off its mediator (suspended, retired, moved off the point, or the
     point closed): a colleague free at the same point and time takes it, as after a decline;
     else the resident is offered other times. The leaving mediator is told too."""
-    now = now or now_utc()
+    now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     if appt.status not in _ACTIVE:
         raise ValidationError("这个预约已经取消或结束了。")
@@ -492,7 +498,7 @@ def _release(session: Session, appt: Appointment, *, status: AppointmentStatus, 
     appt.revision += 1
     appt.note = reason[:200] or None
     session.flush()
-    journal.audit(session, actor=actor, action=action, entity_type="appointment", entity_id=appt.id,
+    journal.audit(session, at=now, actor=actor, action=action, entity_type="appointment", entity_id=appt.id,
                   before=before, after=journal.snapshot("appointment", appt))
     return _hand_over(session, appt, actor=actor, leaving=leaving, now=now)
 
@@ -500,14 +506,14 @@ def _release(session: Session, appt: Appointment, *, status: AppointmentStatus, 
 def renew_reminders(session: Session, appointment_id: int, *, actor: str,
                     now: Optional[dt.datetime] = None) -> Appointment:
     """The card changed (e.g. the point moved): reminders not sent yet are written again with it."""
-    now = now or now_utc()
+    now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     before = journal.snapshot("appointment", appt)
     _withdraw_pushes(session, appt)
     appt.revision += 1  # new push keys: the withdrawn rows keep the old ones
     session.flush()
     session.refresh(appt)
-    journal.audit(session, actor=actor, action="appointment.renew_card", entity_type="appointment",
+    journal.audit(session, at=now, actor=actor, action="appointment.renew_card", entity_type="appointment",
                   entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
     _schedule_reminders(session, appt, now)
     return appt
@@ -533,7 +539,7 @@ def _hand_over(session: Session, appt: Appointment, *, actor: str, leaving: int,
         _flush_or_taken(session)
         session.refresh(new)
         case.mediator_id = slot.mediator_id
-        journal.audit(session, actor=actor, action="appointment.reassign", entity_type="appointment",
+        journal.audit(session, at=now, actor=actor, action="appointment.reassign", entity_type="appointment",
                       entity_id=new.id, after=journal.snapshot("appointment", new) | {"replaces": appt.id})
         _announce(session, new, "appointment_new", "appointment_reassigned", now)
         _schedule_reminders(session, new, now)
@@ -548,7 +554,7 @@ def _hand_over(session: Session, appt: Appointment, *, actor: str, leaving: int,
     result.proposals += nearest_points(session, point.lat, point.lng, limit=2, dispute_type=case.dispute_type,
                                        now=now, exclude=[point.id])
     if case.status == CaseStatus.BOOKED.value:
-        cases.advance(session, case, CaseStatus.INTAKE, actor=actor)
+        cases.advance(session, case, CaseStatus.INTAKE, actor=actor, now=now)
     proposals = [
         {"service_point_id": p.id, "service_point": p.name, "address": p.address, "distance_km": d,
          "starts_at": s.starts_at.isoformat(), "time": format_local(s.starts_at), "mediator": s.mediator_name}

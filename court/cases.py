@@ -1,15 +1,16 @@
 """Cases: reference numbers and the status lifecycle."""
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court import journal
+from court import clock, journal
 from court.errors import InvalidTransition, NotFound
-from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Resident, utcnow
+from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Resident
 from court.timeutil import to_local
 from court.validation import clean_text
 
@@ -38,9 +39,9 @@ _STAGE_COLUMN = {
 }
 
 
-def new_reference(session: Session) -> str:
+def new_reference(session: Session, now: Optional[dt.datetime] = None) -> str:
     """HH + local date + 4 random characters, e.g. HH261129-7K3Q."""
-    day = to_local(utcnow()).strftime("%y%m%d")
+    day = to_local(now or clock.now()).strftime("%y%m%d")
     for _ in range(20):
         ref = f"HH{day}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(4))
         if session.execute(select(Case.id).where(Case.reference == ref)).first() is None:
@@ -58,9 +59,11 @@ def open_case(
     resident: Optional[Resident] = None,
     recommended_channel: Optional[str] = None,
     conversation_id: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
 ) -> Case:
+    now = now or clock.now()
     case = Case(
-        reference=new_reference(session),
+        reference=new_reference(session, now),
         dispute_type=DisputeType(dispute_type).value,
         summary=clean_text(summary, field="纠纷简述"),
         recommended_channel=recommended_channel,
@@ -68,15 +71,17 @@ def open_case(
         status=CaseStatus.INTAKE.value,
         resident=resident,
         conversation_id=conversation_id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(case)
     session.flush()
-    journal.audit(session, actor=actor, action="case.open", entity_type="case", entity_id=case.id,
+    journal.audit(session, at=now, actor=actor, action="case.open", entity_type="case", entity_id=case.id,
                   after=journal.snapshot("case", case))
     return case
 
 
-def advance(session: Session, case: Case, to: CaseStatus, *, actor: str) -> None:
+def advance(session: Session, case: Case, to: CaseStatus, *, actor: str, now: Optional[dt.datetime] = None) -> None:
     """Move a case along its lifecycle, stamping the stage time and auditing it."""
     current = CaseStatus(case.status)
     if to == current:
@@ -87,9 +92,9 @@ def advance(session: Session, case: Case, to: CaseStatus, *, actor: str) -> None
     case.status = to.value
     column = _STAGE_COLUMN.get(to)
     if column and getattr(case, column) is None:
-        setattr(case, column, utcnow())
+        setattr(case, column, now or clock.now())
     session.flush()
-    journal.audit(session, actor=actor, action=f"case.{to.value}", entity_type="case", entity_id=case.id,
+    journal.audit(session, at=now, actor=actor, action=f"case.{to.value}", entity_type="case", entity_id=case.id,
                   before=before, after=journal.snapshot("case", case))
 
 

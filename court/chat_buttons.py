@@ -16,8 +16,9 @@ from typing import Optional
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from court import clock
 from court.errors import ButtonExpired, ButtonInvalid, ButtonUsed
-from court.store.schema import ChatButton, utcnow
+from court.store.schema import ChatButton
 
 DEFAULT_TTL = dt.timedelta(days=7)
 LABEL_LIMIT = 64
@@ -37,7 +38,7 @@ def issue(session: Session, *, chat_id: int, buttons: list[tuple[str, str]], ttl
     """Store one keyboard's buttons for a chat; returns their tokens, in order."""
     if not buttons:
         return []
-    now = now or utcnow()
+    now = now or clock.now()
     keyboard = secrets.token_urlsafe(12)
     tokens: list[str] = []
     for label, payload in buttons:
@@ -62,7 +63,7 @@ def press(session: Session, *, chat_id: int, token: str, now: Optional[dt.dateti
     """
     if not valid_token(token):
         raise ButtonInvalid()
-    now = now or utcnow()
+    now = now or clock.now()
     button = session.execute(
         select(ChatButton).where(ChatButton.token == token).execution_options(populate_existing=True)
     ).scalar_one_or_none()

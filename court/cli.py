@@ -3,6 +3,8 @@
     python -m court.cli migrate            # create or upgrade the schema
     python -m court.cli seed [--no-demo]   # load Heihe's places, courts, demo roster
     python -m court.cli load-roster FILE   # load the court's own service points and mediators
+    python -m court.cli load-calendar FILE # a year's holidays and adjusted working days (YAML)
+    python -m court.cli calendar           # which years the court's calendar has published
     python -m court.cli status             # what the database holds
     python -m court.cli issue-link-code M-231102101-1 [--hours 72]   # a mediator's Telegram link code
     python -m court.cli list-mediators [--point SP-231102101]       # who is linked to Telegram
@@ -19,9 +21,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court import clock, desk
+from court import clock, desk, workcalendar
 from court import mediators as mediator_links  # main() has a local named mediators
 from court.errors import CourtError, NotFound, ValidationError
+from court.seeding.calendar import load_year_file
 from court.seeding.roster import load_roster_file
 from court.seeding.seed import seed
 from court.store.db import Database
@@ -74,6 +77,17 @@ def _list_mediators(db: Database, point_code: str | None) -> None:
         print(f"共{len(rows)}位调解员")
 
 
+def _show_calendar(db: Database) -> None:
+    with db.reader() as session:
+        this_year = to_local(clock.now()).year
+        for y in workcalendar.years(session, this_year):
+            state = f"已发布（{y.source}）" if y.published else "未发布"
+            print(f"{y.year}年\t{state}\t放假{y.holidays}天\t上班日{y.workdays}天")
+        missing = workcalendar.next_year_missing(session)
+    if missing:
+        print(f"提醒：{missing}年的节假日安排还没有发布，{missing}年的日期暂时不能预约。", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="court-admin", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     p_seed.add_argument("--no-demo", action="store_true", help="skip the demo service points and mediators")
     p_roster = sub.add_parser("load-roster", help="load service points and mediators from a YAML file")
     p_roster.add_argument("file", type=Path)
+    p_cal = sub.add_parser("load-calendar", help="enter a year's holidays and adjusted working days from YAML")
+    p_cal.add_argument("file", type=Path)
+    sub.add_parser("calendar", help="the years of the court's holiday calendar and whether they are published")
     sub.add_parser("status", help="count what the database holds")
     p_link = sub.add_parser("issue-link-code", help="issue a one-time code a mediator sends to the bot (/link CODE)")
     p_link.add_argument("mediator_code")
@@ -108,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
             with db.transaction() as session:
                 points, mediators = load_roster_file(session, args.file, actor="clerk:cli")
             print(f"loaded service_points={points} mediators={mediators}")
+        elif args.command == "load-calendar":
+            with db.transaction() as session:
+                year = load_year_file(session, args.file, actor="clerk:cli")
+                done = workcalendar.of(session).is_published(year)
+            print(f"{year}年节假日安排已录入" + ("并发布" if done else "（未发布：只有确认的上班日可以预约）"))
+        elif args.command == "calendar":
+            _show_calendar(db)
         elif args.command == "status":
             with db.reader() as session:
                 for label, model in (("places", Place), ("service_points", ServicePoint),

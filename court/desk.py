@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from court import cases, guidance, journal, residents
+from court import cases, clock, guidance, journal, residents
 from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid re-exported for callers
     ConsentRequired,
     HandoffUnavailable,
@@ -42,7 +42,6 @@ from court.store.schema import (
     IntakeLink,
     RecipientType,
     Resident,
-    utcnow,
 )
 from court.validation import clean_text
 
@@ -112,13 +111,13 @@ def create_user(session: Session, username: str, password: str, *, role: str, di
     if session.execute(select(DeskUserRow.id).where(DeskUserRow.username == username)).first() is not None:
         raise ValidationError(f"用户名“{username}”已经存在。")
     row = DeskUserRow(username=username, display_name=name, password_hash=_hasher.hash(password), role=role_value,
-                      active=True, failed_logins=0, created_at=now or utcnow())
+                      active=True, failed_logins=0, created_at=now or clock.now())
     session.add(row)
     try:
         session.flush()
     except IntegrityError as exc:  # the same username created at this very moment
         raise ValidationError(f"用户名“{username}”已经存在。") from exc
-    journal.audit(session, actor=actor, action="desk_user.create", entity_type="desk_user", entity_id=row.id,
+    journal.audit(session, at=now, actor=actor, action="desk_user.create", entity_type="desk_user", entity_id=row.id,
                   after={"username": username, "role": role_value})
     return _user_view(row)
 
@@ -146,7 +145,7 @@ def authenticate(session: Session, username: str, password: str, *, now: dt.date
             row.locked_until, row.failed_logins = now + LOCKOUT, 0
             action = "desk_user.locked"
         session.flush()
-        journal.audit(session, actor=f"desk:{row.username}", action=action, entity_type="desk_user",
+        journal.audit(session, at=now, actor=f"desk:{row.username}", action=action, entity_type="desk_user",
                       entity_id=row.id, after={"locked_until": row.locked_until.isoformat()
                                                if row.locked_until else None})
         return None
@@ -154,7 +153,7 @@ def authenticate(session: Session, username: str, password: str, *, now: dt.date
         row.password_hash = _hasher.hash(password)
     row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
     session.flush()
-    journal.audit(session, actor=f"desk:{row.username}", action="desk_user.login", entity_type="desk_user",
+    journal.audit(session, at=now, actor=f"desk:{row.username}", action="desk_user.login", entity_type="desk_user",
                   entity_id=row.id)
     return _user_view(row)
 
@@ -317,7 +316,7 @@ def take(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime)
     ).rowcount
     if not won:
         raise HandoffUnavailable()
-    journal.audit(session, actor=user.actor, action="handoff.take", entity_type="handoff", entity_id=handoff_id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.take", entity_type="handoff", entity_id=handoff_id,
                   before={"status": HandoffStatus.WAITING.value, "agent": None},
                   after={"status": HandoffStatus.TAKEN.value, "agent": user.username})
 
@@ -360,7 +359,7 @@ def reply(session: Session, handoff_id: int, user: DeskUser, text: str, *, now: 
     body = clean_text(text, limit=REPLY_LIMIT, field="回复", fold_width=False)
     push_chat(session, handoff, "agent_reply", f"handoff:{handoff.id}:reply:{uuid.uuid4().hex}", now,
           text=body, agent=user.display_name)
-    journal.audit(session, actor=user.actor, action="handoff.reply", entity_type="handoff", entity_id=handoff.id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.reply", entity_type="handoff", entity_id=handoff.id,
                   after={"chars": len(body)})
 
 
@@ -373,7 +372,7 @@ def give_back(session: Session, handoff_id: int, user: DeskUser, *, now: dt.date
     session.flush()
     push_chat(session, handoff, "handoff_returned", f"handoff:{handoff.id}:returned", now,
           agent=user.display_name, dispute_label=_label(dispute))
-    journal.audit(session, actor=user.actor, action="handoff.return", entity_type="handoff", entity_id=handoff.id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.return", entity_type="handoff", entity_id=handoff.id,
                   before=before, after=journal.snapshot("handoff", handoff))
     return handoff.conversation_id
 
@@ -394,7 +393,7 @@ def close(session: Session, handoff_id: int, user: DeskUser, *, note: str, now: 
     handoff.note = f"{handoff.note}\n{text}" if handoff.note else text
     session.flush()
     push_chat(session, handoff, "handoff_closed", f"handoff:{handoff.id}:closed", now, agent=user.display_name)
-    journal.audit(session, actor=user.actor, action="handoff.close", entity_type="handoff", entity_id=handoff.id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.close", entity_type="handoff", entity_id=handoff.id,
                   before=before, after=journal.snapshot("handoff", handoff))
     return handoff.conversation_id
 
@@ -440,7 +439,7 @@ def create_intake(session: Session, user: DeskUser, *, dispute_type: str, summar
                       expires_at=now + ttl)
     session.add(link)
     session.flush()
-    journal.audit(session, actor=user.actor, action="intake.create", entity_type="case", entity_id=case.id,
+    journal.audit(session, at=now, actor=user.actor, action="intake.create", entity_type="case", entity_id=case.id,
                   after={"intake_link_id": link.id, "expires_at": link.expires_at.isoformat()})
     return case.reference, token
 
@@ -460,7 +459,7 @@ def _merge_into_chat(session: Session, caller: Resident, chat: Resident, *, conv
     chat.name = caller.name or chat.name
     session.flush()
     residents.anonymise(session, caller, actor=f"bot:{conversation_id}", now=now)
-    journal.audit(session, actor=f"bot:{conversation_id}", action="resident.merge", entity_type="resident",
+    journal.audit(session, at=now, actor=f"bot:{conversation_id}", action="resident.merge", entity_type="resident",
                   entity_id=chat.id, before=before, after=journal.snapshot("resident", chat) | {"merged": caller.id})
     return chat
 
@@ -509,7 +508,7 @@ def redeem_intake(session: Session, token: str, *, conversation_id: str, telegra
         session.flush()
     except IntegrityError as exc:  # the same chat bound to someone else at this very moment
         raise ValidationError(_CHAT_TAKEN) from exc
-    journal.audit(session, actor=f"bot:{conversation_id}", action="intake.redeem", entity_type="case",
+    journal.audit(session, at=now, actor=f"bot:{conversation_id}", action="intake.redeem", entity_type="case",
                   entity_id=case.id, before=before | {"intake_link_id": link.id},
                   after=journal.snapshot("resident", resident) | {"intake_link_id": link.id})
     return IntakeStart(reference=case.reference, dispute_type=case.dispute_type, summary=case.summary or "",

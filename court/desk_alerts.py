@@ -106,7 +106,7 @@ def resolve(session: Session, alert_id: int, user: DeskUser, *, note: str, now: 
     ).rowcount
     if not won:
         raise ValidationError("这条提醒已经有人处理了。")
-    journal.audit(session, actor=user.actor, action="alert.resolve", entity_type="outbox", entity_id=alert_id,
+    journal.audit(session, at=now, actor=user.actor, action="alert.resolve", entity_type="outbox", entity_id=alert_id,
                   after={"chars": len(text)})
 
 

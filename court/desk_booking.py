@@ -144,7 +144,7 @@ def book(session: Session, handoff_id: int, user: desk.DeskUser, *, token: str, 
     result = card(appt)
     desk.push_chat(session, handoff, "agent_booked", f"handoff:{handoff.id}:booked:{appt.id}", now,
                    agent=user.display_name, **_payload(result))
-    journal.audit(session, actor=user.actor, action="handoff.book", entity_type="handoff", entity_id=handoff.id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.book", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": appt.id, "case_id": case.id})
     return result
 
@@ -170,7 +170,7 @@ def move(session: Session, handoff_id: int, user: desk.DeskUser, appointment_id:
     _own_appointment(session, handoff, appointment_id)
     moved = booking.reschedule(session, appointment_id, starts_at=starts_at, point_id=point_id, actor=user.actor,
                                now=now)
-    journal.audit(session, actor=user.actor, action="handoff.move", entity_type="handoff", entity_id=handoff.id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.move", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": moved.id})
     return card(moved)
 
@@ -182,6 +182,6 @@ def cancel(session: Session, handoff_id: int, user: desk.DeskUser, appointment_i
     why = clean_text(reason, limit=CANCEL_REASON_LIMIT, field="取消原因", fold_width=False)
     _own_appointment(session, handoff, appointment_id)
     cancelled = booking.cancel(session, appointment_id, actor=user.actor, reason=f"12368坐席代为取消：{why}", now=now)
-    journal.audit(session, actor=user.actor, action="handoff.cancel", entity_type="handoff", entity_id=handoff.id,
+    journal.audit(session, at=now, actor=user.actor, action="handoff.cancel", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": cancelled.id})
     return card(cancelled)

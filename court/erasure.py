@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from court import booking, residents
+from court import booking, clock, residents
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -24,7 +24,6 @@ from court.store.schema import (
     OutboxStatus,
     RecipientType,
 )
-from court.timeutil import now_utc
 
 ERASED_SUMMARY = "（当事人已申请删除个人信息）"
 
@@ -37,7 +36,7 @@ class ErasureReport:
 
 def erase(session: Session, *, telegram_user_id: Optional[int], conversation_id: Optional[str],
           chat_id: Optional[int] = None, now: Optional[dt.datetime] = None) -> ErasureReport:
-    now = now or now_utc()
+    now = now or clock.now()
     if chat_id is not None:  # the channel's copies go whether or not we know the person
         session.execute(delete(ChatButton).where(ChatButton.chat_id == chat_id))
         session.execute(update(InboundMessage).where(InboundMessage.chat_id == chat_id)

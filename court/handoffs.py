@@ -8,29 +8,30 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from court import journal, residents
+from court.workcalendar import WorkCalendar
 from court.settings import LOCAL_TZ
 from court.store.schema import Handoff, HandoffStatus
-from court.timeutil import is_working_day, to_local
+from court.timeutil import to_local
 
 _OPEN = (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)
 # Staffed hours of the 12368 desk, on working days (holidays and adjusted weekends included).
 DESK_OPENS, DESK_CLOSES = dt.time(8, 30), dt.time(17, 0)
 
 
-def desk_open(moment: dt.datetime) -> bool:
+def desk_open(calendar: WorkCalendar, moment: dt.datetime) -> bool:
     local = to_local(moment)
-    return is_working_day(local.date()) and DESK_OPENS <= local.time() < DESK_CLOSES
+    return calendar.is_working_day(local.date()) and DESK_OPENS <= local.time() < DESK_CLOSES
 
 
-def next_opening(moment: dt.datetime) -> dt.datetime:
+def next_opening(calendar: WorkCalendar, moment: dt.datetime) -> dt.datetime:
     """When agents are next at their desks (``moment`` itself if they are now)."""
-    if desk_open(moment):
+    if desk_open(calendar, moment):
         return moment
     day = to_local(moment).date()
     if to_local(moment).time() >= DESK_OPENS:
         day += dt.timedelta(days=1)
     for _ in range(40):  # the Spring Festival break is the longest run of days off
-        if is_working_day(day):
+        if calendar.is_working_day(day):
             return dt.datetime.combine(day, DESK_OPENS, LOCAL_TZ)
         day += dt.timedelta(days=1)
     raise RuntimeError("no working day within 40 days")

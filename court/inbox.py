@@ -15,9 +15,9 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from court import handoffs
+from court import clock, handoffs
 from court.outbox import clean_error
-from court.store.schema import InboundMessage, InboundStatus, utcnow
+from court.store.schema import InboundMessage, InboundStatus
 
 RETRY_BASE = 10.0  # seconds before the second attempt
 RETRY_CAP = 5 * 60.0
@@ -56,7 +56,7 @@ def receive(session: Session, *, update_id: Optional[int], chat_id: int, convers
         existing = _by_update(session, update_id)
         if existing is not None:
             return existing, False
-    now = now or utcnow()
+    now = now or clock.now()
     message = InboundMessage(update_id=update_id, chat_id=chat_id, conversation_id=conversation_id[:64],
                              text=text, meta=dict(meta or {}), status=_PENDING, attempts=0,
                              received_at=now, next_attempt_at=now)

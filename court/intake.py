@@ -8,14 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court import booking, cases, desk, guidance, handoffs, residents, slot_offers
+from court import booking, cases, clock, desk, guidance, handoffs, residents, slot_offers, workcalendar
 from court.appointment_cards import AppointmentCard, card
 from court.errors import ConsentRequired, NotFound
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.slot_offers import SlotOffer, decode_slot
 from court.store.db import Database
 from court.store.schema import Appointment, CaseSource
-from court.timeutil import now_utc
 from court.validation import normalize_phone
 
 # Re-exported: the actions read these from the facade.
@@ -100,10 +99,11 @@ class Court:
         with self.db.reader() as s:
             return card(self._latest(s, reference, phone))
 
-    def cancel(self, reference: str, phone: str, *, conversation_id: str) -> AppointmentCard:
+    def cancel(self, reference: str, phone: str, *, conversation_id: str,
+               now: Optional[dt.datetime] = None) -> AppointmentCard:
         with self.db.transaction() as s:
             appt = self._latest(s, reference, phone)
-            booking.cancel(s, appt.id, actor=f"bot:{conversation_id}", reason="当事人通过助手取消")
+            booking.cancel(s, appt.id, actor=f"bot:{conversation_id}", reason="当事人通过助手取消", now=now)
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
@@ -127,11 +127,15 @@ class Court:
         """A caller opened the desk's one-time deep link: bind the chat to their intake."""
         with self.db.transaction() as s:
             return desk.redeem_intake(s, token, conversation_id=conversation_id, telegram_user_id=telegram_user_id,
-                                      now=now or now_utc())
+                                      now=now or clock.now())
 
     def request_human(self, conversation_id: str, *, reason: str, dispute_type: Optional[str] = None) -> int:
         """Queue the conversation for a 12368 agent; returns how many are waiting ahead."""
         with self.db.transaction() as s:
             return handoffs.request(s, conversation_id, reason=reason, dispute_type=dispute_type)[1]
 
-
+    def desk_hours(self, now: dt.datetime) -> tuple[bool, dt.datetime]:
+        """Whether 12368 agents are at their desks at ``now``, and when they next are."""
+        with self.db.reader() as s:
+            calendar = workcalendar.of(s)
+            return handoffs.desk_open(calendar, now), handoffs.next_opening(calendar, now)

@@ -11,7 +11,8 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType, utcnow
+from court import clock
+from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType
 
 # Fields copied into audit snapshots. Free text and personal data stay out:
 # the log is append-only, so whatever enters it can never be erased.
@@ -43,9 +44,11 @@ def audit(
     entity_id: int,
     before: Optional[dict[str, Any]] = None,
     after: Optional[dict[str, Any]] = None,
+    at: Optional[dt.datetime] = None,
 ) -> AuditEntry:
     entry = AuditEntry(
-        actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, before=before, after=after
+        actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, before=before, after=after,
+        at=at or clock.now(),
     )
     session.add(entry)
     return entry
@@ -65,7 +68,7 @@ def enqueue(
     existing = session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).scalar_one_or_none()
     if existing is not None:
         return existing
-    due = due_at or utcnow()
+    due = due_at or clock.now()
     message = OutboxMessage(
         idempotency_key=key,
         recipient_type=recipient_type.value,

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from court import booking, cases, clock, guidance, journal
+from court import booking, cases, clock, guidance, journal, workcalendar
 from court.cases import _REF_ALPHABET
 from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.privacy import mask_text
@@ -34,7 +34,7 @@ from court.store.schema import (
     OutcomeResult,
     RecipientType,
 )
-from court.timeutil import format_local, is_working_day, local_datetime, to_local
+from court.timeutil import format_local, local_datetime, to_local
 from court.validation import SUMMARY_LIMIT, clean_text
 
 LINK_CODE_TTL = dt.timedelta(hours=72)
@@ -134,7 +134,7 @@ def issue_link_code(session: Session, mediator_code: str, *, actor: str, ttl: dt
     session.add(link)
     session.flush()
     # The code itself never enters the log: the log cannot be erased.
-    journal.audit(session, actor=actor, action="mediator.link_code_issued", entity_type="mediator",
+    journal.audit(session, at=now, actor=actor, action="mediator.link_code_issued", entity_type="mediator",
                   entity_id=mediator.id, after={"link_code_id": link.id, "expires_at": link.expires_at.isoformat(),
                                                 "revoked_codes": revoked})
     return _display(code)
@@ -193,7 +193,7 @@ def redeem_link_code(session: Session, code: str, chat_id: int, *, now: Optional
         session.flush()
     except IntegrityError as exc:  # the same chat linked to someone else at this very moment
         raise ValidationError("这个 Telegram 账号已经绑定了另一位调解员。如需更换，请先请法院工作人员解除原来的绑定。") from exc
-    journal.audit(session, actor=f"mediator:{mediator.id}", action="mediator.link", entity_type="mediator",
+    journal.audit(session, at=now, actor=f"mediator:{mediator.id}", action="mediator.link", entity_type="mediator",
                   entity_id=mediator.id, before=before,
                   after=journal.snapshot("mediator", mediator) | {"link_code_id": link.id})
     return mediator
@@ -396,17 +396,17 @@ def parse_outcome(text: object) -> OutcomeResult:
     return found
 
 
-def _jc_deadline(now: dt.datetime) -> dt.date:
+def _jc_deadline(calendar: workcalendar.WorkCalendar, now: dt.datetime) -> dt.date:
     """Thirty days from today; a last day on a holiday moves to the next working day (民事诉讼法第85条)."""
     day = to_local(now).date() + dt.timedelta(days=JC_DAYS)
-    while not is_working_day(day):
+    while not calendar.is_working_day(day):
         day += dt.timedelta(days=1)
     return day
 
 
-def _hint(result: OutcomeResult, now: dt.datetime) -> str:
+def _hint(calendar: workcalendar.WorkCalendar, result: OutcomeResult, now: dt.datetime) -> str:
     if result == OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION:
-        deadline = _jc_deadline(now)
+        deadline = _jc_deadline(calendar, now)
         return (f"{JC_RULE}按协议今天生效计算，最晚应在{deadline.month}月{deadline.day}日提出申请。"
                 "有疑问请拨打12368。")
     if result == OutcomeResult.SUCCESS:
@@ -466,12 +466,12 @@ def record_outcome(session: Session, mediator_id: int, reference: str, result: O
     session.flush()
     # Reminders not sent yet are stale now.
     journal.cancel_pending(session, [f"appt:{appt.id}:r{appt.revision}:{t}:" for t, _ in booking.REMINDERS])
-    journal.audit(session, actor=actor, action=f"appointment.{appt.status}", entity_type="appointment",
+    journal.audit(session, at=now, actor=actor, action=f"appointment.{appt.status}", entity_type="appointment",
                   entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
 
     if outcome_result == OutcomeResult.NO_SHOW:
         if case.status == CaseStatus.BOOKED.value:  # back to intake so it can be booked again
-            cases.advance(session, case, CaseStatus.INTAKE, actor=actor)
+            cases.advance(session, case, CaseStatus.INTAKE, actor=actor, now=now)
     else:
         path = {
             OutcomeResult.SUCCESS: (CaseStatus.MEDIATING, CaseStatus.AGREEMENT),
@@ -480,14 +480,14 @@ def record_outcome(session: Session, mediator_id: int, reference: str, result: O
             OutcomeResult.FAILED: (CaseStatus.MEDIATING, CaseStatus.FAILED),
         }[outcome_result]
         for stage in path:
-            cases.advance(session, case, stage, actor=actor)
+            cases.advance(session, case, stage, actor=actor, now=now)
 
     outcome = Outcome(case_id=case.id, appointment_id=appt.id, result=outcome_result.value,
                       agreement_summary=summary, recorded_by=actor, recorded_at=now,
                       jc_requested_at=now if outcome_result == OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION else None)
     session.add(outcome)
     session.flush()
-    journal.audit(session, actor=actor, action="outcome.record", entity_type="outcome", entity_id=outcome.id,
+    journal.audit(session, at=now, actor=actor, action="outcome.record", entity_type="outcome", entity_id=outcome.id,
                   after=journal.snapshot("outcome", outcome))
 
     resident = case.resident
@@ -497,11 +497,11 @@ def record_outcome(session: Session, mediator_id: int, reference: str, result: O
             "appointment_id": appt.id,
             "result": outcome_result.value,
             "result_label": OUTCOME_LABELS[outcome_result.value],
-            "hint": _hint(outcome_result, now),
+            "hint": _hint(workcalendar.of(session), outcome_result, now),
         }
         if outcome_result == OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION:
-            payload["jc_deadline"] = _jc_deadline(now).isoformat()
+            payload["jc_deadline"] = _jc_deadline(workcalendar.of(session), now).isoformat()
         journal.enqueue(session, key=f"case:{case.id}:outcome:{outcome.id}:resident",
                         recipient_type=RecipientType.RESIDENT, recipient_id=resident.id,
-                        template="outcome_recorded", payload=payload)
+                        template="outcome_recorded", payload=payload, due_at=now)
     return outcome

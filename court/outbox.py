@@ -260,7 +260,7 @@ def mark_blocked(session: Session, outbox_id: int, *, error: object, now: dt.dat
         return False
     key = f"alert:blocked:{row.recipient_type}:{row.recipient_id}:{row.id}"
     _alert(session, row, "recipient_blocked", key)
-    journal.audit(session, actor=ACTOR, action="recipient.blocked", entity_type=row.recipient_type,
+    journal.audit(session, at=now, actor=ACTOR, action="recipient.blocked", entity_type=row.recipient_type,
                   entity_id=row.recipient_id, before={"telegram_blocked_at": None},
                   after={"telegram_blocked_at": now.isoformat(), "outbox_id": row.id,
                          "failed_pushes": others + int(failed_here)})

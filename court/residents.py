@@ -7,10 +7,10 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court import journal
+from court import clock, journal
 from court.errors import ConsentRequired
 from court.settings import CONSENT_VERSION
-from court.store.schema import Resident, utcnow
+from court.store.schema import Resident
 from court.validation import normalize_phone, validate_id_number, validate_name
 
 
@@ -35,11 +35,11 @@ def record_consent(session: Session, resident: Optional[Resident] = None, *, tel
         resident = Resident(telegram_user_id=telegram_user_id, conversation_id=conversation_id)
         session.add(resident)
     before = journal.snapshot("resident", resident) if resident.id else None
-    resident.consent_at = now or utcnow()
+    resident.consent_at = now or clock.now()
     resident.consent_version = version
     resident.deletion_requested_at = resident.anonymised_at = None
     session.flush()
-    journal.audit(session, actor=f"resident:{resident.id}", action="resident.consent", entity_type="resident",
+    journal.audit(session, at=now, actor=f"resident:{resident.id}", action="resident.consent", entity_type="resident",
                   entity_id=resident.id, before=before, after=journal.snapshot("resident", resident))
     return resident
 
@@ -64,11 +64,11 @@ def set_contact(session: Session, resident: Resident, *, name: Optional[str], ph
 def anonymise(session: Session, resident: Resident, *, actor: str, now: Optional[dt.datetime] = None) -> None:
     """Erase a resident's personal data; their cases stay, without it, for statistics."""
     before = journal.snapshot("resident", resident)
-    stamp = now or utcnow()
+    stamp = now or clock.now()
     resident.name = resident.phone = resident.id_number = None
     resident.telegram_user_id = resident.conversation_id = None
     resident.deletion_requested_at = resident.deletion_requested_at or stamp
     resident.anonymised_at = stamp
     session.flush()
-    journal.audit(session, actor=actor, action="resident.anonymise", entity_type="resident",
+    journal.audit(session, at=now, actor=actor, action="resident.anonymise", entity_type="resident",
                   entity_id=resident.id, before=before, after=journal.snapshot("resident", resident))

@@ -12,10 +12,10 @@ from typing import Optional, Sequence
 
 from sqlalchemy.orm import Session
 
-from court import booking
+from court import booking, clock, workcalendar
 from court.errors import ValidationError
 from court.store.schema import ServicePoint
-from court.timeutil import format_local, now_utc, to_local
+from court.timeutil import format_local, to_local
 
 _TOKEN = re.compile(r"^S\.(\d{1,9})\.(\d{1,9})\.(\d{8,10})$")
 
@@ -51,7 +51,12 @@ def offer(session: Session, *, lat: float, lng: float, dispute_type: Optional[st
           exclude: Sequence[int] = (), now: Optional[dt.datetime] = None, points: int = 2, first: int = 3,
           others: int = 1) -> list[SlotOffer]:
     """``first`` times at the nearest point with room, then ``others`` at each next point."""
-    now = now or now_utc()
+    now = now or clock.now()
+    calendar = workcalendar.of(session)
+    today = to_local(now).date()
+    wanted = to_local(max(now, after)).date() if after else today
+    if not calendar.is_confirmed(wanted):
+        raise ValidationError(workcalendar.unconfirmed_notice(calendar, wanted, today))
     offers: list[SlotOffer] = []
     for rank, (point, distance, _) in enumerate(
         booking.nearest_points(session, lat, lng, limit=points, dispute_type=dispute_type, now=now, exclude=exclude)
@@ -60,6 +65,10 @@ def offer(session: Session, *, lat: float, lng: float, dispute_type: Optional[st
                                        now=now, after=after)
         offers += [SlotOffer(encode_slot(x), point.name, point.address, distance, format_local(x.starts_at),
                              x.mediator_name) for x in slots]
+    if not offers and not calendar.is_confirmed(wanted + dt.timedelta(days=booking.SEARCH_DAYS)):
+        # Nothing in the confirmed days left before an unpublished year: say why, not "no times".
+        raise ValidationError(workcalendar.unconfirmed_notice(
+            calendar, calendar.confirmed_until(wanted) + dt.timedelta(days=1), today))
     return offers
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from court.seeding.seed import seed
 from court.store.db import Database
+from tests.factories import NOW
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -26,6 +27,14 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # that book pass explicit times relative to it.
 SEED_DAY = dt.date(2026, 11, 30)
 PG_TEMPLATE = "court_template"
+
+
+@pytest.fixture(autouse=True)
+def court_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs on the court's clock pinned at NOW, whatever the wall clock says.
+
+    A test that needs another moment sets COURT_FAKE_NOW itself or passes ``now``."""
+    monkeypatch.setenv("COURT_FAKE_NOW", NOW.isoformat())
 
 
 def _pg_url() -> str | None:

@@ -133,7 +133,7 @@ def appoint_mediator(session: Session, user: DeskUser, *, name: object, phone: o
     mediator.availability = [MediatorAvailability(weekday=d, starts=s, ends=e) for d, s, e in windows]
     session.add(mediator)
     session.flush()
-    journal.audit(session, actor=actor, action="mediator.appoint", entity_type="mediator", entity_id=mediator.id,
+    journal.audit(session, at=now, actor=actor, action="mediator.appoint", entity_type="mediator", entity_id=mediator.id,
                   after=_mediator_snapshot(mediator) | {"appointed_on": appointed_on.isoformat(),
                                                         "hours": hours_spec(windows)})
     return mediator
@@ -163,7 +163,7 @@ def update_assignment(session: Session, user: DeskUser, mediator_id: int, *, poi
     mediator.service_points = sorted(kept + added, key=lambda p: p.id)
     mediator.specialities = [MediatorSpeciality(dispute_type=t) for t in types]
     session.flush()
-    journal.audit(session, actor=actor, action="mediator.assign", entity_type="mediator", entity_id=mediator.id,
+    journal.audit(session, at=now, actor=actor, action="mediator.assign", entity_type="mediator", entity_id=mediator.id,
                   before=before, after=_mediator_snapshot(mediator))
     change = Change(mediator.id)
     if removed:
@@ -189,7 +189,7 @@ def update_hours(session: Session, user: DeskUser, mediator_id: int, *, hours: I
         raise ValidationError("没有需要保存的修改。")
     mediator.availability = [MediatorAvailability(weekday=d, starts=s, ends=e) for d, s, e in windows]
     session.flush()
-    journal.audit(session, actor=actor, action="mediator.hours", entity_type="mediator", entity_id=mediator.id,
+    journal.audit(session, at=now, actor=actor, action="mediator.hours", entity_type="mediator", entity_id=mediator.id,
                   before={"hours": before}, after={"hours": hours_spec(windows)})
     clashing = [a for a in future_appointments(session, now, mediator_id=mediator.id)
                 if _outside(a.starts_at, a.ends_at, windows)]
@@ -220,7 +220,7 @@ def add_leave(session: Session, user: DeskUser, mediator_id: int, *, starts_on: 
     session.add(leave)
     session.flush()
     # The note may name people: only dates and kind go into the append-only log.
-    journal.audit(session, actor=actor, action="mediator.leave", entity_type="mediator", entity_id=mediator.id,
+    journal.audit(session, at=now, actor=actor, action="mediator.leave", entity_type="mediator", entity_id=mediator.id,
                   after={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "kind": kind})
     clashing = [a for a in future_appointments(session, now, mediator_id=mediator.id)
                 if starts_on <= to_local(a.starts_at).date() <= ends_on]
@@ -255,7 +255,7 @@ def _leave(session: Session, user: DeskUser, mediator_id: int, *, status: Mediat
     after = _mediator_snapshot(mediator) | {"reason": logged_reason(reason), "pushes_withdrawn": silenced}
     if retired_on is not None:
         after |= {"retired_on": retired_on.isoformat(), "link_codes_revoked": revoked}
-    journal.audit(session, actor=actor, action=action, entity_type="mediator", entity_id=mediator.id,
+    journal.audit(session, at=now, actor=actor, action=action, entity_type="mediator", entity_id=mediator.id,
                   before=before, after=after)
     change = Change(mediator.id)
     change.handed_over = reassign_all(session, future_appointments(session, now, mediator_id=mediator.id),
@@ -293,7 +293,7 @@ def reinstate_mediator(session: Session, user: DeskUser, mediator_id: int, *, re
     before = _mediator_snapshot(mediator)
     mediator.status = MediatorStatus.ACTIVE.value
     session.flush()
-    journal.audit(session, actor=actor, action="mediator.reinstate", entity_type="mediator", entity_id=mediator.id,
+    journal.audit(session, at=now, actor=actor, action="mediator.reinstate", entity_type="mediator", entity_id=mediator.id,
                   before=before, after=_mediator_snapshot(mediator) | {"reason": logged_reason(reason)})
     return mediator
 

@@ -117,7 +117,7 @@ def open_point(session: Session, user: DeskUser, *, name: object, place_id: int,
     point.hours = [ServicePointHours(weekday=d, opens=s, closes=e) for d, s, e in windows]
     session.add(point)
     session.flush()
-    journal.audit(session, actor=actor, action="service_point.open", entity_type="service_point",
+    journal.audit(session, at=now, actor=actor, action="service_point.open", entity_type="service_point",
                   entity_id=point.id, after=_point_snapshot(point) | {"hours": hours_spec(windows)})
     return point
 
@@ -155,7 +155,7 @@ def move_point(session: Session, user: DeskUser, point_id: int, *, address: obje
     old_address = point.address
     point.address, point.lat, point.lng, point.place_id = new_address, la, ln, place.id
     session.flush()
-    entry = journal.audit(session, actor=actor, action="service_point.move", entity_type="service_point",
+    entry = journal.audit(session, at=now, actor=actor, action="service_point.move", entity_type="service_point",
                           entity_id=point.id, before=before, after=_point_snapshot(point))
     session.flush()  # the entry's id keys the pushes: one per resident per move
     change = Change(point.id)
@@ -199,7 +199,7 @@ def close_point(session: Session, user: DeskUser, point_id: int, *, reason: obje
     point.active = False
     session.flush()
     members = sorted(point.mediators, key=lambda m: m.id)
-    journal.audit(session, actor=actor, action="service_point.close", entity_type="service_point",
+    journal.audit(session, at=now, actor=actor, action="service_point.close", entity_type="service_point",
                   entity_id=point.id, before=before,
                   after=_point_snapshot(point) | {"reason": logged_reason(reason),
                                                   "mediators": [m.id for m in members]})

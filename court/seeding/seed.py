@@ -5,12 +5,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
+from court import clock
+from court.seeding.calendar import seed_calendar
 from court.seeding.courts import load_courts
 from court.seeding.demo import demo_roster
 from court.seeding.divisions import load_divisions
 from court.seeding.roster import load_roster
 from court.store.db import Database
-from court.timeutil import now_utc, to_local
+from court.timeutil import to_local
 
 
 @dataclass
@@ -25,9 +27,10 @@ def seed(db: Database, *, demo: bool = True, today: Optional[dt.date] = None) ->
     with db.transaction() as session:
         places = load_divisions(session)
         courts = load_courts(session)
+        seed_calendar(session)
         points = mediators = 0
         if demo:
-            day = today or to_local(now_utc()).date()
+            day = today or to_local(clock.now()).date()
             point_recs, mediator_recs = demo_roster(session, day)
             points, mediators = load_roster(session, point_recs, mediator_recs, actor="seed")
     return SeedReport(places, courts, points, mediators)

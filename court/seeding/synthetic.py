@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from court import guidance
-from court.handoffs import desk_open, next_opening
+from court.handoffs import next_opening
 from court.settings import CONSENT_VERSION, LOCAL_TZ
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -48,7 +48,7 @@ from court.store.schema import (
     ServicePointHours,
     mediator_points,
 )
-from court.timeutil import is_working_day, schedule_weekday
+from court.workcalendar import WorkCalendar, schedule_weekday
 
 UTC = dt.timezone.utc
 REFERENCE_PREFIX = "SY"
@@ -182,6 +182,7 @@ class _Roster:
                 self.points_in.setdefault(self.county_of[place_id], []).append(point_id)
         self._busy: dict[tuple[int, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
         self._working: dict[dt.date, bool] = {}
+        self.calendar = WorkCalendar(session)
 
     def neighbours(self, point_id: int) -> list[int]:
         """The staffed points of the point's county unit, itself included."""
@@ -189,7 +190,7 @@ class _Roster:
 
     def working(self, day: dt.date) -> bool:
         if day not in self._working:
-            self._working[day] = is_working_day(day)
+            self._working[day] = self.calendar.is_working_day(day)
         return self._working[day]
 
     def free(self, mediator_id: int, day: dt.date, start: dt.datetime, end: dt.datetime) -> bool:
@@ -531,7 +532,7 @@ class _Year:
             if gave_up <= self.now:
                 row.update(status=HandoffStatus.CLOSED.value, closed_at=gave_up)
             return
-        opening = created if desk_open(created) else next_opening(created)
+        opening = next_opening(self.roster.calendar, created)
         minutes = min(self.rng.lognormvariate(math.log(4 if opening == created else 10), 1.0), 240)
         taken = _second(opening + dt.timedelta(minutes=minutes))
         if taken > self.now:

@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from court import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -40,10 +42,6 @@ NAMING = {
 }
 metadata = MetaData(naming_convention=NAMING)
 Base = declarative_base(metadata=metadata)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):
@@ -357,7 +355,7 @@ class Resident(Base):
     consent_version = Column(String(20))
     deletion_requested_at = Column(UTCDateTime)
     anonymised_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
 
 
 class Case(Base):
@@ -376,8 +374,8 @@ class Case(Base):
     # Where the dispute is, for the statistics by area: the resident's town when
     # they named it, else the booked service point's.
     place_id = Column(Integer, ForeignKey("places.id"), index=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now, index=True)
+    updated_at = Column(UTCDateTime, nullable=False, default=clock.now, onupdate=clock.now)
     # One timestamp per lifecycle stage, for the statistics.
     booked_at = Column(UTCDateTime)
     mediating_at = Column(UTCDateTime)
@@ -411,8 +409,8 @@ class Appointment(Base):
     status = Column(String(12), nullable=False, default=AppointmentStatus.BOOKED.value)
     revision = Column(Integer, nullable=False, default=1)  # bumps on every change; part of push keys
     note = Column(String(200))
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_at = Column(UTCDateTime, nullable=False, default=clock.now, onupdate=clock.now)
     responded_at = Column(UTCDateTime)  # mediator accepted or declined
 
     case = relationship("Case", back_populates="appointments")
@@ -435,7 +433,7 @@ class Outcome(Base):
     jc_requested_at = Column(UTCDateTime)
     jc_filed_at = Column(UTCDateTime)
     recorded_by = Column(String(64), nullable=False)
-    recorded_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    recorded_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (_values_check("result", OutcomeResult, "result"),)
 
 
@@ -450,7 +448,7 @@ class Handoff(Base):
     reason = Column(String(32), nullable=False)
     status = Column(String(10), nullable=False, default=HandoffStatus.WAITING.value, index=True)
     agent = Column(String(64))
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     taken_at = Column(UTCDateTime)
     returned_at = Column(UTCDateTime)
     closed_at = Column(UTCDateTime)
@@ -469,13 +467,13 @@ class OutboxMessage(Base):
     recipient_id = Column(Integer)
     template = Column(String(48), nullable=False)
     payload = Column(JSON, nullable=False, default=dict)
-    due_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    due_at = Column(UTCDateTime, nullable=False, default=clock.now)
     status = Column(String(10), nullable=False, default=OutboxStatus.PENDING.value)
     attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=clock.now)
     last_error = Column(Text)
     sent_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (
         _values_check("status", OutboxStatus, "status"),
         _values_check("recipient_type", RecipientType, "recipient_type"),
@@ -488,7 +486,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
     id = Column(Integer, primary_key=True)
-    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    at = Column(UTCDateTime, nullable=False, default=clock.now, index=True)
     actor = Column(String(64), nullable=False)
     action = Column(String(48), nullable=False)
     entity_type = Column(String(24), nullable=False)
@@ -510,7 +508,7 @@ class LinkCode(Base):
     mediator_id = Column(Integer, ForeignKey("mediators.id", ondelete="CASCADE"), nullable=False, index=True)
     code_hash = Column(String(64), nullable=False, unique=True)
     issued_by = Column(String(64), nullable=False)
-    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    issued_at = Column(UTCDateTime, nullable=False, default=clock.now)
     expires_at = Column(UTCDateTime, nullable=False)
     used_at = Column(UTCDateTime)
     used_chat_id = Column(BigInteger)
@@ -529,7 +527,7 @@ class ChatButton(Base):
     chat_id = Column(BigInteger, nullable=False, index=True)
     label = Column(String(64), nullable=False)
     payload = Column(Text, nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     expires_at = Column(UTCDateTime, nullable=False)
     used_at = Column(UTCDateTime)
 
@@ -547,8 +545,8 @@ class InboundMessage(Base):
     meta = Column(JSON, nullable=False, default=dict)
     status = Column(String(10), nullable=False, default=InboundStatus.PENDING.value)
     attempts = Column(Integer, nullable=False, default=0)
-    received_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    received_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=clock.now)
     delivered_at = Column(UTCDateTime)
     last_error = Column(Text)
     __table_args__ = (
@@ -573,7 +571,7 @@ class DeskUser(Base):
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(UTCDateTime)
     last_login_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (_values_check("role", DeskRole, "role"),)
 
 
@@ -585,8 +583,35 @@ class IntakeLink(Base):
     case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
     token_hash = Column(String(64), nullable=False, unique=True)
     created_by = Column(String(64), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     expires_at = Column(UTCDateTime, nullable=False)
     used_at = Column(UTCDateTime)
     used_chat_id = Column(BigInteger)
     case = relationship("Case")
+
+
+class CalendarDayKind(StrEnum):
+    HOLIDAY = "holiday"  # a statutory day off (on a weekday or inside a festival's weekend)
+    WORKDAY = "workday"  # a day the court confirmed as working: an adjusted weekend (调休) or a checked weekday
+
+
+class CalendarDay(Base):
+    """The court's own holiday calendar: the booking engine reads only this, never a package."""
+
+    __tablename__ = "calendar_days"
+    day = Column(Date, primary_key=True)
+    kind = Column(String(16), nullable=False)
+    name = Column(String(40), nullable=False)
+    entered_by = Column(String(64), nullable=False)
+    entered_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    __table_args__ = (_values_check("kind", CalendarDayKind, "kind"),)
+
+
+class CalendarYear(Base):
+    """A year whose State Council schedule the court has entered in full (published)."""
+
+    __tablename__ = "calendar_years"
+    year = Column(Integer, primary_key=True)
+    source = Column(String(64), nullable=False)
+    published_by = Column(String(64), nullable=False)
+    published_at = Column(UTCDateTime, nullable=False, default=clock.now)

@@ -15,7 +15,7 @@ from court.errors import (
 )
 from court.store.db import IntegrityConflict
 from court.store.schema import Appointment, AuditEntry, Case, MediatorException, OutboxMessage
-from court.timeutil import is_working_day, to_local
+from court.timeutil import to_local
 from tests.factories import NOW, counts, local, mediators_of, new_case, point, shared_slot, single_mediator_point
 
 TUESDAY = dt.date(2026, 12, 1)
@@ -51,9 +51,6 @@ def test_public_holidays_and_adjusted_working_days(db):
         assert weekend_workdays, "the 2026 schedule has adjusted working weekend days"
         day = weekend_workdays[0]
         assert booking.free_slots(s, sp.id, day, day, now=before)
-    # Years the package does not cover yet still skip weekends and New Year's Day.
-    assert not is_working_day(dt.date(2027, 1, 1)) and not is_working_day(dt.date(2027, 1, 2))
-    assert is_working_day(dt.date(2027, 1, 4))
 
 
 def test_leave_removes_a_mediator(db):

@@ -15,19 +15,17 @@ from tests.factories import NOW, local, mediators_of, new_case, shared_slot, sin
 
 START = local(TUESDAY, 9, 30)
 HOUR = dt.timedelta(hours=1)
-# Outcomes carry the test clock; audit entries and case creation carry the wall clock.
+# Everything carries the court's clock, pinned at NOW by the tests' conftest.
 PERIOD = {"start": NOW, "end": NOW + dt.timedelta(days=30), "now": NOW + dt.timedelta(days=30)}
 
 
-def _wall_period() -> dict:
-    wall = dt.datetime.now(dt.timezone.utc)
-    return {"start": wall - dt.timedelta(days=1), "end": wall + dt.timedelta(days=1), "now": wall}
+def _today_period() -> dict:
+    """The day around NOW: when cases and audit entries written without an explicit ``now`` are stamped."""
+    return {"start": NOW - dt.timedelta(days=1), "end": NOW + dt.timedelta(days=1), "now": NOW}
 
 
 def _wide_period() -> dict:
-    wall = dt.datetime.now(dt.timezone.utc)
-    return {"start": min(wall, NOW) - dt.timedelta(days=30), "end": max(wall, NOW) + dt.timedelta(days=90),
-            "now": max(wall, NOW)}
+    return {"start": NOW - dt.timedelta(days=30), "end": NOW + dt.timedelta(days=90), "now": NOW + dt.timedelta(days=30)}
 
 
 def _of(db, rule: str, period: dict) -> list[integrity.Finding]:
@@ -116,7 +114,7 @@ def test_one_phone_behind_four_cases_fires_masked(db):
         _case_with_phone(s, "13812345679")
         ids = sorted(c.id for c in made)
         first_resident = min(c.resident_id for c in made)
-    [f] = _of(db, "shared_phone", _wall_period())
+    [f] = _of(db, "shared_phone", _today_period())
     assert f.severity == "medium" and f.case_ids == tuple(ids)
     assert f.subject == f"phone:r{first_resident}"
     assert "138****5678" in f.summary and "4个案件" in f.summary and "4个居民记录" in f.summary
@@ -127,8 +125,8 @@ def test_three_cases_or_one_outside_the_period_do_not_fire(db):
     with db.transaction() as s:
         for _ in range(3):
             _case_with_phone(s, "13812345678")
-    assert _of(db, "shared_phone", _wall_period()) == []
-    period = _wall_period()
+    assert _of(db, "shared_phone", _today_period()) == []
+    period = _today_period()
     with db.transaction() as s:
         old = _case_with_phone(s, "13812345678")
         old.created_at = period["start"] - dt.timedelta(minutes=1)
@@ -147,7 +145,7 @@ def test_a_resident_with_the_mediators_phone_fires(db):
         near = _case_with_phone(s, m.phone[:-1] + str((int(m.phone[-1]) + 1) % 10))
         booking.book(s, near, point_id=sp.id, starts_at=START + HOUR, actor="bot", now=NOW)
         own_ref, other_ref, m_id, phone = own.reference, other.reference, m.id, m.phone
-    found = {f.subject: f for f in _of(db, "mediator_party", _wall_period())}
+    found = {f.subject: f for f in _of(db, "mediator_party", _today_period())}
     assert set(found) == {f"case:{own_ref}", f"case:{other_ref}"}
     mine = found[f"case:{own_ref}"]
     assert mine.severity == "high" and mine.mediator_ids == (m_id,)

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select, update
 
-from court import booking, cli, guidance, mediators
+from court import booking, cli, guidance, mediators, workcalendar
 from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.frontdesk import NOT_ACTIVE, NOT_LINKED, FrontDesk
 from court.store.schema import (
@@ -354,10 +354,12 @@ def test_each_outcome_moves_the_appointment_and_the_case(db, result, case_status
             assert again.case.status == "booked"
 
 
-def test_the_jc_deadline_moves_past_holidays():
+def test_the_jc_deadline_moves_past_holidays(db):
     # Recorded on 1 September 2026: thirty days on is National Day, the first working day after is 8 October.
-    assert mediators._jc_deadline(local(dt.date(2026, 9, 1), 10)) == dt.date(2026, 10, 8)
-    assert mediators._jc_deadline(local(dt.date(2026, 9, 2), 10)) == dt.date(2026, 10, 8)
+    with db.reader() as s:
+        calendar = workcalendar.of(s)
+        assert mediators._jc_deadline(calendar, local(dt.date(2026, 9, 1), 10)) == dt.date(2026, 10, 8)
+        assert mediators._jc_deadline(calendar, local(dt.date(2026, 9, 2), 10)) == dt.date(2026, 10, 8)
 
 
 def test_an_outcome_before_the_meeting_is_refused(db):

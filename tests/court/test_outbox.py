@@ -3,7 +3,7 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from court import booking, journal, outbox
 from court.store.schema import AuditEntry, Mediator, OutboxMessage, RecipientType, Resident
@@ -14,14 +14,6 @@ START = local(TUESDAY, 9, 30)
 DAY_BEFORE = START - dt.timedelta(hours=24)
 MEDIATOR_CHAT = 7_000_000_001
 RESIDENT_CHAT = 8_000_000_001
-
-
-def _pin(s):
-    """booking stamps immediate pushes with the wall clock; move them onto the test clock."""
-    s.execute(update(OutboxMessage)
-              .where(OutboxMessage.status == "pending", OutboxMessage.attempts == 0,
-                     OutboxMessage.recipient_type != "court", ~OutboxMessage.template.like("reminder%"))
-              .values(due_at=NOW, next_attempt_at=NOW).execution_options(synchronize_session=False))
 
 
 def _book(s, *, start=START, sp=None, mediator_chat=MEDIATOR_CHAT, resident_chat=RESIDENT_CHAT, accept=False):
@@ -35,7 +27,6 @@ def _book(s, *, start=START, sp=None, mediator_chat=MEDIATOR_CHAT, resident_chat
     if accept:
         booking.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
     s.flush()
-    _pin(s)
     return appt
 
 
@@ -261,7 +252,6 @@ def test_blocked_recipient_is_flagged_pushes_failed_and_court_alerted_once(db):
     # New pushes to a blocked recipient fail at claim time, without a send.
     with db.transaction() as s:
         booking.reschedule(s, appt_id, starts_at=START + dt.timedelta(hours=4), actor="resident", now=NOW)
-        _pin(s)
     claimed = outbox.claim_due(db, now=NOW)
     assert {d.recipient_type for d in claimed} == {"mediator"}
     with db.reader() as s:
@@ -276,7 +266,6 @@ def test_blocked_recipient_is_flagged_pushes_failed_and_court_alerted_once(db):
         assert s.get(Resident, resident_id).telegram_blocked_at is None
         assert s.execute(select(AuditEntry).where(AuditEntry.action == "recipient.unblocked")).scalars().one()
         booking.cancel(s, appt_id, actor="resident", now=NOW)
-        _pin(s)
     claimed = outbox.claim_due(db, now=NOW)
     assert ("appointment_cancelled", "resident", RESIDENT_CHAT) in {(d.template, d.recipient_type, d.chat_id)
                                                                     for d in claimed}

@@ -2,13 +2,13 @@
 the action server and the Rasa server as real processes, a real database."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from court.clock import FileClock
 from court.seeding.seed import seed
 from court.store.db import Database
 from tests.conftest import SEED_DAY
@@ -30,30 +30,22 @@ def stack_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
     return db
 
 
-class Clock:
-    """The stack's clock: a file every process re-reads (see court/clock.py)."""
+@pytest.fixture(scope="session")
+def clock(tmp_path_factory: pytest.TempPathFactory) -> FileClock:
+    """The stack's clock: a file every process re-reads (see court/clock.py), starting at NOW."""
+    shared = FileClock(tmp_path_factory.mktemp("clock") / "now")
+    shared.set(NOW)
+    return shared
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.set(NOW)
 
-    def set(self, moment: dt.datetime) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(moment.isoformat(), encoding="utf-8")
-        tmp.replace(self.path)  # atomic: a reader never sees half a timestamp
-
-    @property
-    def env(self) -> str:
-        return f"@{self.path}"
+@pytest.fixture(autouse=True)
+def court_clock(monkeypatch: pytest.MonkeyPatch, clock: FileClock) -> None:
+    """The test process reads the same clock as the stack's processes."""
+    monkeypatch.setenv("COURT_FAKE_NOW", clock.env)
 
 
 @pytest.fixture(scope="session")
-def clock(tmp_path_factory: pytest.TempPathFactory) -> Clock:
-    return Clock(tmp_path_factory.mktemp("clock") / "now")
-
-
-@pytest.fixture(scope="session")
-def stack(model: Path, stack_db: Database, clock: Clock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(model: Path, stack_db: Database, clock: FileClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(model, database_url=stack_db.url, log_dir=tmp_path_factory.mktemp("logs"),
                extra_env={"COURT_FAKE_NOW": clock.env}) as running:
         yield running
