@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 from flask import Flask, Response, render_template
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from court import clock, workcalendar
 from court.errors import NotFound, PermissionDenied
 from court.settings import VAR_DIR
 from court.store.db import Database
@@ -17,6 +19,7 @@ from desk.assistant import Assistant
 from desk.alert_views import alerts_bp
 from desk.auth import bp as auth_bp, login_manager
 from desk.booking_views import booking_bp
+from desk.calendar_views import calendar_bp
 from desk.integrity_views import integrity_bp
 from desk.stats_views import stats_bp
 from desk.views import handoff_bp, intake_bp, queue_bp
@@ -61,8 +64,17 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
 
     csrf.init_app(app)
     login_manager.init_app(app)
-    for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, alerts_bp, admin_bp, stats_bp, integrity_bp):
+    for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, alerts_bp, admin_bp, calendar_bp, stats_bp,
+               integrity_bp):
         app.register_blueprint(bp)
+
+    @app.context_processor
+    def _calendar_warning():  # type: ignore[no-untyped-def]
+        # Admins see from 1 December on that next year's holidays are not entered yet.
+        if not (current_user.is_authenticated and current_user.role == "admin"):
+            return {}
+        with app.extensions["desk_db"].reader() as s:
+            return {"calendar_missing": workcalendar.next_year_missing(s, clock.now())}
 
     @app.route("/healthz")
     def _healthz():  # type: ignore[no-untyped-def]
