@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test eval bench bench-latency bench-telegram bench-report bench-desk clean
+.PHONY: help setup db model run test test-dates eval bench bench-latency bench-telegram bench-report bench-desk clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ run: db ## set everything up and start the assistant (embedded SQLite by default
 
 test: setup ## run every test against SQLite and a throwaway PostgreSQL
 	@bin/test
+
+test-dates: setup ## the whole suite again with the wall clock moved (faketime) to 2027-02-05, 2027-06-30, 2027-12-31 23:59, 2028-02-29
+	@bin/test-dates -q
 
 eval: setup ## per-intent precision/recall/F1 on the test split, Rasa beside a TF-IDF baseline
 	@$(PY) -m bench.nlu_eval
