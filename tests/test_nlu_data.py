@@ -21,11 +21,36 @@ def _counts(folder: str) -> Counter:
     return Counter(intent for _, intent in load_examples(ROOT / folder))
 
 
+ROUTED = ["criminal", "administrative", "emergency"]
+LONG = 40  # characters: a story, not a phrase
+
+
 def test_every_intent_has_enough_training_examples():
     counts = _counts("nlu_data/nlu")
-    assert {i: counts[i] for i in DISPUTES if counts[i] < 80} == {}
+    assert {i: counts[i] for i in DISPUTES if counts[i] < 300} == {}
+    assert {i: counts[i] for i in ROUTED if counts[i] < 200} == {}
     assert {i: counts[i] for i in OTHERS_THAT_MATTER if counts[i] < 40} == {}
     assert set(DOMAIN["intents"]) <= set(counts), set(DOMAIN["intents"]) - set(counts)
+
+
+def test_at_least_half_of_the_triage_examples_are_long_stories():
+    pairs = load_examples(ROOT / "nlu_data" / "nlu")
+    short = {i: 0 for i in DISPUTES + ROUTED}
+    long_ = {i: 0 for i in DISPUTES + ROUTED}
+    for text, intent in pairs:
+        if intent in short:
+            (long_ if len(text) >= LONG else short)[intent] += 1
+    assert {i: (long_[i], short[i]) for i in short if long_[i] < short[i]} == {}
+
+
+def test_the_real_shaped_split_is_separate_long_and_covers_every_triage_label():
+    train = {t for t, _ in load_examples(ROOT / "nlu_data")}
+    real = load_examples(ROOT / "tests" / "nlu_real")
+    assert not train & {t for t, _ in real}
+    assert not {t for t, _ in load_examples(ROOT / "tests" / "nlu")} & {t for t, _ in real}
+    counts = Counter(i for _, i in real)
+    assert {i: counts[i] for i in DISPUTES + ROUTED if counts[i] < 40} == {}
+    assert sum(len(t) >= LONG for t, _ in real) >= 0.8 * len(real)
 
 
 def test_test_split_is_separate_and_covers_the_disputes():
