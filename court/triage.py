@@ -1,0 +1,69 @@
+"""Triage rules the dialogue follows with the model's reading of a resident's story.
+
+Plain Python, shared by the assistant's actions, the NLU cue component and the
+evaluation, so that what `make eval` measures is what residents get.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Iterable, Optional, Sequence
+
+import yaml
+
+from court.safety import danger_signs
+from court.settings import DATA_DIR
+
+DISPUTE_PREFIX = "dispute_"
+ROUTED_AWAY = ("emergency", "criminal", "administrative")  # never people's mediation
+ROUTED_TITLES = {"emergency": "正在发生危险", "criminal": "刑事案件", "administrative": "政府部门的决定"}
+OPTIONS_WHEN_UNSURE = 2
+
+# Words that make a story a criminal matter whatever civil story surrounds it: a question about
+# punishment, custody or the criminal process, or an injury graded 轻伤 or worse.
+_CRIMINAL = re.compile(
+    r"(判几年|判多少年|判刑|判缓|缓刑|坐牢|蹲监狱|进监狱|取保候审|取保|看守所|刑拘|刑事拘留|逮捕|批捕|"
+    r"公诉|刑事案件|刑事责任|刑事和解|刑事附带民事|谅解书|出具谅解|自诉|"
+    r"轻伤[一二]?级?|重伤[一二]?级?|故意伤害罪|寻衅滋事罪|诈骗罪|盗窃罪|交通肇事罪|醉驾|危险驾驶罪)"
+)
+_NOT_CRIMINAL = re.compile(r"轻微伤")
+
+
+@functools.lru_cache(maxsize=1)
+def _hints() -> dict[str, str]:
+    return yaml.safe_load((DATA_DIR / "triage_hints.yaml").read_text(encoding="utf-8"))
+
+
+def hint(label: str) -> str:
+    """One line in plain words saying what a label covers (shown beside the buttons when unsure)."""
+    return _hints().get(label, "")
+
+
+def is_triage_label(name: str) -> bool:
+    return name.startswith(DISPUTE_PREFIX) or name in ROUTED_AWAY
+
+
+def clarify_options(ranking: Iterable[str], count: int = OPTIONS_WHEN_UNSURE) -> list[str]:
+    """The labels offered as buttons when the model is unsure: its best triage labels, in order."""
+    return [name for name in ranking if is_triage_label(name)][:count]
+
+
+def overriding_label(text: str) -> Optional[str]:
+    """``emergency`` or ``criminal`` when the text carries their cues, whatever else it says."""
+    if danger_signs(text):
+        return "emergency"
+    if criminal_cues(text):
+        return "criminal"
+    return None
+
+
+def criminal_cues(text: str) -> bool:
+    cleaned = _NOT_CRIMINAL.sub("", text or "")
+    return bool(_CRIMINAL.search(cleaned))
+
+
+def one_click(gold: str, top: str, ranking: Sequence[str], *, unsure: bool) -> bool:
+    """Whether a resident reaches the right card at once or with one press on an offered button."""
+    if not unsure:
+        return top == gold
+    return gold in clarify_options(ranking)
