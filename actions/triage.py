@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import DISPUTE_PREFIX, last_typed_text, user_text
 from actions.handoff import hand_over
-from court import guidance
+from court import guidance, triage
 from court.safety import danger_signs
 
 SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
@@ -36,7 +36,7 @@ class ActionTriage(Action):
 
 
 class ActionTriageClarify(Action):
-    """Low confidence or two close intents: offer the top two dispute types."""
+    """Low confidence: offer the two likeliest kinds of matter, each with a line saying what it covers."""
 
     def name(self) -> Text:
         return "action_triage_clarify"
@@ -44,21 +44,27 @@ class ActionTriageClarify(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         ranking = [i.get("name") or "" for i in (tracker.latest_message or {}).get("intent_ranking") or []]
-        top_two = [n for n in ranking if n != "nlu_fallback"][:2]
+        options = triage.clarify_options(ranking)
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         if danger_signs(user_text(tracker)):
             dispatcher.utter_message(text=guidance.render_routing("emergency"))
         if misunderstood >= HAND_OVER_AFTER:
             dispatcher.utter_message(text="抱歉，我几次都没听明白，请12368热线工作人员来帮您。")
             return [SlotSet("misunderstood", 0), *await hand_over(dispatcher, tracker, "misunderstood")]
-        if len(top_two) == 2 and all(n.startswith(DISPUTE_PREFIX) for n in top_two):
-            disputes = top_two
-            buttons = [{"title": guidance.card(n[len(DISPUTE_PREFIX):]).label, "payload": f"/{n}"} for n in disputes]
+        if len(options) == triage.OPTIONS_WHEN_UNSURE:
+            lines = [f"· {_title(n)}：{triage.hint(n)}" for n in options]
+            buttons = [{"title": _title(n), "payload": f"/{n}"} for n in options]
             buttons.append({"title": "都不是", "payload": "/deny"})
-            dispatcher.utter_message(text="我想确认一下，您说的更接近哪一种？", buttons=buttons)
+            dispatcher.utter_message(text="我想确认一下，您说的更接近哪一种？\n" + "\n".join(lines), buttons=buttons)
             return [SlotSet("misunderstood", misunderstood)]
         dispatcher.utter_message(response="utter_default")
         return [SlotSet("misunderstood", misunderstood)]
+
+
+def _title(label: str) -> str:
+    if label.startswith(DISPUTE_PREFIX):
+        return guidance.card(label[len(DISPUTE_PREFIX):]).label
+    return triage.ROUTED_TITLES[label]
 
 
 class ActionRouting(Action):

@@ -80,6 +80,16 @@ def test_unsure_triage_offers_the_top_two_and_none():
     messages, _ = run(ActionTriageClarify(), tracker(text="干活的钱没给", intent="nlu_fallback", ranking=ranking))
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/dispute_labor", "/dispute_contract", "/deny"]
     assert messages[0]["buttons"][-1]["title"] == "都不是"
+    # Each option says in one line what it covers.
+    assert "劳动争议、欠薪、工伤：工资、辞退" in messages[0]["text"] and "其他合同纠纷：" in messages[0]["text"]
+
+
+def test_unsure_between_a_dispute_and_a_crime_offers_both():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "dispute_injury", "confidence": 0.41},
+               {"name": "greet", "confidence": 0.1}, {"name": "criminal", "confidence": 0.38}]
+    messages, _ = run(ActionTriageClarify(), tracker(text="被打了", intent="nlu_fallback", ranking=ranking))
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/dispute_injury", "/criminal", "/deny"]
+    assert "刑事案件：犯罪和刑罚" in messages[0]["text"]
 
 
 def test_a_third_misunderstanding_in_a_row_hands_over_to_an_agent(court_db):
