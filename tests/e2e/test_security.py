@@ -103,3 +103,19 @@ def test_the_rest_channel_refuses_messages_without_the_secret(stack):
     assert answered.status_code == 200 and "诉前调解助手" in texts(answered.json())
     assert requests.post(url, json={"sender": 5, "message": "x"}, headers=stack.channel_headers(),
                          timeout=30).status_code == 400
+
+
+def test_geo_50_at_the_place_question_is_asked_again_and_no_log_holds_a_phone(stack):
+    me = sender()
+    stack.say(me, "俺家楼上天天往下漏水，找他好几回了也不管，这事咋整")
+    stack.say(me, "/book_mediation")
+    assert "称呼" in texts(stack.say(me, "/affirm"))
+    assert "手机号" in texts(stack.say(me, "王桂芝"))
+    assert "乡镇" in texts(stack.say(me, PHONE))
+    # Typed "geo:50" used to crash the validator: a 500 echoing every slot, which Rasa then logged.
+    again = texts(stack.say(me, "geo:50"))
+    assert "系统暂时出了点问题" not in again and again
+    stack.say(me, f"我的身份证是{ID_NUMBER}")
+    for log in stack.log_dir.glob("*.log"):
+        content = log.read_text(encoding="utf-8", errors="replace")
+        assert PHONE not in content and ID_NUMBER not in content, log.name
