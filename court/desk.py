@@ -458,8 +458,9 @@ def _merge_into_chat(session: Session, caller: Resident, chat: Resident, *, conv
     chat.phone = caller.phone or chat.phone
     chat.name = caller.name or chat.name
     session.flush()
-    residents.anonymise(session, caller, actor=f"bot:{conversation_id}", now=now)
-    journal.audit(session, at=now, actor=f"bot:{conversation_id}", action="resident.merge", entity_type="resident",
+    actor = journal.chat_actor(conversation_id)
+    residents.anonymise(session, caller, actor=actor, now=now)
+    journal.audit(session, at=now, actor=actor, action="resident.merge", entity_type="resident",
                   entity_id=chat.id, before=before, after=journal.snapshot("resident", chat) | {"merged": caller.id})
     return chat
 
@@ -508,8 +509,8 @@ def redeem_intake(session: Session, token: str, *, conversation_id: str, telegra
         session.flush()
     except IntegrityError as exc:  # the same chat bound to someone else at this very moment
         raise ValidationError(_CHAT_TAKEN) from exc
-    journal.audit(session, at=now, actor=f"bot:{conversation_id}", action="intake.redeem", entity_type="case",
-                  entity_id=case.id, before=before | {"intake_link_id": link.id},
+    journal.audit(session, at=now, actor=journal.chat_actor(conversation_id), action="intake.redeem",
+                  entity_type="case", entity_id=case.id, before=before | {"intake_link_id": link.id},
                   after=journal.snapshot("resident", resident) | {"intake_link_id": link.id})
     return IntakeStart(reference=case.reference, dispute_type=case.dispute_type, summary=case.summary or "",
                        phone=resident.phone or "", name=resident.name)

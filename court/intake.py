@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court import booking, cases, clock, desk, guidance, handoffs, residents, slot_offers, workcalendar
+from court import booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, workcalendar
 from court.appointment_cards import AppointmentCard, card
 from court.errors import ConsentRequired, NotFound
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
@@ -78,13 +78,14 @@ class Court:
             # A hotline intake continued in chat is booked on its own case, not a second one.
             case = next((c for c in cases.open_intakes(s, conversation_id) if c.source == CaseSource.HOTLINE.value),
                         None) or cases.open_case(
-                s, dispute_type=dispute_type, summary=summary, actor=f"bot:{conversation_id}", source=source,
+                s, dispute_type=dispute_type, summary=summary, actor=journal.chat_actor(conversation_id),
+                source=source,
                 resident=resident, conversation_id=conversation_id,
                 recommended_channel=guidance.card(dispute_type).first_channel[:200])
             if place_code and case.place_id is None:
                 case.place_id = self.place_by_code(place_code).id
             appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                                actor=f"bot:{conversation_id}", now=now)
+                                actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
     # --- existing appointments --------------------------------------------
@@ -103,7 +104,8 @@ class Court:
                now: Optional[dt.datetime] = None) -> AppointmentCard:
         with self.db.transaction() as s:
             appt = self._latest(s, reference, phone)
-            booking.cancel(s, appt.id, actor=f"bot:{conversation_id}", reason="当事人通过助手取消", now=now)
+            booking.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
+                           now=now)
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
@@ -112,7 +114,7 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, reference, phone)
             moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
-                                       actor=f"bot:{conversation_id}", now=now)
+                                       actor=journal.chat_actor(conversation_id), now=now)
             return card(moved)
 
     def point_location(self, reference: str, phone: str) -> tuple[float, float, int]:

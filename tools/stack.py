@@ -95,6 +95,8 @@ class Stack:
                     self.stop()
                     raise RuntimeError(f"stack did not start in {timeout:.0f} s; see {self.log_dir}")
                 time.sleep(0.5)
+        # Transcript erasures until Rasa confirms them, and the retention rules: never only in the bot.
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
         return self
 
     def _spawn_rasa(self) -> None:

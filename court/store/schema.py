@@ -168,6 +168,16 @@ class InboundStatus(StrEnum):
     KEPT = "kept"  # the assistant stayed down too long: kept for a hotline agent
 
 
+class ErasureStatus(StrEnum):
+    PENDING = "pending"  # the assistant has not confirmed yet: retried with backoff
+    DONE = "done"
+
+
+class ErasureReason(StrEnum):
+    RESIDENT = "resident"  # /delete_my_data: the resident is told when it is done
+    RETENTION = "retention"  # the retention rules (court/retention.py)
+
+
 class RecipientType(StrEnum):
     RESIDENT = "resident"
     MEDIATOR = "mediator"
@@ -552,6 +562,28 @@ class InboundMessage(Base):
     __table_args__ = (
         _values_check("status", InboundStatus, "status"),
         Index("ix_inbound_pending", "status", "next_attempt_at"),
+    )
+
+
+class TranscriptErasure(Base):
+    """A conversation's transcript to erase in the assistant's tracker store: a durable
+    job, retried until the assistant confirms. Its ids are cleared once it is done."""
+
+    __tablename__ = "transcript_erasures"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64))  # NULL once done
+    chat_id = Column(BigInteger)  # whom to tell when it is done; NULL once done
+    reason = Column(String(10), nullable=False)
+    status = Column(String(10), nullable=False, default=ErasureStatus.PENDING.value)
+    attempts = Column(Integer, nullable=False, default=0)
+    requested_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    last_error = Column(Text)
+    done_at = Column(UTCDateTime)
+    __table_args__ = (
+        _values_check("status", ErasureStatus, "status"),
+        _values_check("reason", ErasureReason, "reason"),
+        Index("ix_transcript_erasures_due", "status", "next_attempt_at"),
     )
 
 
