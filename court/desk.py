@@ -321,10 +321,18 @@ def take(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime)
                   after={"status": HandoffStatus.TAKEN.value, "agent": user.username})
 
 
+def _holding(handoff: Handoff, user: DeskUser) -> bool:
+    return handoff.agent is not None and handoff.agent == user.username and handoff.status == HandoffStatus.TAKEN.value
+
+
 def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
-    """The agent who took the handoff (or an admin) sees it whole; nobody else."""
+    """The agent sees the handoff whole (full phone, transcript) only while they hold it;
+    an admin always, as an audited read (``record_read``); nobody else."""
     handoff = _handoff(session, handoff_id)
-    _require_taker(handoff, user, admin_ok=True)
+    if not _holding(handoff, user) and not user.is_admin:
+        if handoff.agent == user.username and handoff.agent is not None:
+            raise PermissionDenied("这个对话已经交还助手或已结束，不能再查看。")
+        raise PermissionDenied("请先接手这个对话。")
     case, resident, dispute = context(session, handoff)
     return HandoffView(
         handoff_id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status,
@@ -335,6 +343,14 @@ def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
         resident_name=resident.name if resident is not None else None,
         resident_phone=resident.phone if resident is not None else None,
     )
+
+
+def record_read(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime) -> None:
+    """Audit a look at a handoff by anyone but the agent holding it (an admin): what, not what was read."""
+    handoff = _handoff(session, handoff_id)
+    if not _holding(handoff, user):
+        journal.audit(session, at=now, actor=user.actor, action="handoff.read", entity_type="handoff",
+                      entity_id=handoff.id, after={"status": handoff.status, "agent": handoff.agent})
 
 
 def taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:

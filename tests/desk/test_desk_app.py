@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from court import clock, desk, handoffs, residents
-from court.store.schema import Case, Handoff, OutboxMessage
+from court.store.schema import AuditEntry, Case, Handoff, OutboxMessage
 from desk.app import create_app
 from tests.factories import blocked_mediator_alert
 
@@ -294,3 +294,26 @@ def test_alerts_list_masks_the_detail_shows_and_handling_closes_them(app, db) ->
     again = li.post(f"/alerts/{alert_id}/resolve", data={"note": "再来一次", "csrf_token": _csrf(li, "/alerts/")},
                     follow_redirects=True)
     assert "已经有人处理" in again.get_data(as_text=True)
+
+
+def test_after_handing_back_or_closing_the_agent_no_longer_sees_the_conversation(app, db) -> None:
+    returned, closed = _handoff(db, "tg-611"), _handoff(db, "tg-612")
+    li = _login(app)
+    for handoff_id in (returned, closed):
+        _post(li, f"/handoffs/{handoff_id}/take")
+        assert PHONE in li.get(f"/handoffs/{handoff_id}").get_data(as_text=True)  # while holding it
+    _post(li, f"/handoffs/{returned}/return", token_from=f"/handoffs/{returned}")
+    _post(li, f"/handoffs/{closed}/close", {"note": "已处理"}, token_from=f"/handoffs/{closed}")
+    for handoff_id in (returned, closed):
+        page = li.get(f"/handoffs/{handoff_id}")
+        assert page.status_code == 403 and PHONE not in page.get_data(as_text=True)
+        assert li.get(f"/handoffs/{handoff_id}/transcript.json").status_code == 403
+        assert li.get(f"/handoffs/{handoff_id}/booking", query_string={"place": "西岗子"}).status_code == 403
+    # An admin still may, and that look is in the audit log.
+    with db.transaction() as s:
+        desk.create_user(s, "boss", PASSWORD, display_name="管理员", role="admin", now=clock.now())
+    boss = _login(app, "boss")
+    assert PHONE in boss.get(f"/handoffs/{returned}").get_data(as_text=True)
+    with db.reader() as s:
+        reads = s.execute(select(AuditEntry).where(AuditEntry.action == "handoff.read")).scalars().all()
+        assert [(r.actor, r.entity_id) for r in reads] == [("desk:boss", returned)]
