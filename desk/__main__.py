@@ -7,6 +7,7 @@ import os
 from waitress import serve
 
 from court.privacy import install_log_masking
+from court.settings import private_files
 from desk.app import create_app
 
 
@@ -16,6 +17,7 @@ def configure_logging() -> None:
 
 
 def main() -> None:
+    private_files()  # var/desk-secret and anything else it writes: owner-only
     configure_logging()
     host = os.environ.get("DESK_HOST", "127.0.0.1")
     port = int(os.environ.get("DESK_PORT", "8080"))

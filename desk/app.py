@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Optional
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -103,6 +103,8 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
+        if request.endpoint != "static":  # pages carry full phones and transcripts: never cached anywhere
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -23,11 +23,11 @@ from typing import Optional
 import requests
 
 from court import internal_auth
+from court.settings import PRIVATE_UMASK
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.1"
-UMASK = 0o077
 
 
 def free_port() -> int:
@@ -74,7 +74,7 @@ class Stack:
         self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = os.fdopen(os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.procs.append(subprocess.Popen(args, cwd=ROOT, env=self.env | (extra_env or {}), stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True, umask=UMASK))
+                                           stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK))
         log.close()  # the child has its own copy
 
     def start(self, timeout: float = 180) -> "Stack":

@@ -1,5 +1,6 @@
 import datetime as dt
 import os
+import stat
 import subprocess
 import sys
 
@@ -54,3 +55,18 @@ def test_migration_0007_takes_chat_ids_out_of_the_audit_log(db):
     with pytest.raises(DBAPIError, match="audit_log_append_only"):  # still append-only
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE audit_log SET actor = 'x'"))
+
+
+def test_the_cli_creates_var_owner_only_and_tightens_what_was_left_readable(tmp_path):
+    var = tmp_path / "var"
+    (var / "logs").mkdir(parents=True)
+    old_log = var / "logs" / "rasa.log"
+    old_log.write_text("old", encoding="utf-8")
+    old_log.chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"COURT_VAR_DIR": str(var)}
+    done = subprocess.run(["sh", "-c", f"umask 022 && {sys.executable} -m court.cli migrate"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE((var / "court.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert stat.S_IMODE(old_log.stat().st_mode) == 0o600

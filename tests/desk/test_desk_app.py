@@ -317,3 +317,13 @@ def test_after_handing_back_or_closing_the_agent_no_longer_sees_the_conversation
     with db.reader() as s:
         reads = s.execute(select(AuditEntry).where(AuditEntry.action == "handoff.read")).scalars().all()
         assert [(r.actor, r.entity_id) for r in reads] == [("desk:boss", returned)]
+
+
+def test_no_desk_page_may_be_cached(app, db) -> None:
+    handoff_id = _handoff(db, "tg-621")
+    li = _login(app)
+    _post(li, f"/handoffs/{handoff_id}/take")
+    for path in ("/", "/queue.json", f"/handoffs/{handoff_id}", f"/handoffs/{handoff_id}/transcript.json",
+                 "/alerts/", "/intake", "/login"):
+        assert li.get(path).headers.get("Cache-Control") == "no-store", path
+    assert app.test_client().get("/login").headers.get("Cache-Control") == "no-store"

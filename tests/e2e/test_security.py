@@ -3,13 +3,17 @@ bot on the fake Telegram server, the desk) as real processes, probed over HTTP
 and through /proc the way an attacker on the same machine would."""
 from __future__ import annotations
 
+import stat
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import jwt
 import pytest
 import requests
+from sqlalchemy.engine import make_url
 
+from rasa_ext.tracker_db import tracker_database_url
 from tools.sockets import descendants, listening
 
 PHONE = "13604561234"  # only this module uses it: a log line holding it came from here
@@ -119,3 +123,9 @@ def test_geo_50_at_the_place_question_is_asked_again_and_no_log_holds_a_phone(st
     for log in stack.log_dir.glob("*.log"):
         content = log.read_text(encoding="utf-8", errors="replace")
         assert PHONE not in content and ID_NUMBER not in content, log.name
+
+
+def test_the_stacks_files_are_owner_only(stack, stack_db):
+    tracker_db = Path(make_url(tracker_database_url({"DATABASE_URL": stack_db.url})).database)
+    for path in [*stack.log_dir.glob("*.log"), tracker_db]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
