@@ -393,6 +393,9 @@ class Case(Base):
     failed_at = Column(UTCDateTime)
     jc_requested_at = Column(UTCDateTime)
     closed_at = Column(UTCDateTime)
+    # Lookups by reference and phone that got the phone wrong, and the pause they earned.
+    lookup_failures = Column(Integer, nullable=False, default=0, server_default="0")
+    lookup_paused_until = Column(UTCDateTime)
 
     resident = relationship("Resident")
     service_point = relationship("ServicePoint")
