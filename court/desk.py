@@ -35,6 +35,7 @@ from court.store.schema import (
     Case,
     CaseSource,
     DeskRole,
+    DeskSession as DeskSessionRow,
     DeskUser as DeskUserRow,
     DisputeType,
     Handoff,
@@ -169,6 +170,56 @@ def get_user(session: Session, user_id: int) -> Optional[DeskUser]:
     """An active user by id (read on every request, so disabling an account works at once)."""
     row = session.get(DeskUserRow, user_id, populate_existing=True)
     return _user_view(row) if row is not None and row.active else None
+
+
+# --- sessions -----------------------------------------------------------------
+
+SESSION_IDLE = dt.timedelta(minutes=30)
+SESSION_LIFETIME = dt.timedelta(hours=12)
+SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen is written at most this often
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(session: Session, user: DeskUser, *, now: dt.datetime) -> str:
+    """A new server-side session for a user who just signed in; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(DeskSessionRow(id=_session_id(token), user_id=user.id, created_at=now, last_seen_at=now))
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: object, *, now: dt.datetime,
+                 active: bool) -> tuple[Optional[DeskUser], bool]:
+    """The user of a live session or None (unknown, signed out, idle too long, too old,
+    account disabled), and whether the row changed (the caller commits that).
+
+    ``active``: the request is the user's doing (not a page polling by itself), so it
+    keeps the session alive; last_seen is written at most once a minute."""
+    if not isinstance(token, str) or not token:
+        return None, False
+    row = session.get(DeskSessionRow, _session_id(token), populate_existing=True)
+    if row is None or row.ended_at is not None:
+        return None, False
+    if now - row.last_seen_at >= SESSION_IDLE or now - row.created_at >= SESSION_LIFETIME:
+        row.ended_at = now
+        session.flush()
+        return None, True
+    changed = active and now - row.last_seen_at >= SESSION_TOUCH
+    if changed:
+        row.last_seen_at = now
+        session.flush()
+    return get_user(session, row.user_id), changed
+
+
+def end_session(session: Session, token: object, *, now: dt.datetime) -> None:
+    """Sign out: the session ends on the server, so a copied cookie is worth nothing."""
+    if isinstance(token, str) and token:
+        session.execute(update(DeskSessionRow).where(DeskSessionRow.id == _session_id(token),
+                                                     DeskSessionRow.ended_at.is_(None))
+                        .values(ended_at=now).execution_options(synchronize_session=False))
 
 
 # --- the queue ----------------------------------------------------------------

@@ -10,6 +10,7 @@ job (bot/housekeeping.py runs ``enforce`` every hour). SECURITY.md states the ru
 - The inbound journal: a message kept for an agent loses its text after 30 days;
   delivered rows (their text is gone already) are deleted after 30 days.
 - Inline buttons: deleted 30 days after they were used or expired.
+- Desk sessions: deleted 30 days after their last use.
 
 Residents' names and phones stay with their cases (court records) until the
 resident asks for erasure; the audit log keeps no personal data by design.
@@ -27,6 +28,7 @@ from court import chat_buttons, erasure
 from court.store.schema import (
     Case,
     CaseStatus,
+    DeskSession,
     ErasureReason,
     Handoff,
     HandoffStatus,
@@ -42,6 +44,7 @@ PUSH_DAYS = 90
 HANDOFF_NOTE_DAYS = 90
 INBOUND_DAYS = 30
 BUTTON_DAYS = 30
+SESSION_DAYS = 30
 
 # A conversation whose case is at one of these stages is still in the court's hands.
 _CASE_IN_PROGRESS = (CaseStatus.BOOKED.value, CaseStatus.MEDIATING.value, CaseStatus.AGREEMENT.value,
@@ -56,6 +59,7 @@ class RetentionReport:
     kept_texts_erased: int = 0
     inbound_deleted: int = 0
     buttons_deleted: int = 0
+    sessions_deleted: int = 0
     transcripts_requested: int = 0
 
 
@@ -90,9 +94,13 @@ def enforce(session: Session, *, now: dt.datetime) -> RetentionReport:
         .execution_options(synchronize_session=False)
     ).rowcount or 0
     buttons = chat_buttons.purge(session, now=now, older_than=dt.timedelta(days=BUTTON_DAYS))
+    sessions = session.execute(
+        delete(DeskSession).where(DeskSession.last_seen_at < now - dt.timedelta(days=SESSION_DAYS))
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
     session.flush()
     return RetentionReport(pushes_wiped=pushes, notes_cut=notes, kept_texts_erased=kept_texts,
-                           inbound_deleted=delivered, buttons_deleted=buttons)
+                           inbound_deleted=delivered, buttons_deleted=buttons, sessions_deleted=sessions)
 
 
 def _not_empty(column):  # type: ignore[no-untyped-def]

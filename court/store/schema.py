@@ -610,6 +610,18 @@ class DeskUser(Base):
     __table_args__ = (_values_check("role", DeskRole, "role"),)
 
 
+class DeskSession(Base):
+    """A signed-in desk session, kept on the server: signing out, half an hour without
+    a click, or twelve hours end it for every copy of its cookie."""
+
+    __tablename__ = "desk_sessions"
+    id = Column(String(64), primary_key=True)  # SHA-256 of the token in the cookie, never the token
+    user_id = Column(Integer, ForeignKey("desk_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    ended_at = Column(UTCDateTime)
+
+
 class IntakeLink(Base):
     """A one-time Telegram deep link for a phone caller's intake; only its hash is kept."""
 

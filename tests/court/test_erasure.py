@@ -149,6 +149,9 @@ def test_retention_wipes_old_copies_and_expires_quiet_transcripts(db):
         gone_id, _ = inbox.receive(s, update_id=92, chat_id=92, conversation_id="tg-92", text="", meta={}, now=old)
         s.get(InboundMessage, gone_id).status = "delivered"
         chat_buttons.issue(s, chat_id=93, buttons=[("好", "/affirm")], now=old)
+        agent = _agent(s)
+        desk.start_session(s, agent, now=old)
+        desk.start_session(s, agent, now=NOW)
         sent_id, fresh_id, closed_id = sent.id, fresh.id, closed.id
     with db.transaction() as s:
         report = retention.enforce(s, now=NOW)
@@ -156,6 +159,7 @@ def test_retention_wipes_old_copies_and_expires_quiet_transcripts(db):
         assert retention.expire_transcripts(s, ["tg-quiet"], now=NOW) == 0  # one job per conversation
     assert report.pushes_wiped >= 1 and report.notes_cut == 1 and report.kept_texts_erased == 1
     assert report.inbound_deleted == 1 and report.buttons_deleted == 1 and requested == 1
+    assert report.sessions_deleted == 1
     with db.reader() as s:
         assert s.get(OutboxMessage, sent_id).payload == {} and s.get(OutboxMessage, fresh_id).payload
         assert s.get(Handoff, closed_id).note == "dispute_type=debt"
