@@ -72,12 +72,15 @@ def test_credentials_are_cut_from_log_lines():
 @pytest.mark.parametrize("setup", [
     "from desk.__main__ import configure_logging; configure_logging()",
     "from bot.app import configure_logging; configure_logging()",
-    "from rasa_sdk_plugins import ActionServerGuard; from court.privacy import install_log_masking; install_log_masking()",
+    # The action server: rasa_sdk_plugins installs it when rasa_sdk attaches the extension.
+    "import rasa_sdk_plugins, sanic, os; os.environ['ACTION_SERVER_TOKEN'] = 't'\n"
+    "rasa_sdk_plugins.ActionServerGuard().attach_sanic_app_extensions(sanic.Sanic('probe'))",
     "import rasa_ext.channels",  # what the Rasa server imports for its channel
 ])
 def test_each_process_masks_logged_and_uncaught_exceptions(setup):
     script = (f"{setup}\nimport logging\nlogging.basicConfig()\n"
-              f"try:\n    int('{PHONE}x')\nexcept ValueError:\n    logging.getLogger('probe').exception('{ID_NUMBER}')\n"
+              f"try:\n    int('{PHONE}x')\n"
+              f"except ValueError:\n    logging.getLogger('probe').exception('{ID_NUMBER}')\n"
               f"raise RuntimeError('uncaught {PHONE}')\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     output = done.stdout + done.stderr

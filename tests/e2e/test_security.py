@@ -83,7 +83,8 @@ def test_cross_origin_pages_get_no_cors_grant(stack):
 
 def test_rasa_refuses_its_http_api_without_the_jwt(stack):
     tracker = f"{stack.rasa_url}/conversations/tg-454545/tracker"
-    forged = jwt.encode({"user": {"username": "desk", "role": "admin"}}, "not-the-secret-but-32-bytes-long!", algorithm="HS256")
+    forged = jwt.encode({"user": {"username": "desk", "role": "admin"}}, "not-the-secret-but-32-bytes-long!",
+                        algorithm="HS256")
     for headers in ({}, {"Authorization": f"Bearer {forged}"}):
         assert requests.get(tracker, headers=headers, timeout=10).status_code == 401
         assert requests.put(f"{tracker}/events", json=[], headers=headers, timeout=10).status_code == 401
