@@ -36,10 +36,11 @@ async def _attempt(desk: FrontDesk, assistant: Assistant, job: TranscriptJob, *,
     return True
 
 
-async def erase_transcript_now(desk: FrontDesk, assistant: Assistant, job_id: int) -> bool:
-    """The first attempt, while the resident waits; True only if the assistant confirmed."""
-    jobs = await asyncio.to_thread(desk.claim_transcript_erasures, job_id=job_id)
-    return bool(jobs) and await _attempt(desk, assistant, jobs[0], tell=False)
+async def erase_transcript_now(desk: FrontDesk, assistant: Assistant, job_id: int, conversation_id: str) -> bool:
+    """The first attempt, while the resident waits (the erasure leased the job to us);
+    True only if the assistant confirmed."""
+    return await _attempt(desk, assistant, TranscriptJob(id=job_id, conversation_id=conversation_id, attempts=1),
+                          tell=False)
 
 
 async def erase_due(desk: FrontDesk, assistant: Assistant) -> int:

@@ -78,8 +78,9 @@ def erase(session: Session, *, telegram_user_id: Optional[int], conversation_id:
         actor = f"resident:{resident.id}" if resident is not None else journal.chat_actor(conversation_id)
         _erase_handoffs(session, conversation_id, resident.id if resident is not None else None, actor=actor,
                         now=now)
+    # Leased to the caller, who tries it while the resident waits; the retries wait for the lease.
     job_id = request_transcript_erasure(session, conversation_id, chat_id=chat_id, reason=ErasureReason.RESIDENT,
-                                        now=now) if conversation_id else None
+                                        now=now, leased=True) if conversation_id else None
     return ErasureReport(found=found, cancelled=cancelled, job_id=job_id)
 
 
@@ -151,32 +152,35 @@ def _dispute_line(note: Optional[str]) -> Optional[str]:
 
 
 def request_transcript_erasure(session: Session, conversation_id: str, *, chat_id: Optional[int],
-                               reason: ErasureReason, now: Optional[dt.datetime] = None) -> int:
-    """A durable job to erase the conversation's transcript; one pending job per conversation."""
+                               reason: ErasureReason, now: Optional[dt.datetime] = None, leased: bool = False) -> int:
+    """A durable job to erase the conversation's transcript; one pending job per conversation.
+
+    ``leased``: the caller makes the first attempt itself (then reports it with
+    transcript_erased or transcript_erasure_failed); other workers wait for the lease."""
     now = now or clock.now()
+    due = now + LEASE if leased else now
     existing = session.execute(select(TranscriptErasure).where(
         TranscriptErasure.conversation_id == conversation_id,
         TranscriptErasure.status == ErasureStatus.PENDING.value)).scalars().first()
     if existing is not None:
-        if reason == ErasureReason.RESIDENT:  # the resident asked: tell them, and try now
+        if reason == ErasureReason.RESIDENT:  # the resident asked: they are told when it is done
             existing.reason, existing.chat_id = reason.value, chat_id
-            existing.next_attempt_at = now
+        existing.next_attempt_at = min(existing.next_attempt_at, now) if not leased else due
+        existing.attempts += int(leased)
         session.flush()
         return existing.id
     job = TranscriptErasure(conversation_id=conversation_id, chat_id=chat_id, reason=reason.value,
-                            status=ErasureStatus.PENDING.value, attempts=0, requested_at=now, next_attempt_at=now)
+                            status=ErasureStatus.PENDING.value, attempts=int(leased), requested_at=now,
+                            next_attempt_at=due)
     session.add(job)
     session.flush()
     return job.id
 
 
-def claim_transcript_erasures(session: Session, *, now: dt.datetime, limit: int = 20,
-                              job_id: Optional[int] = None) -> list[TranscriptJob]:
-    """Due jobs (or the one named), leased to this worker for a while."""
+def claim_transcript_erasures(session: Session, *, now: dt.datetime, limit: int = 20) -> list[TranscriptJob]:
+    """Due jobs, leased to this worker for a while."""
     query = select(TranscriptErasure).where(TranscriptErasure.status == ErasureStatus.PENDING.value,
                                             TranscriptErasure.next_attempt_at <= now)
-    if job_id is not None:
-        query = query.where(TranscriptErasure.id == job_id)
     rows = session.execute(query.order_by(TranscriptErasure.next_attempt_at, TranscriptErasure.id).limit(limit)
                            .with_for_update(skip_locked=True).execution_options(populate_existing=True)
                            ).scalars().all()

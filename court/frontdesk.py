@@ -71,9 +71,9 @@ class FrontDesk:
             return erasure.erase(s, telegram_user_id=telegram_user_id, conversation_id=conversation_id,
                                  chat_id=chat_id, now=self.now())
 
-    def claim_transcript_erasures(self, *, job_id: Optional[int] = None, limit: int = 20) -> list[TranscriptJob]:
+    def claim_transcript_erasures(self, *, limit: int = 20) -> list[TranscriptJob]:
         with self.db.transaction() as s:
-            return erasure.claim_transcript_erasures(s, now=self.now(), job_id=job_id, limit=limit)
+            return erasure.claim_transcript_erasures(s, now=self.now(), limit=limit)
 
     def transcript_erased(self, job_id: int, *, tell: bool = True) -> bool:
         with self.db.transaction() as s:

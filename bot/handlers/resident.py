@@ -117,7 +117,8 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     context.chat_data.clear()
     await asyncio.to_thread(svc.relay.forget, chat_id)
     transcript = TRANSCRIPT_PENDING
-    if report.job_id is not None and await erase_transcript_now(svc.desk, svc.assistant, report.job_id):
+    if report.job_id is not None and await erase_transcript_now(svc.desk, svc.assistant, report.job_id,
+                                                                conversation_id(chat_id)):
         transcript = TRANSCRIPT_ERASED
     if not report.found:
         return f"我们没有保存您的姓名或手机号。{transcript}"

@@ -104,13 +104,20 @@ def test_the_transcript_job_is_retried_until_confirmed_and_then_tells_the_reside
     with db.transaction() as s:
         report = erasure.erase(s, telegram_user_id=5353, conversation_id="tg-5353", chat_id=5353, now=NOW)
     with db.transaction() as s:
-        [job] = erasure.claim_transcript_erasures(s, now=NOW)
-        assert erasure.claim_transcript_erasures(s, now=NOW) == []  # leased to this worker
-        erasure.transcript_erasure_failed(s, job.id, error="ConnectError: rasa down tg-5353", now=NOW)
+        # The bot tries it at once, while the resident waits: no other worker takes it meanwhile.
+        assert erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=5)) == []
+        erasure.transcript_erasure_failed(s, report.job_id, error="ConnectError: rasa down tg-5353",
+                                          now=NOW + dt.timedelta(seconds=5))
     with db.transaction() as s:
-        assert erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=29)) == []
-        [again] = erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=31))
-        assert again.attempts == 2 and again.conversation_id == "tg-5353"
+        assert erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=34)) == []
+        [job] = erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=36))
+        assert job.attempts == 2 and job.conversation_id == "tg-5353"
+        assert erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=36)) == []  # leased
+        erasure.transcript_erasure_failed(s, job.id, error="rasa down", now=NOW + dt.timedelta(seconds=36))
+    with db.transaction() as s:
+        assert erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=95)) == []  # 1 minute now
+        [again] = erasure.claim_transcript_erasures(s, now=NOW + dt.timedelta(seconds=97))
+        assert again.attempts == 3
         assert erasure.transcript_erased(s, again.id, now=NOW + dt.timedelta(minutes=1))
         assert not erasure.transcript_erased(s, again.id, now=NOW + dt.timedelta(minutes=1))
     with db.reader() as s:
