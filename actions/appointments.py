@@ -46,7 +46,8 @@ class ActionAppointmentLookup(Action):
         reference, phone = tracker.get_slot("reference"), tracker.get_slot("phone")
         purpose = tracker.get_slot("lookup_purpose") or "check"
         try:
-            card = await call(court().find_appointment, reference, phone)
+            card = await call(court().find_appointment, reference, phone, conversation_id=tracker.sender_id,
+                              now=now())
         except Exception as exc:  # noqa: BLE001
             dispatcher.utter_message(text=error_message(exc))
             return [SlotSet("reference", None), SlotSet("lookup_purpose", None)]
@@ -58,7 +59,8 @@ class ActionAppointmentLookup(Action):
         if purpose == "cancel":
             dispatcher.utter_message(response="utter_ask_cancel_confirm")
         elif purpose == "reschedule":
-            lat, lng, point_id = await call(court().point_location, reference, phone)
+            lat, lng, point_id = await call(court().point_location, reference, phone,
+                                            conversation_id=tracker.sender_id, now=now())
             return [SlotSet("flow", "reschedule"), SlotSet("place_lat", lat), SlotSet("place_lng", lng),
                     SlotSet("preferred_time", None), SlotSet("when_start", None), SlotSet("excluded_points", [])]
         else:

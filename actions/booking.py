@@ -115,7 +115,9 @@ class ValidateBookingForm(FormValidationAction):
         empty = {"place": None, "place_code": None, "place_lat": None, "place_lng": None}
         try:
             if text.startswith("geo:"):
-                lat, lng = court().check_location(*text[4:].split(",", 1))
+                # Also typed text ("geo:50"): never trust the shape, check_location rejects what is not two numbers.
+                lat_text, _, lng_text = text[4:].partition(",")
+                lat, lng = court().check_location(lat_text, lng_text)
                 return {"place": "您发送的位置", "place_code": None, "place_lat": lat, "place_lng": lng}
             ref = (court().place_by_code(text[5:]) if text.startswith("code:")
                    else await call(court().resolve_place, clean_text(text, limit=60, field="地点")))
@@ -125,7 +127,7 @@ class ValidateBookingForm(FormValidationAction):
                 for c in exc.candidates[:8]
             ])
             return empty
-        except (CourtError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the resident hears why (or the hotline); never a 500 with every slot
             dispatcher.utter_message(text=error_message(exc))
             return empty
         notes = (SPECIAL_AREA_NOTE if ref.special_area else "") + (FALLBACK_NOTE if ref.coord_fallback else "")

@@ -8,12 +8,15 @@ import sys
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from bot.settings import BotSettings  # noqa: E402
-from court.settings import database_url  # noqa: E402
+from court.privacy import install_log_masking  # noqa: E402
+from court.settings import database_url, private_files  # noqa: E402
 from tools.stack import Stack  # noqa: E402
 from tools.train import ensure_model  # noqa: E402
 
 
 def main() -> int:
+    private_files()  # logs, secrets, spool and SQLite files under var/: owner-only
+    install_log_masking()  # the launcher: its own lines and uncaught exceptions
     print("正在启动助手（首次需要训练模型，约几分钟）……", flush=True)
     model = ensure_model(quiet=True)
     with Stack(model, database_url=database_url()) as stack:

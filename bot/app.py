@@ -118,11 +118,15 @@ def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[Assistant]
     return app
 
 
-def main() -> int:
+def configure_logging() -> None:
     logging.basicConfig(level=os.environ.get("BOT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the bot token
-    install_log_masking()
+    install_log_masking()  # phones and ID numbers masked, tracebacks included
+
+
+def main() -> int:
+    configure_logging()
     settings = BotSettings()
     db = Database()
     app = build(settings, FrontDesk(db))

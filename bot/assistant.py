@@ -7,6 +7,8 @@ from typing import Any, Optional
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from court import internal_auth
+
 log = logging.getLogger(__name__)
 
 
@@ -19,10 +21,15 @@ class _Transient(Exception):
 
 
 class Assistant:
+    """Messages go to the court's REST channel with its shared secret; tracker
+    calls go to Rasa's HTTP API with a bearer JWT (court/internal_auth.py)."""
+
     def __init__(self, base_url: str, *, timeout: float = 30, attempts: int = 3) -> None:
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=3))
+        self._channel = internal_auth.channel_headers()
+        self._api = internal_auth.rasa_headers("bot")
 
     async def send(self, sender: str, message: str, metadata: Optional[dict[str, Any]] = None) -> list[dict]:
         """Relay one message; retries brief hiccups, then raises AssistantUnavailable."""
@@ -39,7 +46,8 @@ class Assistant:
 
     async def _post(self, body: dict) -> list[dict]:
         try:
-            response = await self._client.post(f"{self.base_url}/webhooks/rest/webhook", json=body)
+            response = await self._client.post(f"{self.base_url}/webhooks/court/webhook", json=body,
+                                               headers=self._channel)
         except httpx.TimeoutException as exc:
             # Rasa may have handled it; a retry could answer twice, so give up now.
             raise AssistantUnavailable(f"timeout: {exc}") from exc
@@ -48,6 +56,9 @@ class Assistant:
         if response.status_code >= 500:
             # Rasa answers 500 when an action (or the database behind it) failed.
             raise AssistantUnavailable(f"rasa status {response.status_code}")
+        if response.status_code in (401, 403):
+            log.error("the court channel refused the bot: REST_CHANNEL_SECRET differs from Rasa's")
+            raise AssistantUnavailable(f"rasa status {response.status_code}")
         response.raise_for_status()
         replies = response.json()
         return replies if isinstance(replies, list) else []
@@ -55,7 +66,8 @@ class Assistant:
     async def reset(self, sender: str) -> None:
         """Forget a conversation (its tracker holds the resident's name and phone)."""
         try:
-            response = await self._client.put(f"{self.base_url}/conversations/{sender}/tracker/events", json=[])
+            response = await self._client.put(f"{self.base_url}/conversations/{sender}/tracker/events", json=[],
+                                              headers=self._api)
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise AssistantUnavailable(f"reset failed: {exc}") from exc
@@ -64,7 +76,7 @@ class Assistant:
         """Whether the conversation is paused (a 12368 agent has it)."""
         try:
             response = await self._client.get(f"{self.base_url}/conversations/{sender}/tracker",
-                                              params={"include_events": "NONE"})
+                                              params={"include_events": "NONE"}, headers=self._api)
             response.raise_for_status()
             return bool(response.json().get("paused"))
         except (httpx.HTTPError, ValueError) as exc:
@@ -72,7 +84,7 @@ class Assistant:
 
     async def healthy(self) -> bool:
         try:
-            return (await self._client.get(f"{self.base_url}/status", timeout=3)).is_success
+            return (await self._client.get(f"{self.base_url}/status", headers=self._api, timeout=3)).is_success
         except httpx.HTTPError:
             return False
 

@@ -158,6 +158,10 @@ def _handoff_closed(p: dict[str, Any]) -> Notice:
     return Notice(text=f"本次人工服务已结束，谢谢您的耐心。需要时随时找我，或拨打{HOTLINE}诉讼服务热线。")
 
 
+def _transcript_erased(_: dict[str, Any]) -> Notice:
+    return Notice(text="【个人信息删除】您与助手的聊天记录已清除。")
+
+
 RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("mediator", "appointment_new"): _ask_mediator("新的调解预约", "请确认能否接待。接受后可看到当事人的联系电话。"),
     ("mediator", "appointment_rescheduled"): _ask_mediator("预约已改期", "请重新确认能否接待。"),
@@ -180,6 +184,7 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("chat", "agent_booked"): _agent_booked,
     ("chat", "handoff_returned"): _handoff_returned,
     ("chat", "handoff_closed"): _handoff_closed,
+    ("chat", "transcript_erased"): _transcript_erased,
 }
 
 

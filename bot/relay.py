@@ -12,10 +12,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
 
+from cryptography.fernet import Fernet, InvalidToken
 from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
@@ -24,6 +27,7 @@ from bot.assistant import Assistant, AssistantUnavailable
 from bot.outgoing import send_plan, send_text
 from bot.replies import plan
 from bot.settings import HOTLINE
+from court import internal_auth
 from court.frontdesk import FrontDesk, PendingMessage
 
 log = logging.getLogger(__name__)
@@ -39,10 +43,15 @@ def conversation_id(chat_id: int) -> str:
 
 
 class Relay:
-    def __init__(self, desk: FrontDesk, assistant: Assistant, spool: Path) -> None:
+    """``spool`` keeps messages on disk while the database is down: owner-only, and
+    what residents wrote (text, phone, deep-link token) encrypted with SPOOL_KEY."""
+
+    def __init__(self, desk: FrontDesk, assistant: Assistant, spool: Path, *, key: Optional[bytes] = None) -> None:
         self.desk, self.assistant, self.spool = desk, assistant, spool
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._apologised: set[int] = set()
+        self._fernet = Fernet(key or internal_auth.fernet_key())
+        self._spool_lock = threading.Lock()  # written from the event loop, drained from worker threads
 
     async def submit(self, bot: Bot, chat_data: dict, *, chat_id: int, update_id: Optional[int], text: str,
                      meta: dict[str, Any]) -> None:
@@ -118,24 +127,60 @@ class Relay:
             await send_text(bot, chat_id, text)
 
     def _spool(self, record: dict) -> None:
-        self.spool.parent.mkdir(parents=True, exist_ok=True)
-        with self.spool.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sealed = self._fernet.encrypt(json.dumps({"text": record["text"], "meta": record["meta"]},
+                                                 ensure_ascii=False).encode("utf-8")).decode("ascii")
+        line = json.dumps({"update_id": record["update_id"], "chat_id": record["chat_id"], "sealed": sealed}) + "\n"
+        with self._spool_lock:
+            self.spool.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line)
+
+    def _open(self, record: dict) -> Optional[tuple[str, dict]]:
+        if "sealed" not in record:  # written before the spool was encrypted
+            return record.get("text") or "", record.get("meta") or {}
+        try:
+            inner = json.loads(self._fernet.decrypt(record["sealed"].encode("ascii")))
+        except InvalidToken:
+            log.error("a spooled message cannot be decrypted (SPOOL_KEY changed?); dropped")
+            return None
+        return inner["text"], inner["meta"]
+
+    def _rewrite(self, lines: list[str]) -> None:
+        if not lines:
+            self.spool.unlink(missing_ok=True)
+            return
+        tmp = self.spool.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        tmp.replace(self.spool)
 
     def _drain_spool(self) -> None:
-        if not self.spool.exists():
-            return
-        lines = self.spool.read_text(encoding="utf-8").splitlines()
-        left = []
-        for line in lines:
-            record = json.loads(line)
-            try:
-                self.desk.inbox_receive(update_id=record["update_id"], chat_id=record["chat_id"],
-                                        conversation_id=conversation_id(record["chat_id"]), text=record["text"],
-                                        meta=record["meta"])
-            except Exception:  # noqa: BLE001 - still down; keep it
-                left.append(line)
-        if left:
-            self.spool.write_text("\n".join(left) + "\n", encoding="utf-8")
-        else:
-            self.spool.unlink()
+        with self._spool_lock:
+            if not self.spool.exists():
+                return
+            lines = self.spool.read_text(encoding="utf-8").splitlines()
+            left = []
+            for line in lines:
+                record = json.loads(line)
+                opened = self._open(record)
+                if opened is None:
+                    continue
+                text, meta = opened
+                try:
+                    self.desk.inbox_receive(update_id=record["update_id"], chat_id=record["chat_id"],
+                                            conversation_id=conversation_id(record["chat_id"]), text=text, meta=meta)
+                except Exception:  # noqa: BLE001 - still down; keep it
+                    left.append(line)
+            self._rewrite(left)
+
+    def forget(self, chat_id: int) -> int:
+        """Drop a chat's spooled messages (its resident asked for erasure); returns how many."""
+        with self._spool_lock:
+            if not self.spool.exists():
+                return 0
+            lines = self.spool.read_text(encoding="utf-8").splitlines()
+            kept = [line for line in lines if json.loads(line).get("chat_id") != chat_id]
+            self._rewrite(kept)
+            return len(lines) - len(kept)

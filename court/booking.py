@@ -27,6 +27,7 @@ from court.errors import (
     ValidationError,
 )
 from court.places import haversine_km
+from court.privacy import mask_text
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -284,7 +285,8 @@ def _card(appt: Appointment) -> dict:
         "appointment_id": appt.id,
         "reference": appt.case.reference,
         "dispute_type": appt.case.dispute_type,
-        "summary": (appt.case.summary or "")[:80],
+        # The mediator sees the resident's phone only after accepting (as in the agenda), not typed into the summary.
+        "summary": mask_text((appt.case.summary or "")[:80]),
         "time": format_local(appt.starts_at),
         "starts_at": appt.starts_at.isoformat(),
         "service_point": point.name,

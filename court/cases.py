@@ -9,13 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court import clock, journal
-from court.errors import InvalidTransition, NotFound
+from court.errors import CourtError, InvalidTransition, LookupPaused, NotFound
 from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Resident
 from court.timeutil import to_local
 from court.validation import clean_text
 
 # Crockford-style alphabet: no 0/O, 1/I/L, so references survive a phone call.
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# A reference has ~20 random bits per day: after this many wrong phones its lookups pause.
+LOOKUP_FAILURES = 5
+LOOKUP_PAUSE = dt.timedelta(hours=1)
 
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.INTAKE: frozenset({CaseStatus.BOOKED, CaseStatus.CLOSED}),
@@ -106,10 +109,36 @@ def open_intakes(session: Session, conversation_id: str) -> list[Case]:
     ).scalars())
 
 
-def find_by_reference(session: Session, reference: str, phone: Optional[str] = None) -> Case:
-    """A case by reference; with ``phone`` it must match the resident's phone too."""
+def check_lookup(session: Session, reference: str, phone: str, *, actor: str,
+                 now: dt.datetime) -> tuple[Optional[int], Optional[CourtError]]:
+    """A resident's lookup by reference and phone: (the case id, None), or (None, the error to show).
+
+    Every failure is audited (never with what was typed) and a wrong phone counts
+    against the reference; after LOOKUP_FAILURES its lookups pause for LOOKUP_PAUSE,
+    whatever phone comes next. The error is returned, not raised, so the caller's
+    transaction commits the count."""
     ref = (reference or "").strip().upper()
-    case = session.execute(select(Case).where(Case.reference == ref)).scalar_one_or_none()
-    if case is None or (phone is not None and (case.resident is None or case.resident.phone != phone)):
-        raise NotFound()
-    return case
+    case = session.execute(select(Case).where(Case.reference == ref).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if case is None:
+        journal.audit(session, at=now, actor=actor, action="case.lookup_failed", entity_type="case", entity_id=0,
+                      after={"reason": "unknown_reference"})
+        return None, NotFound()
+    if case.lookup_paused_until is not None and case.lookup_paused_until > now:
+        journal.audit(session, at=now, actor=actor, action="case.lookup_failed", entity_type="case",
+                      entity_id=case.id, after={"reason": "paused"})
+        return None, LookupPaused()
+    if case.resident is None or case.resident.phone is None or case.resident.phone != phone:
+        case.lookup_failures = (case.lookup_failures or 0) + 1
+        after = {"reason": "wrong_phone", "failures": case.lookup_failures}
+        if case.lookup_failures >= LOOKUP_FAILURES:
+            case.lookup_paused_until, case.lookup_failures = now + LOOKUP_PAUSE, 0
+            after["paused_until"] = case.lookup_paused_until.isoformat()
+        session.flush()
+        journal.audit(session, at=now, actor=actor, action="case.lookup_failed", entity_type="case",
+                      entity_id=case.id, after=after)
+        return None, NotFound()
+    if case.lookup_failures:
+        case.lookup_failures = 0
+        session.flush()
+    return case.id, None

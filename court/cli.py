@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court import clock, desk, workcalendar
+from court import clock, desk, settings, workcalendar
 from court import mediators as mediator_links  # main() has a local named mediators
 from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.calendar import load_year_file
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p_list.add_argument("--point", help="only the mediators of this service point code")
     args = parser.parse_args(argv)
 
+    settings.private_files()  # `make db` creates var/court.db: owner-only
     db = Database()
     try:
         if args.command == "migrate":

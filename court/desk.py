@@ -35,6 +35,7 @@ from court.store.schema import (
     Case,
     CaseSource,
     DeskRole,
+    DeskSession as DeskSessionRow,
     DeskUser as DeskUserRow,
     DisputeType,
     Handoff,
@@ -169,6 +170,56 @@ def get_user(session: Session, user_id: int) -> Optional[DeskUser]:
     """An active user by id (read on every request, so disabling an account works at once)."""
     row = session.get(DeskUserRow, user_id, populate_existing=True)
     return _user_view(row) if row is not None and row.active else None
+
+
+# --- sessions -----------------------------------------------------------------
+
+SESSION_IDLE = dt.timedelta(minutes=30)
+SESSION_LIFETIME = dt.timedelta(hours=12)
+SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen is written at most this often
+
+
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(session: Session, user: DeskUser, *, now: dt.datetime) -> str:
+    """A new server-side session for a user who just signed in; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(DeskSessionRow(id=_session_id(token), user_id=user.id, created_at=now, last_seen_at=now))
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: object, *, now: dt.datetime,
+                 active: bool) -> tuple[Optional[DeskUser], bool]:
+    """The user of a live session or None (unknown, signed out, idle too long, too old,
+    account disabled), and whether the row changed (the caller commits that).
+
+    ``active``: the request is the user's doing (not a page polling by itself), so it
+    keeps the session alive; last_seen is written at most once a minute."""
+    if not isinstance(token, str) or not token:
+        return None, False
+    row = session.get(DeskSessionRow, _session_id(token), populate_existing=True)
+    if row is None or row.ended_at is not None:
+        return None, False
+    if now - row.last_seen_at >= SESSION_IDLE or now - row.created_at >= SESSION_LIFETIME:
+        row.ended_at = now
+        session.flush()
+        return None, True
+    changed = active and now - row.last_seen_at >= SESSION_TOUCH
+    if changed:
+        row.last_seen_at = now
+        session.flush()
+    return get_user(session, row.user_id), changed
+
+
+def end_session(session: Session, token: object, *, now: dt.datetime) -> None:
+    """Sign out: the session ends on the server, so a copied cookie is worth nothing."""
+    if isinstance(token, str) and token:
+        session.execute(update(DeskSessionRow).where(DeskSessionRow.id == _session_id(token),
+                                                     DeskSessionRow.ended_at.is_(None))
+                        .values(ended_at=now).execution_options(synchronize_session=False))
 
 
 # --- the queue ----------------------------------------------------------------
@@ -321,10 +372,18 @@ def take(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime)
                   after={"status": HandoffStatus.TAKEN.value, "agent": user.username})
 
 
+def _holding(handoff: Handoff, user: DeskUser) -> bool:
+    return handoff.agent is not None and handoff.agent == user.username and handoff.status == HandoffStatus.TAKEN.value
+
+
 def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
-    """The agent who took the handoff (or an admin) sees it whole; nobody else."""
+    """The agent sees the handoff whole (full phone, transcript) only while they hold it;
+    an admin always, as an audited read (``record_read``); nobody else."""
     handoff = _handoff(session, handoff_id)
-    _require_taker(handoff, user, admin_ok=True)
+    if not _holding(handoff, user) and not user.is_admin:
+        if handoff.agent == user.username and handoff.agent is not None:
+            raise PermissionDenied("这个对话已经交还助手或已结束，不能再查看。")
+        raise PermissionDenied("请先接手这个对话。")
     case, resident, dispute = context(session, handoff)
     return HandoffView(
         handoff_id=handoff.id, conversation_id=handoff.conversation_id, status=handoff.status,
@@ -335,6 +394,14 @@ def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
         resident_name=resident.name if resident is not None else None,
         resident_phone=resident.phone if resident is not None else None,
     )
+
+
+def record_read(session: Session, handoff_id: int, user: DeskUser, *, now: dt.datetime) -> None:
+    """Audit a look at a handoff by anyone but the agent holding it (an admin): what, not what was read."""
+    handoff = _handoff(session, handoff_id)
+    if not _holding(handoff, user):
+        journal.audit(session, at=now, actor=user.actor, action="handoff.read", entity_type="handoff",
+                      entity_id=handoff.id, after={"status": handoff.status, "agent": handoff.agent})
 
 
 def taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:
@@ -458,8 +525,9 @@ def _merge_into_chat(session: Session, caller: Resident, chat: Resident, *, conv
     chat.phone = caller.phone or chat.phone
     chat.name = caller.name or chat.name
     session.flush()
-    residents.anonymise(session, caller, actor=f"bot:{conversation_id}", now=now)
-    journal.audit(session, at=now, actor=f"bot:{conversation_id}", action="resident.merge", entity_type="resident",
+    actor = journal.chat_actor(conversation_id)
+    residents.anonymise(session, caller, actor=actor, now=now)
+    journal.audit(session, at=now, actor=actor, action="resident.merge", entity_type="resident",
                   entity_id=chat.id, before=before, after=journal.snapshot("resident", chat) | {"merged": caller.id})
     return chat
 
@@ -508,8 +576,8 @@ def redeem_intake(session: Session, token: str, *, conversation_id: str, telegra
         session.flush()
     except IntegrityError as exc:  # the same chat bound to someone else at this very moment
         raise ValidationError(_CHAT_TAKEN) from exc
-    journal.audit(session, at=now, actor=f"bot:{conversation_id}", action="intake.redeem", entity_type="case",
-                  entity_id=case.id, before=before | {"intake_link_id": link.id},
+    journal.audit(session, at=now, actor=journal.chat_actor(conversation_id), action="intake.redeem",
+                  entity_type="case", entity_id=case.id, before=before | {"intake_link_id": link.id},
                   after=journal.snapshot("resident", resident) | {"intake_link_id": link.id})
     return IntakeStart(reference=case.reference, dispute_type=case.dispute_type, summary=case.summary or "",
                        phone=resident.phone or "", name=resident.name)

@@ -34,7 +34,7 @@ PUSH_LABELS = {
     "appointment_reassigned": "更换调解员通知", "appointment_declined": "重新预约通知",
     "reminder_day_before": "前一天提醒", "reminder_two_hours": "两小时前提醒", "outcome_recorded": "调解结果通知",
     "agent_reply": "坐席回复", "agent_booked": "坐席代约通知", "handoff_returned": "交还助手通知",
-    "handoff_closed": "人工服务结束通知",
+    "handoff_closed": "人工服务结束通知", "transcript_erased": "聊天记录已清除通知",
 }
 
 

@@ -108,6 +108,11 @@ class NotFound(CourtError):
     message = "没有找到对应的记录，请核对案件编号和手机号。"
 
 
+class LookupPaused(CourtError):
+    code = "lookup_paused"
+    message = "这个案件编号的查询错误次数太多，已暂停1小时。请稍后再试，或拨打12368诉讼服务热线。"
+
+
 class PermissionDenied(CourtError):
     code = "permission_denied"
     message = "您没有权限进行这个操作。"

@@ -4,19 +4,21 @@ never touches the storage layer itself; court/intake.py is the same for Rasa.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import booking, chat_buttons, clock, erasure, inbox, mediators, outbox
+from court import booking, chat_buttons, clock, erasure, inbox, mediators, outbox, retention
 from court.chat_buttons import Pressed
-from court.erasure import ErasureReport
+from court.erasure import ErasureReport, TranscriptJob
 from court.errors import NotFound
 from court.inbox import InboundRow as PendingMessage
 from court.outbox import Delivery
 from court.timeutil import to_local
 from court.store.db import Database
 
-__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "OUTCOME_CHOICES", "NOT_LINKED", "NOT_ACTIVE"]
+__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "TranscriptJob", "OUTCOME_CHOICES",
+           "NOT_LINKED", "NOT_ACTIVE"]
 
 OUTCOME_CHOICES = tuple(mediators.OUTCOME_LABELS.items())
 NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码"
@@ -63,10 +65,31 @@ class FrontDesk:
         with self.db.reader() as s:
             return sorted({row.chat_id for row in inbox.due(s, now=self.now())})
 
-    def erase_resident(self, *, telegram_user_id: int, conversation_id: str) -> ErasureReport:
+    def erase_resident(self, *, telegram_user_id: int, conversation_id: str, chat_id: int) -> ErasureReport:
+        """The court's copies, at once; the transcript's erasure is a job in the same transaction."""
         with self.db.transaction() as s:
             return erasure.erase(s, telegram_user_id=telegram_user_id, conversation_id=conversation_id,
-                                 chat_id=telegram_user_id, now=self.now())
+                                 chat_id=chat_id, now=self.now())
+
+    def claim_transcript_erasures(self, *, limit: int = 20) -> list[TranscriptJob]:
+        with self.db.transaction() as s:
+            return erasure.claim_transcript_erasures(s, now=self.now(), limit=limit)
+
+    def transcript_erased(self, job_id: int, *, tell: bool = True) -> bool:
+        with self.db.transaction() as s:
+            return erasure.transcript_erased(s, job_id, now=self.now(), tell=tell)
+
+    def transcript_erasure_failed(self, job_id: int, error: str) -> None:
+        with self.db.transaction() as s:
+            erasure.transcript_erasure_failed(s, job_id, error=error, now=self.now())
+
+    def enforce_retention(self, stale_conversations: list[str]) -> "retention.RetentionReport":
+        """One pass of the retention rules; ``stale_conversations`` come from the tracker store."""
+        with self.db.transaction() as s:
+            now = self.now()
+            report = retention.enforce(s, now=now)
+            requested = retention.expire_transcripts(s, stale_conversations, now=now)
+            return dataclasses.replace(report, transcripts_requested=requested)
 
     def unblock(self, chat_id: int) -> None:
         with self.db.transaction() as s:

@@ -49,8 +49,8 @@ def request(session: Session, conversation_id: str, *, reason: str,
                           note=f"dispute_type={dispute_type}" if dispute_type else None)
         session.add(handoff)
         session.flush()
-        journal.audit(session, actor=f"bot:{conversation_id}", action="handoff.request", entity_type="handoff",
-                      entity_id=handoff.id, after=journal.snapshot("handoff", handoff))
+        journal.audit(session, actor=journal.chat_actor(conversation_id), action="handoff.request",
+                      entity_type="handoff", entity_id=handoff.id, after=journal.snapshot("handoff", handoff))
     ahead = session.execute(select(func.count()).select_from(Handoff).where(
         Handoff.status == HandoffStatus.WAITING.value, Handoff.id < handoff.id)).scalar_one()
     return handoff, ahead

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court import booking, cases, clock, desk, guidance, handoffs, residents, slot_offers, workcalendar
+from court import booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, workcalendar
 from court.appointment_cards import AppointmentCard, card
 from court.errors import ConsentRequired, NotFound
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.slot_offers import SlotOffer, decode_slot
 from court.store.db import Database
-from court.store.schema import Appointment, CaseSource
+from court.store.schema import Appointment, Case, CaseSource
 from court.validation import normalize_phone
 
 # Re-exported: the actions read these from the facade.
@@ -78,46 +78,66 @@ class Court:
             # A hotline intake continued in chat is booked on its own case, not a second one.
             case = next((c for c in cases.open_intakes(s, conversation_id) if c.source == CaseSource.HOTLINE.value),
                         None) or cases.open_case(
-                s, dispute_type=dispute_type, summary=summary, actor=f"bot:{conversation_id}", source=source,
+                s, dispute_type=dispute_type, summary=summary, actor=journal.chat_actor(conversation_id),
+                source=source,
                 resident=resident, conversation_id=conversation_id,
                 recommended_channel=guidance.card(dispute_type).first_channel[:200])
             if place_code and case.place_id is None:
                 case.place_id = self.place_by_code(place_code).id
             appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                                actor=f"bot:{conversation_id}", now=now)
+                                actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
     # --- existing appointments --------------------------------------------
 
-    def _latest(self, s, reference: str, phone: str) -> Appointment:  # type: ignore[no-untyped-def]
-        case = cases.find_by_reference(s, reference, normalize_phone(phone))
+    def _checked(self, reference: str, phone: str, conversation_id: str, now: Optional[dt.datetime]) -> int:
+        """The case a reference and phone name; a wrong phone is counted and audited (its own
+        transaction, which commits even though the lookup fails)."""
+        phone = normalize_phone(phone)
+        with self.db.transaction() as s:
+            case_id, error = cases.check_lookup(s, reference, phone, actor=journal.chat_actor(conversation_id),
+                                                now=now or clock.now())
+        if error is not None:
+            raise error
+        return case_id
+
+    @staticmethod
+    def _latest(s, case_id: int) -> Appointment:  # type: ignore[no-untyped-def]
+        case = s.get(Case, case_id)
         if not case.appointments:
             raise NotFound("这个案件还没有预约。")
         return case.appointments[-1]
 
-    def find_appointment(self, reference: str, phone: str) -> AppointmentCard:
+    def find_appointment(self, reference: str, phone: str, *, conversation_id: str,
+                         now: Optional[dt.datetime] = None) -> AppointmentCard:
+        case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.reader() as s:
-            return card(self._latest(s, reference, phone))
+            return card(self._latest(s, case_id))
 
     def cancel(self, reference: str, phone: str, *, conversation_id: str,
                now: Optional[dt.datetime] = None) -> AppointmentCard:
+        case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.transaction() as s:
-            appt = self._latest(s, reference, phone)
-            booking.cancel(s, appt.id, actor=f"bot:{conversation_id}", reason="当事人通过助手取消", now=now)
+            appt = self._latest(s, case_id)
+            booking.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
+                           now=now)
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
                    now: Optional[dt.datetime] = None) -> AppointmentCard:
         point_id, _, starts_at = decode_slot(token)
+        case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.transaction() as s:
-            appt = self._latest(s, reference, phone)
+            appt = self._latest(s, case_id)
             moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
-                                       actor=f"bot:{conversation_id}", now=now)
+                                       actor=journal.chat_actor(conversation_id), now=now)
             return card(moved)
 
-    def point_location(self, reference: str, phone: str) -> tuple[float, float, int]:
+    def point_location(self, reference: str, phone: str, *, conversation_id: str,
+                       now: Optional[dt.datetime] = None) -> tuple[float, float, int]:
+        case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.reader() as s:
-            appt = self._latest(s, reference, phone)
+            appt = self._latest(s, case_id)
             return appt.service_point.lat, appt.service_point.lng, appt.service_point_id
 
     # --- the hotline --------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from court import clock
+from court import clock, internal_auth
 from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType
 
 # Fields copied into audit snapshots. Free text and personal data stay out:
@@ -25,6 +25,14 @@ AUDITED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "handoff": ("status", "agent", "case_id", "reason"),
     "resident": ("consent_version", "deletion_requested_at", "anonymised_at"),
 }
+
+
+def chat_actor(conversation_id: str) -> str:
+    """The audit actor for something the assistant did in a conversation.
+
+    A keyed pseudonym, never the conversation id: that is the resident's Telegram
+    chat id, and the append-only log could never give it up on erasure."""
+    return "bot:c-" + internal_auth.keyed_hash(str(conversation_id), purpose="audit-actor")
 
 
 def snapshot(entity_type: str, obj: Any) -> dict[str, Any]:

@@ -34,6 +34,7 @@ BACKOFF_CAP = 30 * 60.0
 ERROR_LIMIT = 200
 
 NO_CHAT = "no_telegram_chat"
+FORGET_WHEN_SENT = frozenset({"transcript_erased"})
 BLOCKED = "blocked"
 
 _PENDING = OutboxStatus.PENDING.value
@@ -193,6 +194,10 @@ def mark_sent(session: Session, outbox_id: int, *, now: dt.datetime) -> bool:
         .values(status=_SENT, sent_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
+    # Some pushes exist only to be delivered: once sent, who they went to is forgotten too.
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id,
+                                                OutboxMessage.template.in_(FORGET_WHEN_SENT))
+                    .values(payload={}).execution_options(synchronize_session=False))
     return (result.rowcount or 0) == 1
 
 

@@ -16,9 +16,27 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CONSENT_VERSION = os.environ.get("COURT_CONSENT_VERSION", "2026-11")
 
 
+# var/ holds both databases, logs, the inbound spool and the secrets: owner-only.
+PRIVATE_UMASK = 0o077
+
+
+def private_files() -> None:
+    """Make this process create its files owner-only (0600 / 0700), and tighten what an
+    older version left readable under var/. Called first by every entry point."""
+    os.umask(PRIVATE_UMASK)
+    if not VAR_DIR.is_dir():
+        return
+    for path in [VAR_DIR, *VAR_DIR.rglob("*")]:
+        try:
+            if not path.is_symlink():
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        except OSError:  # not ours (another user's file): leave it to the operator
+            pass
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / 'court.db'}"

@@ -6,9 +6,11 @@ import secrets
 from pathlib import Path
 from typing import Optional
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from court import clock, workcalendar
 from court.errors import NotFound, PermissionDenied
@@ -22,6 +24,7 @@ from desk.booking_views import booking_bp
 from desk.calendar_views import calendar_bp
 from desk.integrity_views import integrity_bp
 from desk.stats_views import stats_bp
+from desk.throttle import LoginThrottle
 from desk.views import handoff_bp, intake_bp, queue_bp
 
 csrf = CSRFProtect()
@@ -46,6 +49,22 @@ def secret_key(path: Path = VAR_DIR / "desk-secret") -> str:
     return key
 
 
+class DeskSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the desk is reached over HTTPS: directly,
+    or through a proxy that says so (DESK_TRUST_PROXY=1). DESK_SECURE_COOKIES=1 or 0
+    decides it outright."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        forced = app.config.get("DESK_SECURE_COOKIES")
+        if forced is not None:
+            return bool(forced)
+        return has_request_context() and request.is_secure
+
+
+def _secure_cookies_setting() -> Optional[bool]:
+    return {"1": True, "0": False}.get(os.environ.get("DESK_SECURE_COOKIES", ""))
+
+
 def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None, testing: bool = False) -> Flask:
     app = Flask(__name__)
     app.config.update(
@@ -53,14 +72,18 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
         SECRET_KEY=secrets.token_hex(32) if testing and not os.environ.get("DESK_SECRET_KEY") else secret_key(),
         TESTING=testing,
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("DESK_SECURE_COOKIES") == "1",  # set behind HTTPS
+        SESSION_COOKIE_SAMESITE="Strict",
+        DESK_SECURE_COOKIES=_secure_cookies_setting(),
         REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    app.session_interface = DeskSessionInterface()
+    if os.environ.get("DESK_TRUST_PROXY") == "1":  # behind one reverse proxy: its X-Forwarded-For/-Proto count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.extensions["desk_db"] = db or Database()
     app.extensions["desk_assistant"] = Assistant(rasa_url)
+    app.extensions["desk_login_throttle"] = LoginThrottle()
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -103,6 +126,8 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]
+        if request.endpoint != "static":  # pages carry full phones and transcripts: never cached anywhere
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import requests
 
+from court import internal_auth
+
 TIMEOUT = 5  # seconds; a slow Rasa must not hang an agent's page
 
 
@@ -16,8 +18,11 @@ class AssistantUnavailable(Exception):
 
 
 class Assistant:
+    """Rasa's HTTP API with a bearer JWT signed by RASA_JWT_SECRET (court/internal_auth.py)."""
+
     def __init__(self, base_url: Optional[str] = None) -> None:
         self.base_url = (base_url or os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
+        self._headers = internal_auth.rasa_headers("desk")
 
     def _url(self, conversation_id: str, suffix: str = "") -> str:
         # Conversation ids come from chats; quote them so they stay one path segment.
@@ -25,7 +30,7 @@ class Assistant:
 
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
-            response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
+            response = requests.request(method, url, timeout=TIMEOUT, headers=self._headers, **kwargs)
             response.raise_for_status()
         except requests.RequestException as exc:
             # Only the exception type: the URL holds a conversation id, bodies hold message text.

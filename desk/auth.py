@@ -33,16 +33,25 @@ class Agent(UserMixin):
         return getattr(self.user, name)
 
 
+# Requests a page makes by itself (polling): they do not keep an idle session alive.
+PASSIVE_ENDPOINTS = frozenset({"queue.queue_json", "handoffs.transcript_json"})
+
+
 @login_manager.user_loader
 def _load(user_id: str) -> Optional[Agent]:
-    # Read the user on every request so a disabled account stops working at once.
-    try:
-        uid = int(user_id)
-    except ValueError:
+    """The user of this request's server-side session, read on every request: a
+    signed-out, idle or disabled session stops working at once, whatever the cookie says."""
+    token = session.get("sid")
+    if not token:
         return None
-    with current_app.extensions["desk_db"].reader() as s:
-        user = desk.get_user(s, uid)
-    return Agent(user) if user else None
+    db, now = current_app.extensions["desk_db"], clock.now()
+    active = request.endpoint not in PASSIVE_ENDPOINTS
+    with db.reader() as s:
+        user, changed = desk.session_user(s, token, now=now, active=active)
+    if changed:  # the session expired or its last activity moved: write it
+        with db.transaction() as s:
+            user, _ = desk.session_user(s, token, now=now, active=active)
+    return Agent(user) if user is not None and str(user.id) == user_id else None
 
 
 # Which roles may use which part of the desk.
@@ -86,17 +95,26 @@ def login():  # type: ignore[no-untyped-def]
         return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
+        throttle, client = current_app.extensions["desk_login_throttle"], request.remote_addr or "unknown"
+        if not throttle.allow(client):  # before the hash: a flood costs no Argon2 time
+            flash("登录失败次数太多，请15分钟后再试。", "error")
+            return render_template("login.html", form=form), 429
         try:
             with current_app.extensions["desk_db"].transaction() as s:
-                user = desk.authenticate(s, form.username.data.strip(), form.password.data, now=clock.now())
+                now = clock.now()
+                user = desk.authenticate(s, form.username.data.strip(), form.password.data, now=now)
+                token = desk.start_session(s, user, now=now) if user is not None else None
         except CourtError as exc:  # e.g. a locked account explains itself
+            throttle.failed(client)
             flash(exc.message, "error")
             return render_template("login.html", form=form)
         if user is None:
+            throttle.failed(client)
             flash("用户名或密码不正确。", "error")
         else:
             wanted = request.args.get("next")
             session.clear()  # a fresh session on sign-in: no fixation
+            session["sid"] = token
             login_user(Agent(user))
             return redirect(_safe_next(wanted))
     return render_template("login.html", form=form)
@@ -105,6 +123,8 @@ def login():  # type: ignore[no-untyped-def]
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():  # type: ignore[no-untyped-def]
+    with current_app.extensions["desk_db"].transaction() as s:
+        desk.end_session(s, session.get("sid"), now=clock.now())  # ended on the server: a copied cookie is void
     logout_user()
     session.clear()
     flash("已退出登录。", "info")

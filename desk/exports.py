@@ -35,7 +35,7 @@ def _cell(value: object) -> object:
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow([_cell(h) for h in header])
     for row in rows:
         writer.writerow(["" if v is None else _cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -46,11 +46,12 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     book.remove(book.active)
     for spec in sheets:
         ws = book.create_sheet(spec.title[:31])  # Excel's limit on sheet names
+        # Titles name areas and service points an admin typed: neutralised like any cell.
         for note in spec.notes:
-            ws.append([note])
+            ws.append([_cell(note)])
         if spec.notes:
             ws.append([])
-        ws.append(list(spec.header))
+        ws.append([_cell(h) for h in spec.header])
         header_row = ws.max_row
         for cell in ws[header_row]:
             cell.font = Font(bold=True)

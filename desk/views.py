@@ -131,6 +131,9 @@ def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
 @handoff_bp.route("/<int:handoff_id>")
 @login_required
 def show(handoff_id: int):  # type: ignore[no-untyped-def]
+    with _db().transaction() as s:  # an admin's look at someone else's conversation is audited
+        desk.view(s, handoff_id, current_user.user)
+        desk.record_read(s, handoff_id, current_user.user, now=clock.now())
     view, lines, ok = _view_with_transcript(handoff_id)
     with _db().reader() as s:
         booking = desk_booking.booking_context(s, handoff_id, current_user.user)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
@@ -124,3 +124,22 @@ def _create_database(conn, name: str) -> None:  # type: ignore[no-untyped-def]
     except DBAPIError as exc:
         if getattr(exc.orig, "pgcode", None) not in _ALREADY_CREATED:
             raise
+
+
+def stale_conversations(url: str, *, before: float, limit: int = 1000) -> list[str]:
+    """Conversations in the tracker database whose last event is older than ``before``
+    (a POSIX timestamp, as Rasa stores them). Read only: erasing goes through Rasa,
+    which holds the conversation's lock while it writes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and _is_sqlite_file(parsed) and not Path(parsed.database).exists():
+        return []  # Rasa has not started on this database yet
+    engine = create_engine(url, future=True, hide_parameters=True)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("events"):
+                return []
+            return list(conn.execute(
+                text("SELECT sender_id FROM events GROUP BY sender_id HAVING max(timestamp) < :before "
+                     "ORDER BY max(timestamp) LIMIT :limit"), {"before": before, "limit": limit}).scalars())
+    finally:
+        engine.dispose()

@@ -34,6 +34,8 @@ class CourtTrackerStore(SQLTrackerStore):
         ensure_database(url)
         # A host containing "://" is used by SQLTrackerStore as the complete URL.
         super().__init__(domain=domain, host=url, event_broker=event_broker)
+        # Rasa builds the engine itself; its errors must not carry the events' texts to the logs.
+        self.engine.hide_parameters = True
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events; a tracker without events erases the conversation.

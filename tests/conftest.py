@@ -17,11 +17,16 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from court import internal_auth
 from court.seeding.seed import seed
 from court.store.db import Database
 from tests.factories import NOW
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# One set of the stack's secrets for the whole test session, in memory: nothing is
+# written under var/, and the stacks the tests start share them with this process.
+for _name, _value in internal_auth.generated().items():
+    os.environ.setdefault(_name, _value)
 
 # A fixed "today" (a Monday) keeps the demo roster's leave dates stable; tests
 # that book pass explicit times relative to it.

@@ -3,6 +3,11 @@ the hotline desk as child processes.
 
 Used by `make run` (bin/run), the end-to-end tests and the benchmarks, so they
 all run the same stack the same way.
+
+Every internal port is bound to 127.0.0.1 and every door needs its secret
+(court/internal_auth.py): the launcher hands each child the secrets it needs
+through the environment, never the command line. Children create their files
+owner-only (umask 077).
 """
 from __future__ import annotations
 
@@ -17,8 +22,12 @@ from typing import Optional
 
 import requests
 
+from court import internal_auth
+from court.settings import PRIVATE_UMASK
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+LOOPBACK = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -30,15 +39,17 @@ def free_port() -> int:
 class Stack:
     def __init__(self, model: Path, *, database_url: str, rasa_port: Optional[int] = None,
                  action_port: Optional[int] = None, log_dir: Optional[Path] = None,
-                 extra_env: Optional[dict[str, str]] = None) -> None:
+                 extra_env: Optional[dict[str, str]] = None, secrets: Optional[dict[str, str]] = None) -> None:
         self.model = model
         self.rasa_port = rasa_port or free_port()
         self.action_port = action_port or free_port()
         self.log_dir = log_dir or ROOT / "var" / "logs"
-        self.env = os.environ | {
+        # Given (tests), else from the environment or var/secrets/, made there on first use (`make run`).
+        self.secrets = secrets or internal_auth.stack_secrets()
+        self.env = os.environ | self.secrets | {
             "RASA_TELEMETRY_ENABLED": "false",
             "DATABASE_URL": database_url,
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+            "ACTION_ENDPOINT_URL": f"http://{LOOPBACK}:{self.action_port}/webhook",
             "PYTHONPATH": str(ROOT),
             "TF_CPP_MIN_LOG_LEVEL": "3",
         } | (extra_env or {})
@@ -46,24 +57,37 @@ class Stack:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return f"http://{LOOPBACK}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.action_port}"
+
+    def api_headers(self, caller: str = "stack") -> dict[str, str]:
+        """What Rasa's HTTP API wants: a bearer JWT signed with this stack's secret."""
+        return internal_auth.rasa_headers(caller, self.secrets)
+
+    def channel_headers(self) -> dict[str, str]:
+        return internal_auth.channel_headers(self.secrets)
 
     def _spawn(self, name: str, args: list[str], extra_env: Optional[dict[str, str]] = None) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log = os.fdopen(os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.procs.append(subprocess.Popen(args, cwd=ROOT, env=self.env | (extra_env or {}), stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True))
+                                           stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK))
+        log.close()  # the child has its own copy
 
     def start(self, timeout: float = 180) -> "Stack":
+        # rasa_sdk binds to SANIC_HOST (its default is every interface); the token check is rasa_sdk_plugins.
         self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                "--port", str(self.action_port)])
+                                "--port", str(self.action_port)], {"SANIC_HOST": LOOPBACK})
         self._spawn_rasa()
         deadline = time.monotonic() + timeout
-        for url in (f"http://127.0.0.1:{self.action_port}/health", f"{self.rasa_url}/status"):
+        for url, headers in ((f"{self.action_url}/health", {}), (f"{self.rasa_url}/status", self.api_headers())):
             while True:
                 self._check_alive()
                 try:
-                    if requests.get(url, timeout=2).ok:
+                    if requests.get(url, headers=headers, timeout=2).ok:
                         break
                 except requests.RequestException:
                     pass
@@ -71,12 +95,15 @@ class Stack:
                     self.stop()
                     raise RuntimeError(f"stack did not start in {timeout:.0f} s; see {self.log_dir}")
                 time.sleep(0.5)
+        # Transcript erasures until Rasa confirms them, and the retention rules: never only in the bot.
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
         return self
 
     def _spawn_rasa(self) -> None:
-        self._spawn("rasa", [str(BIN / "rasa"), "run", "--enable-api", "--model", str(self.model),
+        # rasa_ext.serve is Rasa's command line with the JWT secret added from the environment.
+        self._spawn("rasa", [sys.executable, "-m", "rasa_ext.serve", "run", "--enable-api", "--model", str(self.model),
                              "--port", str(self.rasa_port), "--endpoints", "endpoints.yml",
-                             "--credentials", "credentials.yml", "--interface", "127.0.0.1"])
+                             "--credentials", "credentials.yml", "--interface", LOOPBACK])
 
     def restart_rasa(self, timeout: float = 180) -> float:
         """SIGKILL the Rasa server (a crash; the action server keeps running), start it
@@ -92,7 +119,7 @@ class Stack:
         while True:
             self._check_alive()
             try:
-                if requests.get(f"{self.rasa_url}/status", timeout=2).ok:
+                if requests.get(f"{self.rasa_url}/status", headers=self.api_headers(), timeout=2).ok:
                     return time.monotonic() - started
             except requests.RequestException:
                 pass
@@ -107,13 +134,16 @@ class Stack:
                 raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}; see {self.log_dir}")
 
     def say(self, sender: str, text: str, metadata: Optional[dict] = None, timeout: float = 30) -> list[dict]:
-        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook",
+        response = requests.post(f"{self.rasa_url}/webhooks/court/webhook", headers=self.channel_headers(),
                                  json={"sender": sender, "message": text, "metadata": metadata or {}}, timeout=timeout)
         response.raise_for_status()
         return response.json()
 
     def tracker(self, sender: str) -> dict:
-        return requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", headers=self.api_headers(),
+                                timeout=10)
+        response.raise_for_status()
+        return response.json()
 
     def start_bot(self, *, token: str, api_base: str, extra_env: Optional[dict[str, str]] = None) -> None:
         """The Telegram front end, relaying to this stack's Rasa server."""
@@ -126,7 +156,7 @@ class Stack:
         port = port or free_port()
         self._spawn("desk", [sys.executable, "-m", "desk"],
                     {"DESK_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://{LOOPBACK}:{port}"
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()

@@ -9,6 +9,7 @@ from typing import Any, Optional
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.housekeeping import erase_transcript_now
 from bot.outgoing import inline_keyboard, send_text
 from bot.relay import conversation_id
 from bot.services import services
@@ -97,23 +98,32 @@ async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                     "案件只保留不含个人信息的统计数据。删除后无法恢复。", markup)
 
 
+ERASURE_FAILED = (f"抱歉，删除没有完成：系统暂时出了点问题，您的信息没有改动。请稍后再发送 /delete_my_data，"
+                  f"或拨打{HOTLINE}诉讼服务热线。")
+TRANSCRIPT_ERASED = "与助手的聊天记录已清除。"
+TRANSCRIPT_PENDING = "与助手的聊天记录暂时没能清除（助手暂时连不上），系统会自动重试，清除后会在这里告诉您。"
+
+
 async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    """The confirmed erasure; returns what the resident is told."""
+    """The confirmed erasure; returns what the resident is told: only what really happened."""
     svc = services(context)
     user_id, chat_id = update.effective_user.id, update.effective_chat.id
-    report = await asyncio.to_thread(svc.desk.erase_resident, telegram_user_id=user_id,
-                                     conversation_id=conversation_id(chat_id))
-    context.chat_data.clear()
     try:
-        await svc.assistant.reset(conversation_id(chat_id))
-        chat = "聊天记录已清除。"
-    except Exception:  # noqa: BLE001 - the court's copy is gone; the assistant's follows on the next try
-        log.warning("could not reset the assistant's tracker for an erased resident")
-        chat = "聊天记录将在助手恢复后清除。"
+        report = await asyncio.to_thread(svc.desk.erase_resident, telegram_user_id=user_id,
+                                         conversation_id=conversation_id(chat_id), chat_id=chat_id)
+    except Exception:  # noqa: BLE001 - one transaction: nothing was erased
+        log.exception("erasure failed")
+        return ERASURE_FAILED
+    context.chat_data.clear()
+    await asyncio.to_thread(svc.relay.forget, chat_id)
+    transcript = TRANSCRIPT_PENDING
+    if report.job_id is not None and await erase_transcript_now(svc.desk, svc.assistant, report.job_id,
+                                                                conversation_id(chat_id)):
+        transcript = TRANSCRIPT_ERASED
     if not report.found:
-        return f"我们没有保存您的姓名或手机号。{chat}"
+        return f"我们没有保存您的姓名或手机号。{transcript}"
     cancelled = f"已取消{report.cancelled}个未开始的预约并通知了调解员。" if report.cancelled else ""
-    return f"您的个人信息已删除。{cancelled}{chat}案件只保留匿名统计数据。"
+    return f"您的姓名、手机号等个人信息已删除。{cancelled}{transcript}案件只保留不含个人信息的统计数据。"
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -563,7 +563,8 @@ def _insert(session: Session, truth: GeneratedTruth) -> None:
     for model, rows in ((Resident, truth.residents), (Case, truth.cases), (Appointment, truth.appointments),
                         (Outcome, truth.outcomes), (Handoff, truth.handoffs), (AuditEntry, truth.audit)):
         table = model.__table__
-        columns = [c.name for c in table.columns]
+        # Columns the database fills itself (e.g. cases.lookup_failures) are left to it.
+        columns = [c.name for c in table.columns if c.server_default is None]
         for i in range(0, len(rows), _CHUNK):
             session.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows[i:i + _CHUNK]])
         if rows and session.get_bind().dialect.name == "postgresql":

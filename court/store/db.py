@@ -46,7 +46,8 @@ class Database:
 
     def __init__(self, url: Optional[str] = None, *, echo: bool = False) -> None:
         self.url = url or settings.database_url()
-        kwargs: dict = {"future": True, "echo": echo}
+        # hide_parameters: an error's text would otherwise carry message texts, phones and ID numbers to the logs.
+        kwargs: dict = {"future": True, "echo": echo, "hide_parameters": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:

@@ -168,6 +168,16 @@ class InboundStatus(StrEnum):
     KEPT = "kept"  # the assistant stayed down too long: kept for a hotline agent
 
 
+class ErasureStatus(StrEnum):
+    PENDING = "pending"  # the assistant has not confirmed yet: retried with backoff
+    DONE = "done"
+
+
+class ErasureReason(StrEnum):
+    RESIDENT = "resident"  # /delete_my_data: the resident is told when it is done
+    RETENTION = "retention"  # the retention rules (court/retention.py)
+
+
 class RecipientType(StrEnum):
     RESIDENT = "resident"
     MEDIATOR = "mediator"
@@ -383,6 +393,9 @@ class Case(Base):
     failed_at = Column(UTCDateTime)
     jc_requested_at = Column(UTCDateTime)
     closed_at = Column(UTCDateTime)
+    # Lookups by reference and phone that got the phone wrong, and the pause they earned.
+    lookup_failures = Column(Integer, nullable=False, default=0, server_default="0")
+    lookup_paused_until = Column(UTCDateTime)
 
     resident = relationship("Resident")
     service_point = relationship("ServicePoint")
@@ -555,6 +568,28 @@ class InboundMessage(Base):
     )
 
 
+class TranscriptErasure(Base):
+    """A conversation's transcript to erase in the assistant's tracker store: a durable
+    job, retried until the assistant confirms. Its ids are cleared once it is done."""
+
+    __tablename__ = "transcript_erasures"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64))  # NULL once done
+    chat_id = Column(BigInteger)  # whom to tell when it is done; NULL once done
+    reason = Column(String(10), nullable=False)
+    status = Column(String(10), nullable=False, default=ErasureStatus.PENDING.value)
+    attempts = Column(Integer, nullable=False, default=0)
+    requested_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    last_error = Column(Text)
+    done_at = Column(UTCDateTime)
+    __table_args__ = (
+        _values_check("status", ErasureStatus, "status"),
+        _values_check("reason", ErasureReason, "reason"),
+        Index("ix_transcript_erasures_due", "status", "next_attempt_at"),
+    )
+
+
 # --- the 12368 hotline desk ---------------------------------------------------
 
 
@@ -573,6 +608,18 @@ class DeskUser(Base):
     last_login_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (_values_check("role", DeskRole, "role"),)
+
+
+class DeskSession(Base):
+    """A signed-in desk session, kept on the server: signing out, half an hour without
+    a click, or twelve hours end it for every copy of its cookie."""
+
+    __tablename__ = "desk_sessions"
+    id = Column(String(64), primary_key=True)  # SHA-256 of the token in the cookie, never the token
+    user_id = Column(Integer, ForeignKey("desk_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    ended_at = Column(UTCDateTime)
 
 
 class IntakeLink(Base):

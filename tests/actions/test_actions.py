@@ -189,6 +189,14 @@ def test_telegram_location_fills_the_place():
     assert result["place_lat"] == 49.8966
 
 
+@pytest.mark.parametrize("typed", ["geo:50", "geo:", "geo:50,", "geo:a,b", "geo:1,2,3"])
+def test_a_malformed_geo_place_is_asked_again_not_a_crash(typed):
+    # "geo:50" typed at the place question used to raise TypeError: a 500 echoing every slot.
+    messages, result = _validate("place", typed)
+    assert result["place"] is None and result["place_lat"] is None
+    assert messages and messages[0]["text"]
+
+
 def test_correction_clears_the_named_value():
     messages, events = run(ActionCorrectValue(), tracker(text="电话写错了", intent="correct_value",
                                                          slots={"phone": "13945612378", "name": "王桂芝"}))

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from sqlalchemy import select
 from telegram import Bot
 
 from bot.assistant import Assistant
 from bot.relay import UNANSWERED, Relay
 from court.frontdesk import FrontDesk
+from court.store.db import Database
+from court.store.schema import InboundMessage
 from tools.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token"
@@ -74,3 +78,35 @@ def test_silence_gets_a_fallback_but_a_paused_chat_stays_quiet(db, rasa_url, tmp
         assert talking.texts() == [UNANSWERED] and "转人工" in UNANSWERED
         assert held.texts() == [] and unknown.texts() == []  # held by an agent, or unknown: better quiet
         tg.assert_clean()
+
+
+def test_the_spool_is_owner_only_sealed_and_forgets_an_erased_chat(db, tmp_path: Path) -> None:
+    """The database is down: messages wait on disk, unreadable to others and encrypted;
+    an erasure drops the chat's; the rest reach the journal when the database is back."""
+    down = FrontDesk(Database("postgresql+psycopg2://court@127.0.0.1:9/none"))
+    spool = tmp_path / "var" / "inbound-spool.jsonl"
+    with FakeTelegram(token=TOKEN, bot_username="heihe_court_bot") as tg:
+        tg.user(7101), tg.user(7102)
+
+        async def main() -> Relay:
+            assistant = Assistant("http://127.0.0.1:9")
+            relay = Relay(down, assistant, spool)
+            async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
+                await relay.submit(bot, {}, chat_id=7101, update_id=11, text="我的电话13945612378",
+                                   meta={"contact_phone": "13945612378", "start_payload": "deep-link-token"})
+                await relay.submit(bot, {}, chat_id=7102, update_id=12, text="楼上漏水", meta={})
+            await assistant.close()
+            return relay
+
+        relay = asyncio.run(main())
+    assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+    raw = spool.read_text(encoding="utf-8")
+    assert len(raw.splitlines()) == 2
+    assert not [word for word in ("13945612378", "电话", "deep-link-token", "楼上漏水") if word in raw]
+    assert relay.forget(7101) == 1
+    relay.desk = FrontDesk(db)
+    relay._drain_spool()
+    assert not spool.exists()
+    with db.reader() as s:
+        rows = s.execute(select(InboundMessage.chat_id, InboundMessage.text)).all()
+    assert rows == [(7102, "楼上漏水")]

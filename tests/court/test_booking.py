@@ -246,3 +246,14 @@ def test_decline_without_colleague_proposes_other_times_and_points(db):
         assert s.get(Appointment, appt_id).case.status == "intake"
         told = _outbox(s, template="appointment_declined", recipient_type="resident")
         assert len(told) == 1 and len(told[0].payload["proposals"]) == len(result.proposals)
+
+
+def test_the_mediators_push_masks_a_phone_typed_into_the_summary(db):
+    with db.transaction() as s:
+        sp = single_mediator_point(s)
+        case = new_case(s)
+        case.summary = "邻居漏水不管，打我电话13945612378"
+        booking.book(s, case, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
+        [push] = _outbox(s, template="appointment_new", recipient_type="mediator")
+        assert push.payload["summary"] == "邻居漏水不管，打我电话139****2378"
+        assert all("13945612378" not in str(row.payload) for row in _outbox(s, recipient_type="mediator"))

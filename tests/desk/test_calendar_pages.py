@@ -30,6 +30,7 @@ def test_the_warning_shows_from_december_until_the_year_is_published(app, db, mo
     client = _login(app)
     assert "calendar-warning" not in client.get("/admin/calendar/").get_data(as_text=True)  # 30 November
     monkeypatch.setenv("COURT_FAKE_NOW", DECEMBER)
+    client = _login(app)  # a week later: the first session has long gone idle
     page = client.get("/admin/mediators").get_data(as_text=True)
     assert 'id="calendar-warning"' in page and "2027年的节假日安排还没有录入发布" in page
 

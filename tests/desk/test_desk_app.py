@@ -5,6 +5,7 @@ must still happen and the agent must be told the transcript is unavailable.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 
@@ -12,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from court import clock, desk, handoffs, residents
-from court.store.schema import Case, Handoff, OutboxMessage
+from court.store.schema import AuditEntry, Case, DeskUser as DeskUserRow, Handoff, OutboxMessage
 from desk.app import create_app
-from tests.factories import blocked_mediator_alert
+from tests.factories import NOW, blocked_mediator_alert
 
 PASSWORD = "correct horse 12368"
 PHONE = "13945612378"
@@ -95,11 +96,60 @@ def test_login_failure_and_success(app) -> None:
     assert client.get("/").status_code == 302
 
 
-def test_session_cookie_is_httponly_and_lax(app) -> None:
+def test_session_cookie_is_httponly_strict_and_secure_over_https(app, monkeypatch) -> None:
+    plain = app.test_client().get("/login").headers["Set-Cookie"]
+    assert "HttpOnly" in plain and "SameSite=Strict" in plain and "Secure" not in plain  # http://127.0.0.1 (make run)
+    secure = app.test_client().get("/login", base_url="https://desk.example").headers["Set-Cookie"]
+    assert "Secure" in secure and "SameSite=Strict" in secure
+    # Behind a reverse proxy that terminates HTTPS, trusted only when configured.
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert "Secure" not in app.test_client().get("/login", headers=forwarded).headers["Set-Cookie"]
+    monkeypatch.setenv("DESK_TRUST_PROXY", "1")
+    proxied = create_app(app.extensions["desk_db"], rasa_url="http://127.0.0.1:9", testing=True)
+    assert "Secure" in proxied.test_client().get("/login", headers=forwarded).headers["Set-Cookie"]
+
+
+def test_a_cookie_copied_before_signing_out_is_void_after_it(app) -> None:
+    client = _login(app)
+    stolen = client.get_cookie("session").value
+    assert _post(client, "/logout").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    response = thief.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_half_an_hour_without_a_click_ends_the_session_polling_does_not_count(app, monkeypatch) -> None:
+    def at(minutes: int) -> None:
+        monkeypatch.setenv("COURT_FAKE_NOW", (NOW + dt.timedelta(minutes=minutes)).isoformat())
+
+    at(0)
+    idle, busy = _login(app), _login(app, "wang")
+    at(20)
+    assert idle.get("/queue.json").status_code == 200  # the page polling by itself
+    assert busy.get("/").status_code == 200  # a click
+    at(45)
+    assert idle.get("/").status_code == 302  # 45 minutes since the last click
+    assert busy.get("/").status_code == 200  # 25 minutes
+    at(80)
+    assert busy.get("/").status_code == 302
+
+
+def test_failed_sign_ins_are_throttled_per_client_before_any_password_is_hashed(app, db) -> None:
     client = app.test_client()
-    response = client.get("/login")
-    header = response.headers["Set-Cookie"]
-    assert "HttpOnly" in header and "SameSite=Lax" in header
+    for attempt in range(10):
+        username = "li" if attempt < 4 else f"nobody{attempt}"
+        wrong = client.post("/login", data={"username": username, "password": "wrong password",
+                                            "csrf_token": _csrf(client)})
+        assert wrong.status_code == 200
+    refused = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": _csrf(client)})
+    assert refused.status_code == 429 and "15分钟" in refused.get_data(as_text=True)
+    with db.reader() as s:  # the refused attempt never reached the account
+        assert s.execute(select(DeskUserRow.failed_logins).where(DeskUserRow.username == "li")).scalar_one() == 4
+    other = app.test_client()
+    ok = other.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": _csrf(other)},
+                    environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert ok.status_code == 302
 
 
 def test_queue_lists_a_waiting_handoff_with_the_masked_phone(app, db) -> None:
@@ -294,3 +344,36 @@ def test_alerts_list_masks_the_detail_shows_and_handling_closes_them(app, db) ->
     again = li.post(f"/alerts/{alert_id}/resolve", data={"note": "再来一次", "csrf_token": _csrf(li, "/alerts/")},
                     follow_redirects=True)
     assert "已经有人处理" in again.get_data(as_text=True)
+
+
+def test_after_handing_back_or_closing_the_agent_no_longer_sees_the_conversation(app, db) -> None:
+    returned, closed = _handoff(db, "tg-611"), _handoff(db, "tg-612")
+    li = _login(app)
+    for handoff_id in (returned, closed):
+        _post(li, f"/handoffs/{handoff_id}/take")
+        assert PHONE in li.get(f"/handoffs/{handoff_id}").get_data(as_text=True)  # while holding it
+    _post(li, f"/handoffs/{returned}/return", token_from=f"/handoffs/{returned}")
+    _post(li, f"/handoffs/{closed}/close", {"note": "已处理"}, token_from=f"/handoffs/{closed}")
+    for handoff_id in (returned, closed):
+        page = li.get(f"/handoffs/{handoff_id}")
+        assert page.status_code == 403 and PHONE not in page.get_data(as_text=True)
+        assert li.get(f"/handoffs/{handoff_id}/transcript.json").status_code == 403
+        assert li.get(f"/handoffs/{handoff_id}/booking", query_string={"place": "西岗子"}).status_code == 403
+    # An admin still may, and that look is in the audit log.
+    with db.transaction() as s:
+        desk.create_user(s, "boss", PASSWORD, display_name="管理员", role="admin", now=clock.now())
+    boss = _login(app, "boss")
+    assert PHONE in boss.get(f"/handoffs/{returned}").get_data(as_text=True)
+    with db.reader() as s:
+        reads = s.execute(select(AuditEntry).where(AuditEntry.action == "handoff.read")).scalars().all()
+        assert [(r.actor, r.entity_id) for r in reads] == [("desk:boss", returned)]
+
+
+def test_no_desk_page_may_be_cached(app, db) -> None:
+    handoff_id = _handoff(db, "tg-621")
+    li = _login(app)
+    _post(li, f"/handoffs/{handoff_id}/take")
+    for path in ("/", "/queue.json", f"/handoffs/{handoff_id}", f"/handoffs/{handoff_id}/transcript.json",
+                 "/alerts/", "/intake", "/login"):
+        assert li.get(path).headers.get("Cache-Control") == "no-store", path
+    assert app.test_client().get("/login").headers.get("Cache-Control") == "no-store"

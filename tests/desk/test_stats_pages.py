@@ -11,6 +11,7 @@ import pytest
 
 from court import booking, clock, desk, stats
 from desk.app import create_app
+from desk.exports import Sheet, csv_bytes, xlsx_bytes
 from desk.stats_views import duration, last_month
 from tests.factories import NOW, new_case, shared_slot
 
@@ -111,3 +112,13 @@ def test_the_default_period_is_last_calendar_month():
 
 def test_waiting_times_read_in_their_own_unit():
     assert [duration(v) for v in (None, 7.5, 119, 150, 9897.6)] == ["—", "7.5 分钟", "119 分钟", "2.5 小时", "6.9 天"]
+
+
+def test_no_cell_of_an_export_becomes_a_formula_not_even_the_title():
+    evil = "=cmd|' /C calc'!A0 调解工作服务点"
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes([Sheet("统计", ("类别", "+项目"), [[evil, "-1+2"]],
+                                                               notes=[f"{evil} 诉前调解统计"])])))
+    cells = [c for row in book["统计"].iter_rows() for c in row if c.value is not None]
+    assert cells and all(c.data_type != "f" and not str(c.value).startswith(("=", "+", "-", "@")) for c in cells)
+    lines = csv_bytes(("=类别", "项目"), [[evil, 1]]).decode("utf-8-sig").splitlines()
+    assert all(not line.startswith(("=", "+", "-", "@")) for line in lines)

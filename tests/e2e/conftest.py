@@ -47,7 +47,7 @@ def court_clock(monkeypatch: pytest.MonkeyPatch, clock: FileClock) -> None:
 @pytest.fixture(scope="session")
 def stack(model: Path, stack_db: Database, clock: FileClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(model, database_url=stack_db.url, log_dir=tmp_path_factory.mktemp("logs"),
-               extra_env={"COURT_FAKE_NOW": clock.env}) as running:
+               extra_env={"COURT_FAKE_NOW": clock.env, "HOUSEKEEPING_INTERVAL": "0.5"}) as running:
         yield running
 
 

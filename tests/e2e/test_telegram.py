@@ -17,6 +17,7 @@ from court.store.schema import (
     OutboxMessage,
     Place,
     Resident,
+    TranscriptErasure,
 )
 from tests.factories import NOW, local, new_case, shared_slot
 
@@ -323,7 +324,7 @@ def test_delete_my_data_cancels_ahead_and_erases(telegram, stack_db):
     me.command("delete_my_data")
     me.wait_for("确定要删除", after=mark)
     done = press(me, "确认删除", "个人信息已删除")
-    assert "取消1个" in done["text"]
+    assert "取消1个" in done["text"] and "聊天记录已清除" in done["text"]
     with stack_db.reader() as s:
         appt = s.get(Appointment, appt_id)
         who = appt.case.resident
@@ -331,6 +332,43 @@ def test_delete_my_data_cancels_ahead_and_erases(telegram, stack_db):
         assert who.name is None and who.phone is None and who.telegram_user_id is None
         assert appt.case.dispute_type == "neighbor"  # kept, anonymised, for statistics
     _team[mediator_id].wait_for(lambda m: "预约已取消" in (m.get("text") or "") and reference in m["text"])
+
+
+def test_erasure_while_the_assistant_is_down_says_so_and_finishes_when_it_is_back(
+        telegram, stack, stack_db, restart_bot, clock):
+    me = resident(telegram)
+    conversation = f"tg-{me.id}"
+    say(me, DESCRIPTION, "人民调解")
+    restart_bot(RASA_URL="http://127.0.0.1:9")  # the bot cannot reach Rasa; the stack's housekeeping can
+    mark = me.mark()
+    me.command("delete_my_data")
+    me.wait_for("确定要删除", after=mark)
+    done = press(me, "确认删除", "没能清除")
+    assert "聊天记录已清除" not in done["text"]  # not claimed before it happened
+    with stack_db.reader() as s:
+        job = s.execute(select(TranscriptErasure).where(TranscriptErasure.conversation_id == conversation)
+                        ).scalar_one()
+        assert job.status == "pending" and job.attempts == 1 and job.reason == "resident"
+        job_id = job.id
+    assert DESCRIPTION in [e.get("text") for e in stack.tracker(conversation)["events"]]  # really still there
+    try:
+        clock.set(clock.now() + dt.timedelta(minutes=5))  # the retry is due
+        told = me.wait_for("聊天记录已清除", timeout=60)
+    finally:
+        clock.set(NOW)
+    assert "个人信息删除" in told["text"]
+    assert [e for e in stack.tracker(conversation)["events"] if e["event"] == "user"] == []
+    with stack_db.reader() as s:
+        job = s.get(TranscriptErasure, job_id)
+        assert job.status == "done" and job.conversation_id is None and job.chat_id is None
+    assert eventually(lambda: _erasure_push_forgotten(stack_db, job_id))
+
+
+def _erasure_push_forgotten(db, job_id: int) -> bool:  # type: ignore[no-untyped-def]
+    with db.reader() as s:
+        row = s.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"erasure:{job_id}:done")
+                        ).scalar_one()
+        return row.status == "sent" and row.payload == {}
 
 
 def test_a_mediator_who_blocked_the_bot_is_flagged_and_the_court_alerted(telegram, stack_db):

@@ -62,7 +62,8 @@ def test_an_erased_conversation_stays_erased_after_a_restart(stack, stack_db):
     stack.say(me, "/book_mediation")
     stack.say(other, LEAK)
     # What the bot sends for /delete_my_data.
-    requests.put(f"{stack.rasa_url}/conversations/{me}/tracker/events", json=[], timeout=10).raise_for_status()
+    requests.put(f"{stack.rasa_url}/conversations/{me}/tracker/events", json=[], headers=stack.api_headers(),
+                 timeout=10).raise_for_status()
     assert user_texts(stack.tracker(me)) == []
     assert "user" not in stored(stack_db, me)
 

@@ -17,7 +17,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from rasa_ext.tracker_db import REPO_ROOT, ensure_database, tracker_database_url
+from rasa_ext.tracker_db import REPO_ROOT, ensure_database, stale_conversations, tracker_database_url
 from rasa_ext.tracker_store import CourtTrackerStore
 from tests.conftest import _backends, _pg_admin, _pg_url
 
@@ -161,3 +161,19 @@ def test_postgres_tracker_database_is_derived_and_created_once_under_a_race(back
     finally:
         _drop_pg(f"{court}_tracker")
 
+
+
+def test_stale_conversations_are_those_quiet_since_before_the_cutoff(tracker_url, domain):
+    ensure_database(tracker_url)
+    assert stale_conversations(tracker_url, before=10_000.0) == []  # no events table yet
+    store = CourtTrackerStore(domain=domain)
+    asyncio.run(store.save(DialogueStateTracker.from_events(ALICE, session(("楼上漏水", "好的"), at=1000.0),
+                                                            domain.slots)))
+    bob = DialogueStateTracker.from_events(BOB, session(("工资拖欠", "好的"), at=1000.0), domain.slots)
+    asyncio.run(store.save(bob))
+    for event in session(("又来了", "好的"), at=9000.0):  # Bob spoke again later
+        bob.update(event)
+    asyncio.run(store.save(bob))
+    store.engine.dispose()
+    assert stale_conversations(tracker_url, before=5000.0) == [ALICE]
+    assert sorted(stale_conversations(tracker_url, before=10_000.0)) == [ALICE, BOB]

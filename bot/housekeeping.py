@@ -1,0 +1,107 @@
+"""Scheduled jobs beside the bot: transcript erasures retried until the assistant
+confirms them, and the retention rules (court/retention.py) once an hour.
+
+`python -m bot.housekeeping`; tools/stack.py starts it with the stack, whether
+or not Telegram is configured, so erasure and retention never depend on the bot.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from typing import Optional
+
+from bot.assistant import Assistant, AssistantUnavailable
+from bot.settings import BotSettings
+from court import retention
+from court.frontdesk import FrontDesk, TranscriptJob
+from court.retention import RetentionReport
+from court.store.db import Database
+from rasa_ext import tracker_db
+
+log = logging.getLogger(__name__)
+
+
+async def _attempt(desk: FrontDesk, assistant: Assistant, job: TranscriptJob, *, tell: bool) -> bool:
+    try:
+        await assistant.reset(job.conversation_id)
+    except AssistantUnavailable as exc:
+        log.warning("transcript erasure %s not confirmed (attempt %d): %s", job.id, job.attempts, exc)
+        await asyncio.to_thread(desk.transcript_erasure_failed, job.id, str(exc))
+        return False
+    await asyncio.to_thread(desk.transcript_erased, job.id, tell=tell)
+    return True
+
+
+async def erase_transcript_now(desk: FrontDesk, assistant: Assistant, job_id: int, conversation_id: str) -> bool:
+    """The first attempt, while the resident waits (the erasure leased the job to us);
+    True only if the assistant confirmed."""
+    return await _attempt(desk, assistant, TranscriptJob(id=job_id, conversation_id=conversation_id, attempts=1),
+                          tell=False)
+
+
+async def erase_due(desk: FrontDesk, assistant: Assistant) -> int:
+    """Retry the due erasures; returns how many the assistant confirmed."""
+    done = 0
+    for job in await asyncio.to_thread(desk.claim_transcript_erasures):
+        done += await _attempt(desk, assistant, job, tell=True)
+    return done
+
+
+def enforce_retention(desk: FrontDesk, tracker_url: Optional[str]) -> RetentionReport:
+    stale: list[str] = []
+    if tracker_url:
+        cutoff = desk.now() - dt.timedelta(days=retention.TRANSCRIPT_DAYS)
+        stale = tracker_db.stale_conversations(tracker_url, before=cutoff.timestamp())
+    return desk.enforce_retention(stale)
+
+
+async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retention_every: float,
+              tracker_url: Optional[str]) -> None:
+    next_retention = 0.0
+    while True:
+        try:
+            await erase_due(desk, assistant)
+        except Exception:  # noqa: BLE001 - the database may be down; the jobs wait in it
+            log.exception("transcript erasure pass failed")
+        if time.monotonic() >= next_retention:
+            try:
+                report = await asyncio.to_thread(enforce_retention, desk, tracker_url)
+                log.info("retention: %s", report)
+            except Exception:  # noqa: BLE001
+                log.exception("retention pass failed")
+            next_retention = time.monotonic() + retention_every
+        await asyncio.sleep(interval)
+
+
+def _tracker_url() -> Optional[str]:
+    try:
+        return tracker_db.tracker_database_url()
+    except ValueError as exc:
+        log.warning("transcripts are not expired: %s", exc)
+        return None
+
+
+def main() -> int:
+    from bot.app import configure_logging
+
+    configure_logging()
+    db = Database()
+    assistant = Assistant(BotSettings().rasa_url)
+    try:
+        asyncio.run(run(FrontDesk(db), assistant,
+                        interval=float(os.environ.get("HOUSEKEEPING_INTERVAL", 30)),
+                        retention_every=float(os.environ.get("RETENTION_INTERVAL", 3600)),
+                        tracker_url=_tracker_url()))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
