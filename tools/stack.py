@@ -70,10 +70,14 @@ class Stack:
     def channel_headers(self) -> dict[str, str]:
         return internal_auth.channel_headers(self.secrets)
 
-    def _spawn(self, name: str, args: list[str], extra_env: Optional[dict[str, str]] = None) -> None:
+    def _spawn(self, name: str, args: list[str], extra_env: Optional[dict[str, str]] = None,
+               real_clock: bool = False) -> None:
         self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = os.fdopen(os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
-        self.procs.append(subprocess.Popen(args, cwd=ROOT, env=self.env | (extra_env or {}), stdout=log,
+        env = self.env | (extra_env or {})
+        if real_clock:  # out of `make test-dates`' faketime: see _spawn_rasa
+            env = {k: v for k, v in env.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+        self.procs.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK))
         log.close()  # the child has its own copy
 
@@ -101,9 +105,11 @@ class Stack:
 
     def _spawn_rasa(self) -> None:
         # rasa_ext.serve is Rasa's command line with the JWT secret added from the environment.
+        # TensorFlow's thread pools hang under libfaketime, so when the tests move the wall clock
+        # (make test-dates) Rasa keeps the real one; the court's processes read the court's clock.
         self._spawn("rasa", [sys.executable, "-m", "rasa_ext.serve", "run", "--enable-api", "--model", str(self.model),
                              "--port", str(self.rasa_port), "--endpoints", "endpoints.yml",
-                             "--credentials", "credentials.yml", "--interface", LOOPBACK])
+                             "--credentials", "credentials.yml", "--interface", LOOPBACK], real_clock=True)
 
     def restart_rasa(self, timeout: float = 180) -> float:
         """SIGKILL the Rasa server (a crash; the action server keeps running), start it
