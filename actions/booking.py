@@ -23,7 +23,7 @@ SPECIAL_AREA_NOTE = "（农场、林场地区的纠纷可能由专门法院管�
 # Intents that interrupt a form: their text is never a slot value (see domain.yml not_intent).
 DIGRESSIONS = frozenset({"emergency", "criminal", "administrative", "request_human", "frustration", "stop",
                          "correct_value", "faq", "ask_litigation_cost", "ask_judicial_confirmation", "privacy",
-                         "bot_challenge", "choose_slot", "change_time", "change_point"})
+                         "bot_challenge", "choose_slot", "change_time", "change_point", "show_details"})
 FALLBACK_NOTE = "（该乡镇暂无准确坐标，按县城位置为您推荐服务点。）"
 
 

@@ -1,4 +1,4 @@
-"""Triage: name the dispute type, show its guidance card, or ask when unsure."""
+"""Triage: name the dispute type, show its three-line guidance card, or ask when unsure."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import DISPUTE_PREFIX, last_typed_text, user_text
 from actions.handoff import hand_over
 from court import guidance, triage
-from court.safety import danger_signs
+from court.safety import danger_signs, domestic_violence, violence_signs
 
 SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
 HAND_OVER_AFTER = 3  # misunderstandings in a row before an agent takes over
@@ -24,11 +24,18 @@ class ActionTriage(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent = tracker.get_intent_of_latest_message() or ""
         dispute = intent[len(DISPUTE_PREFIX):] if intent.startswith(DISPUTE_PREFIX) else "other"
+        text = user_text(tracker)
+        # Violence in the family is a family matter whatever the model says, and safety comes first.
+        violence = domestic_violence(text) or (dispute == "family" and violence_signs(text))
+        if violence:
+            dispute = "family"
         card = guidance.card(dispute)
-        if danger_signs(user_text(tracker)):
-            dispatcher.utter_message(text=guidance.render_routing("emergency"))
-        dispatcher.utter_message(text=f"听起来是【{card.label}】方面的纠纷。\n\n{guidance.render_card(dispute)}")
-        events: List[Dict[Text, Any]] = [SlotSet("dispute_type", dispute), SlotSet("misunderstood", 0)]
+        if danger_signs(text):
+            dispatcher.utter_message(text=guidance.render_routing("emergency", text))
+        dispatcher.utter_message(text=guidance.render_card(
+            dispute, violence=violence, heading=f"听起来是【{card.label}】方面的纠纷。"))
+        events: List[Dict[Text, Any]] = [SlotSet("dispute_type", dispute), SlotSet("misunderstood", 0),
+                                         SlotSet("violence", violence)]
         described = last_typed_text(tracker)
         if described and not tracker.get_slot("summary"):
             events.append(SlotSet("summary", described[:SUMMARY_PREFILL]))
@@ -47,7 +54,7 @@ class ActionTriageClarify(Action):
         options = triage.clarify_options(ranking)
         misunderstood = int(tracker.get_slot("misunderstood") or 0) + 1
         if danger_signs(user_text(tracker)):
-            dispatcher.utter_message(text=guidance.render_routing("emergency"))
+            dispatcher.utter_message(text=guidance.render_routing("emergency", user_text(tracker)))
         if misunderstood >= HAND_OVER_AFTER:
             dispatcher.utter_message(text="抱歉，我几次都没听明白，请12368热线工作人员来帮您。")
             return [SlotSet("misunderstood", 0), *await hand_over(dispatcher, tracker, "misunderstood")]
@@ -78,5 +85,5 @@ class ActionRouting(Action):
         kind = tracker.get_intent_of_latest_message()
         if kind not in ("emergency", "criminal", "administrative"):
             kind = "emergency"
-        dispatcher.utter_message(text=guidance.render_routing(kind))
+        dispatcher.utter_message(text=guidance.render_routing(kind, user_text(tracker)))
         return [ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -1,5 +1,7 @@
-"""Litigation fee estimates: the disputed amount in a resident's words, and the
-case acceptance fee under 诉讼费用交纳办法 (brackets in data/litigation_fees.yaml)."""
+"""Litigation fee estimates: the disputed amount in a resident's words, the kind
+of case the question describes, and the case acceptance fee under 诉讼费用交纳办法
+(amounts in data/litigation_fees.yaml; the sentences are statements fees.* of
+data/legal_statements.yaml, with their articles)."""
 from __future__ import annotations
 
 import re
@@ -13,13 +15,13 @@ import cn2an
 import yaml
 
 from court.errors import ValidationError
+from court.legal import say, sources
 from court.settings import DATA_DIR
 
 FEES_FILE = DATA_DIR / "litigation_fees.yaml"
 
 CENT = Decimal("0.01")
 TEN_THOUSAND = Decimal(10000)
-LABOR_COURT_FEE = Decimal(10)  # 诉讼费用交纳办法 art. 13(4): per case, whatever the amount
 
 Number = Union[Decimal, int, float, str]
 
@@ -72,6 +74,8 @@ def _normalise(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)   # 300,000
     text = re.sub(r"(?<=\d)\s+(?=\d)", "", text)           # 139 4561 2378 stays one (phone) number
     text = re.sub(rf"(?<=[\d{_CN_DIGITS}])[多几](?=[{_CN_UNITS}])", "", text)  # 十多万 -> 十万 (a floor)
+    # 三万二一直不还, 两万八一个月: that 一 starts the next word, not the amount
+    text = re.sub(r"(?<=[万千百][零一二两三四五六七八九])(?=一(?:直|个|共|下|次|起|定|样|年|天))", " ", text)
     return text
 
 
@@ -161,8 +165,12 @@ def _as_amount(amount: Number) -> Decimal:
     return value
 
 
+def _money(value: Decimal) -> Decimal:
+    return _plain(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
 def acceptance_fee(amount: Number) -> Decimal:
-    """Acceptance fee of a property case: cumulative brackets (办法 art. 13(1))."""
+    """Acceptance fee of a property case: cumulative brackets (办法 art. 13(一))."""
     value = _as_amount(amount)
     fee = Decimal(0)
     lower = Decimal(0)
@@ -178,7 +186,12 @@ def acceptance_fee(amount: Number) -> Decimal:
         if upper is None:
             break
         lower = upper
-    return _plain(fee.quantize(CENT, rounding=ROUND_HALF_UP))
+    return _money(fee)
+
+
+def halved(fee: Decimal) -> Decimal:
+    """Court mediation, withdrawal or simple procedure (办法 arts. 15, 16)."""
+    return _money(fee * Decimal(str(fee_rules()["halving_factor"])))
 
 
 @dataclass(frozen=True)
@@ -191,16 +204,115 @@ class FeeEstimate:
 def estimate(amount: Number) -> FeeEstimate:
     value = _as_amount(amount)
     fee = acceptance_fee(value)
-    return FeeEstimate(amount=value, fee=fee, halved_fee=_plain((fee / 2).quantize(CENT, rounding=ROUND_HALF_UP)))
+    return FeeEstimate(amount=value, fee=fee, halved_fee=halved(fee))
+
+
+def _range(key: str) -> tuple[Decimal, Decimal]:
+    low, high = fee_rules()[key]["per_case"]
+    return Decimal(str(low)), Decimal(str(high))
 
 
 def divorce_property_surcharge(amount: Number) -> Decimal:
-    """Extra fee when a divorce splits more than 200,000 yuan: 0.5% of the excess (art. 13(2))."""
-    value = _as_amount(amount)
-    excess = value - Decimal(200000)
-    if excess <= 0:
-        return Decimal(0)
-    return _plain((excess * Decimal("0.005")).quantize(CENT, rounding=ROUND_HALF_UP))
+    """Extra fee when a divorce splits more than 200,000 yuan: 0.5% of the excess (art. 13(二)1)."""
+    rules = fee_rules()["divorce"]
+    excess = _as_amount(amount) - Decimal(str(rules["property_free_upto"]))
+    return _money(excess * Decimal(str(rules["rate_above"]))) if excess > 0 else Decimal(0)
+
+
+def divorce_fee(property_split: Optional[Number] = None) -> tuple[Decimal, Decimal]:
+    """The range of a divorce case's fee, with the surcharge on the property split."""
+    low, high = _range("divorce")
+    extra = divorce_property_surcharge(property_split) if property_split is not None else Decimal(0)
+    return low + extra, high + extra
+
+
+def personality_damages_surcharge(damages: Number) -> Decimal:
+    """Personality rights: tiers of the damages claimed above 50,000 (art. 13(二)2)."""
+    value = _as_amount(damages)
+    extra = Decimal(0)
+    for tier in fee_rules()["personality_rights"]["damages_tiers"]:
+        above = Decimal(str(tier["above"]))
+        top = value if tier.get("upto") is None else min(value, Decimal(str(tier["upto"])))
+        if top > above:
+            extra += (top - above) * Decimal(str(tier["rate"]))
+    return _money(extra)
+
+
+def personality_fee(damages: Optional[Number] = None) -> tuple[Decimal, Decimal]:
+    low, high = _range("personality_rights")
+    extra = personality_damages_surcharge(damages) if damages is not None else Decimal(0)
+    return low + extra, high + extra
+
+
+def labor_fee() -> Decimal:
+    """A labour dispute taken to court after arbitration: per case (art. 13(四))."""
+    return Decimal(str(fee_rules()["labor_dispute"]["per_case"]))
+
+
+def administrative_fee() -> Decimal:
+    return Decimal(str(fee_rules()["administrative"]["per_case"]))
+
+
+# --- the kind of case a fee question describes -----------------------------------
+
+FEE_KINDS = ("property", "divorce", "labor", "personality", "maintenance", "administrative")
+KIND_TITLES = {
+    "property": "借款、赔偿等财产纠纷",
+    "divorce": "离婚",
+    "labor": "和单位的劳动争议",
+    "personality": "名誉、肖像、隐私等人格权",
+    "maintenance": "赡养费、抚养费、扶养费",
+    "administrative": "告行政机关",
+}
+# The words that name the kind of case, whatever the conversation was about before.
+_CUES = {
+    "divorce": re.compile(r"离婚|离了婚"),
+    "maintenance": re.compile(r"赡养|抚养费|扶养费|抚育费|养老钱"),
+    "labor": re.compile(r"工资|欠薪|薪水|加班费|经济补偿|赔偿金.*(?:单位|公司|厂)|劳动合同|劳动仲裁|劳动争议|"
+                        r"辞退|开除|工伤|社保|仲裁完|仲裁裁决|仲裁了"),
+    "personality": re.compile(r"名誉|肖像|隐私|姓名权|名称权|荣誉权|人格权|诽谤|造谣|污蔑|侮辱我|个人信息"),
+    "administrative": re.compile(r"行政诉讼|行政案件|告政府|民告官|告(?:县|市|区|乡|镇)政府|告.{0,4}局"),
+}
+# 工钱 may be a labour dispute with an employer or a private helper's pay: ask.
+_WAGES_ONLY = re.compile(r"工钱|干活的钱|活钱|劳务费")
+_EMPLOYER = re.compile(r"单位|公司|厂|企业|劳动|仲裁|老板")
+_PRIVATE_HELP = re.compile(r"劳务|帮工|雇工|个人雇|家政|保姆")
+_AFTER_DIVORCE = re.compile(r"离婚后|离了婚|已经离婚|离完婚|离婚以后|离婚好几年")
+_MONTHLY = re.compile(r"(?:每|一)个?月[^，。；]{0,4}[\d一二两三四五六七八九十百千万]|[\d万千百元块钱]\s*(?:一|每)个?月")
+
+
+def _dispute_key(dispute_type: Optional[str]) -> Optional[str]:
+    if not dispute_type:
+        return None
+    key = dispute_type.strip().lower().removeprefix("dispute_")
+    return "labor" if key == "labour" else key
+
+
+def classify(text: str, dispute_type: Optional[str] = None) -> tuple[Optional[str], tuple[str, ...]]:
+    """The kind of case a fee question describes: (kind, ()) or (None, kinds to ask about).
+
+    The words of the question decide before the conversation's dispute type does."""
+    text = text or ""
+    kinds = {k for k, cue in _CUES.items() if cue.search(text)}
+    if {"divorce", "maintenance"} <= kinds:  # 抚养费 inside a divorce is part of the divorce case
+        kinds.discard("divorce" if _AFTER_DIVORCE.search(text) else "maintenance")
+    if "labor" not in kinds and _WAGES_ONLY.search(text):
+        if _PRIVATE_HELP.search(text):
+            kinds.add("property")
+        elif _EMPLOYER.search(text):
+            kinds.add("labor")
+        elif not kinds:
+            return None, ("labor", "property")
+    if len(kinds) == 1:
+        return kinds.pop(), ()
+    if kinds:
+        return None, tuple(k for k in FEE_KINDS if k in kinds)
+    key = _dispute_key(dispute_type)
+    if key == "labor":
+        return "labor", ()
+    if key == "family":
+        return None, ("divorce", "maintenance", "property")
+    return "property", ()
 
 
 # --- the answer a resident reads -------------------------------------------------
@@ -215,68 +327,99 @@ def format_yuan(value: Decimal) -> str:
     return f"{_plain(value).normalize():f}元"
 
 
+def _range_text(low: Decimal, high: Decimal) -> tuple[str, str]:
+    return format_yuan(low).removesuffix("元"), format_yuan(high)
+
+
 _ASK_AMOUNT = "想估算诉讼费，请告诉我争议的金额，例如“标的十万”“欠我3万块”“五千元”。"
-_FREE = "· 人民调解不收费；调解协议申请司法确认，法院也不收案件受理费。"
-_HALVED = "· 法院调解结案、撤诉或适用简易程序的，受理费减半。"
-_OTHER_COSTS = "· 另外可能有保全申请费、鉴定费、律师费等。"
-_HARDSHIP = "· 交费确有困难的，可以申请缓交、减交或免交。"
+_ASK_KIND = "不同案件的诉讼费算法不一样。您要起诉的是哪一类？"
 _CLOSING = ("以上按《诉讼费用交纳办法》估算，是一般性信息，不是对您案件的法律意见，"
             "实际以法院交费通知为准。有疑问请拨打12368。")
+_HEADINGS = {
+    "property": "诉讼费（估算）",
+    "divorce": "离婚案件的诉讼费（估算）",
+    "labor": "劳动争议的诉讼费（估算）",
+    "personality": "人格权案件的诉讼费（估算）",
+    "maintenance": "赡养费、抚养费、扶养费案件的诉讼费（估算）",
+    "administrative": "行政案件的诉讼费",
+}
 
 
-def _dispute_key(dispute_type: Optional[str]) -> Optional[str]:
-    if not dispute_type:
-        return None
-    key = dispute_type.strip().lower().removeprefix("dispute_")
-    return "labor" if key == "labour" else key
+@dataclass(frozen=True)
+class FeeAnswer:
+    text: str
+    kind: Optional[str] = None
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, fee kind) when the kind must be asked
 
 
-def _labor_lines() -> list[str]:
-    return [
-        "劳动争议的费用（估算）",
-        "· 劳动争议要先申请劳动仲裁，仲裁不收费。",
-        f"· 对仲裁结果不服再起诉的，法院案件受理费每件{LABOR_COURT_FEE}元，与金额多少无关。",
-        "· 劳动争议调解组织、人民调解都不收费。",
-    ]
-
-
-def _family_lines(amount: Optional[Decimal]) -> list[str]:
-    lines = ["婚姻家庭纠纷的费用（估算）", "· 离婚案件每件交50至300元。"]
-    if amount is None:
-        lines.append("· 离婚时分割的财产超过20万元的，超出部分另按0.5%交。")
-        lines.append("· 继承等财产纠纷按争议金额计算，告诉我金额可以帮您估算。")
-        return lines
-    extra = divorce_property_surcharge(amount)
-    if extra > 0:
-        lines.append(f"· 分割财产{format_yuan(amount)}，超过20万元的部分另交约{format_yuan(extra)}。")
-    else:
-        lines.append("· 分割的财产不超过20万元的，不另外加收。")
-    est = estimate(amount)
-    lines.append(f"· 如果是继承等财产纠纷，按{format_yuan(amount)}计算约{format_yuan(est.fee)}，"
-                 f"减半后约{format_yuan(est.halved_fee)}。")
-    return lines
-
-
-def _property_lines(amount: Decimal) -> list[str]:
-    est = estimate(amount)
-    return [
-        "诉讼费（估算）",
-        f"争议金额{format_yuan(est.amount)}，起诉时案件受理费约{format_yuan(est.fee)}。",
-        f"· 法院调解结案、撤诉或适用简易程序的减半，约{format_yuan(est.halved_fee)}。",
-    ]
-
-
-def render_estimate(amount: Optional[Decimal], dispute_type: Optional[str] = None) -> str:
-    """A short answer about court fees for a phone screen, in Chinese."""
-    kind = _dispute_key(dispute_type)
-    if amount is not None:
-        amount = _as_amount(amount)
+def _lines(kind: str, amount: Optional[Decimal], monthly: bool) -> list[tuple[str, dict[str, str]]]:
+    """The statements (key, fill) of an answer, in order."""
+    if kind == "property":
+        assert amount is not None
+        est = estimate(amount)
+        return [("fees.property", {"amount": format_yuan(est.amount), "fee": format_yuan(est.fee)}),
+                ("fees.halved_amount", {"half": format_yuan(est.halved_fee)}),
+                ("fees.loser_pays", {}), ("fees.free", {}), ("fees.other_costs", {}), ("fees.hardship", {})]
+    if kind == "divorce":
+        lines: list[tuple[str, dict[str, str]]] = [("fees.divorce", {})]
+        if amount is not None:
+            low, high = _range_text(*divorce_fee(amount))
+            lines.append(("fees.divorce_amount", {"amount": format_yuan(amount), "low": low, "high": high}))
+        return lines + [("fees.halved", {}), ("fees.divorce_burden", {}), ("fees.free", {}), ("fees.hardship", {})]
     if kind == "labor":
-        lines = _labor_lines() + [_OTHER_COSTS, _HARDSHIP]
-    elif kind == "family":
-        lines = _family_lines(amount) + [_HALVED, _FREE, _OTHER_COSTS, _HARDSHIP]
-    elif amount is None:
-        return "\n".join([_ASK_AMOUNT, _FREE, "诉讼费问题也可以拨打12368咨询。"])
-    else:
-        lines = _property_lines(amount) + [_FREE, _OTHER_COSTS, _HARDSHIP]
-    return "\n".join(lines + [_CLOSING])
+        return [("fees.labor", {}), ("fees.labor_no_prepay", {}), ("fees.loser_pays", {}), ("mediation.free", {}),
+                ("fees.hardship", {})]
+    if kind == "personality":
+        lines = [("fees.personality", {})]
+        if amount is not None:
+            low, high = _range_text(*personality_fee(amount))
+            lines.append(("fees.personality_amount", {"amount": format_yuan(amount), "low": low, "high": high}))
+        return lines + [("fees.halved", {}), ("fees.loser_pays", {}), ("fees.free", {}), ("fees.hardship", {})]
+    if kind == "maintenance":
+        lines = [("fees.maintenance_exempt", {})]
+        if monthly:
+            lines.append(("fees.maintenance_total", {}))
+        elif amount is not None:
+            lines.append(("fees.maintenance_amount", {"amount": format_yuan(amount),
+                                                      "fee": format_yuan(acceptance_fee(amount))}))
+        return lines + [("fees.halved", {}), ("fees.loser_pays", {}), ("fees.free", {}), ("legal_aid.maintenance", {})]
+    if kind == "administrative":
+        return [("fees.administrative", {}), ("fees.loser_pays", {}), ("fees.hardship", {})]
+    raise ValueError(f"unknown fee kind: {kind!r}")
+
+
+def statement_keys() -> set[str]:
+    """Every statement a fee answer can use (for the tests)."""
+    keys = {"fees.free"}
+    for kind in FEE_KINDS:
+        for amount, monthly in ((Decimal(300000), False), (Decimal(1500), True), (None, False)):
+            if kind != "property" or amount is not None:
+                keys |= {key for key, _ in _lines(kind, amount, monthly)}
+    return keys
+
+
+def render_estimate(amount: Optional[Number], kind: Optional[str] = "property", *, monthly: bool = False) -> str:
+    """A short answer about court fees for one kind of case, in Chinese."""
+    kind = kind or "property"
+    if kind not in FEE_KINDS:  # a dispute type: only labour has a fee of its own
+        kind = "labor" if _dispute_key(kind) == "labor" else "property"
+    value = _as_amount(amount) if amount is not None else None
+    if kind == "property" and value is None:
+        return "\n".join([_ASK_AMOUNT, "· " + say("fees.free", with_basis=False), "诉讼费问题也可以拨打12368咨询。"])
+    lines = _lines(kind, value, monthly)
+    text = [_HEADINGS[kind]] + ["· " + say(key, with_basis=False, **fill) for key, fill in lines]
+    return "\n".join(text + [sources(key for key, _ in lines), _CLOSING])
+
+
+def answer(text: str, dispute_type: Optional[str] = None, kind: Optional[str] = None) -> FeeAnswer:
+    """The fee answer to a resident's question, priced by the kind of case it describes;
+    when the kind cannot be told, a question with one button per kind."""
+    if kind not in FEE_KINDS:
+        kind, candidates = classify(text, dispute_type)
+        if kind is None:
+            titles = dict(KIND_TITLES)
+            if set(candidates) == {"labor", "property"}:
+                titles["property"] = "个人之间雇工、帮工的工钱"
+            return FeeAnswer(text=_ASK_KIND, buttons=tuple((titles[k], k) for k in candidates))
+    amount = parse_amount(text)
+    return FeeAnswer(text=render_estimate(amount, kind, monthly=bool(_MONTHLY.search(text or ""))), kind=kind)

@@ -1,17 +1,23 @@
-"""Guidance cards: which channel handles a dispute first, the rules and time
-limits that decide it, judicial confirmation, and what to bring.
+"""Guidance cards: who handles a dispute first, what to bring and how long there
+is to act, in three short lines; the rules with their articles behind "看详细规定";
+where to go when mediation is the wrong door; judicial confirmation; what an
+outcome means for the resident.
 
-Channel names and checklists come from data/dispute_channels.yaml; the
-sentences a resident reads are ours, shortened for a phone screen.
+Which statements a card uses comes from data/dispute_channels.yaml; every legal
+sentence is a statement of data/legal_statements.yaml (court/legal.py), so the
+table and its articles are the only source of what the assistant says about the law.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
+from court import safety
+from court.legal import say
 from court.settings import DATA_DIR
 
 CHANNELS_FILE = DATA_DIR / "dispute_channels.yaml"
@@ -22,18 +28,32 @@ DISPUTE_TYPES = (
     "consumer", "contract", "land", "medical", "injury", "other",
 )
 ROUTING_KINDS = ("emergency", "criminal", "administrative")
-CARD_LIMIT = 900  # characters; one phone screen and a bit
+CARD_LIMIT = 260      # characters of the three-line card: one phone screen with the booking offer
+LINE_LIMIT = 60       # characters of one of its lines
+DETAILS_LIMIT = 1600  # the details behind "看详细规定"; Telegram allows 4096
+BRING_ON_CARD = 4
+
+DISCLAIMER = "以上是一般性信息，不是对您个案的法律意见。"
+
+
+@dataclass(frozen=True)
+class ViolenceCard:
+    lines: tuple[str, ...]
+    rules: tuple[str, ...]
+    bring: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class GuidanceCard:
     key: str
     label: str
-    first_channel: str
-    other_channels: tuple[str, ...]
-    rules: tuple[str, ...]  # the yaml's statements with their articles (the source, not what we show)
+    first_channel: str  # as stored on the case
+    who: str            # statement keys from here on
+    deadline: str
+    rules: tuple[str, ...]
     judicial_confirmation: str
     bring: tuple[str, ...]
+    violence: Optional[ViolenceCard] = None
 
 
 @lru_cache(maxsize=1)
@@ -48,188 +68,163 @@ def card(dispute_type: str) -> GuidanceCard:
     if dispute_type not in types:
         raise ValueError(f"unknown dispute type: {dispute_type!r}")
     raw = types[dispute_type]
+    violence = raw.get("violence")
     return GuidanceCard(
         key=dispute_type,
         label=str(raw["label"]),
         first_channel=str(raw["first_channel"]),
-        other_channels=tuple(str(c) for c in raw.get("other_channels") or ()),
+        who=str(raw["who"]),
+        deadline=str(raw["deadline"]),
         rules=tuple(str(r) for r in raw.get("rules") or ()),
-        judicial_confirmation=str(raw.get("judicial_confirmation", "")),
+        judicial_confirmation=str(raw["judicial_confirmation"]),
         bring=tuple(str(b) for b in raw.get("bring") or ()),
+        violence=None if not violence else ViolenceCard(
+            lines=tuple(violence["lines"]), rules=tuple(violence["rules"]), bring=tuple(violence["bring"])),
     )
 
 
-# --- our wording of the rules, shortened ------------------------------------
-
-# Said right after the first channel, where the order of steps matters.
-_FIRST_CHANNEL_NOTE = {
-    "labor": "注意：起诉前必须先申请劳动仲裁，一般要在1年内申请；调解可以不经过。",
-    "land": "调解不成可以申请仲裁，也可以直接起诉，仲裁不是必经程序（农村土地承包经营纠纷调解仲裁法4条）。",
-    "traffic": "交警调解要在收到事故认定书10日内由各方共同书面申请。",
-}
-
-_KEY_POINTS: dict[str, tuple[str, ...]] = {
-    "family": (
-        "协议离婚须双方亲自到婚姻登记机关办理，有30天冷静期（民法典1076、1077条）。",
-        "起诉离婚的，法院会先做调解（民法典1079条）。",
-        "遗产纠纷归被继承人死亡时住所地或主要遗产所在地法院管（民诉法34条）。",
-        "老人赡养、住房、财产纠纷，可以申请调解，也可以直接起诉（老年人权益保障法75条）。",
-        "要抚养费、赡养费、扶养费，不受诉讼时效限制（民法典196条）。",
-    ),
-    "neighbor": (
-        "通行、排水、采光等相邻问题，按方便生活、公平合理的原则处理（民法典288条）。",
-        "可以和解、调解，也可以仲裁或起诉（民法典233条）。",
-        "要求停止侵害、排除妨碍、消除危险的，不受诉讼时效限制（民法典196条）。",
-    ),
-    "labor": (
-        "不服仲裁裁决才能起诉（劳动争议调解仲裁法5条）。",
-        "仲裁时效1年，从知道权利受侵害起算；在职期间被欠工资不受此限，离职后要在1年内提出（27条）。",
-        "劳动仲裁不收费，向合同履行地或单位所在地的仲裁委申请（21、53条）。",
-        "欠薪、工伤医疗费、经济补偿的调解协议不履行，可向法院申请支付令（16条）。",
-        "只有欠条的欠薪可直接起诉；个人之间雇工帮工不算劳动争议，可直接人民调解。",
-    ),
-    "debt": (
-        "诉讼时效3年（民法典188条）；申请人民调解可以中断时效。",
-        "由被告住所地或合同履行地法院管辖（民诉法22、24条）。",
-    ),
-    "property_mgmt": (
-        "街道办、乡镇政府和县级房产主管部门负责指导监督物业管理（物业管理条例19条）。",
-        "物业费纠纷按最高法物业服务司法解释处理，供暖纠纷还要看地方供热条例。",
-    ),
-    "housing": (
-        "房屋纠纷由房屋所在地法院专属管辖（民诉法34条）。",
-        "诉讼时效一般3年（民法典188条）；申请人民调解可以中断时效。",
-    ),
-    "traffic": (
-        "可以请交警调解赔偿，也可以直接起诉（道路交通安全法74条）。",
-        "交警调解期限10日，已起诉的不再调解（实施条例94—96条）。",
-        "一般等丧事办完、治疗结束或伤残评定后、损失确定了再调解。",
-    ),
-    "consumer": (
-        "可以协商、找消协调解、向市场监管部门投诉、按约定仲裁或起诉（消保法39条）。",
-        "投诉后市场监管部门应在7个工作日内处理并告知您（消保法46条）。",
-        "已被法院、仲裁、消协或调解组织受理的，不再受理投诉。",
-    ),
-    "contract": (
-        "合同里有仲裁条款的，先按约定仲裁；也可书面约定管辖法院（民诉法35条）。",
-        "诉讼时效一般3年（民法典188条）。",
-    ),
-    "land": (
-        "承包仲裁时效2年、不收费，不服裁决30日内起诉（农村土地承包经营纠纷调解仲裁法18、48、52条）。",
-        "征地补偿争议不走承包仲裁，应申请行政复议或行政诉讼（同法2条）。",
-        "土地、宅基地权属争议先由政府处理，不服的30日内起诉（土地管理法14条）。",
-    ),
-    "medical": (
-        "可以协商、人民调解、卫健部门行政调解或起诉（医疗纠纷预防和处理条例22条）。",
-        "人民调解要双方都同意；已起诉或已行政调解的不再受理（31条）。",
-        "行政调解找县级卫健部门，30个工作日内调完（40条）。",
-        "患者可以复制病历；发生纠纷时双方在场封存病历和实物。",
-    ),
-    "injury": (
-        "由侵权行为地或被告住所地法院管辖（民诉法29条），诉讼时效3年。",
-        "故意伤害达到轻伤以上的可能涉及犯罪，应向公安机关报案。",
-    ),
-    "other": (
-        "诉讼时效一般3年（民法典188条）；申请人民调解可以中断时效。",
-        "不清楚该找哪里，可拨打12368诉讼服务热线问清楚。",
-    ),
-}
-
-# What this kind of agreement can or cannot get confirmed.
-_CONFIRMATION_NOTE = {
-    "family": "婚姻、亲子、收养等身份关系不能申请司法确认；其中财产分割、抚养费等财产部分可以。",
-    "labor": "人民调解组织主持达成的协议可以；劳动争议调解组织的协议按劳动争议调解仲裁法处理"
-             "（15日内不履行可申请仲裁，部分可申请支付令）。",
-    "housing": "确认房屋归谁所有的协议不能确认（民诉法解释355条）。",
-    "land": "确认土地、宅基地归谁的协议不能确认（民诉法解释355条）。",
-    "traffic": "人民调解组织主持达成的协议可以申请。",
-    "other": "要看协议内容：涉及身份关系或确认财产归谁的不能确认。",
-}
-
-_FEE_NOTE = {
-    "labor": "劳动仲裁也不收费。",
-    "land": "土地承包仲裁也不收费。",
-}
-_MEDIATION_BASICS = "人民调解免费、自愿，一方不同意不能强迫；调解不成，仍可仲裁或起诉。"
-
-_CONFIRMATION_GENERAL = "调解协议生效后30日内，双方共同向基层法院申请，不收费；确认后对方不履行，可申请强制执行。"
-_CLOSING = "以上是一般性信息，不是对您个案的法律意见；有疑问请拨打12368。"
-
-
-def _confirmation_note(c: GuidanceCard) -> str:
-    if c.key in _CONFIRMATION_NOTE:
-        return _CONFIRMATION_NOTE[c.key]
-    if c.judicial_confirmation.strip() == "可以":
-        return "这类调解协议可以申请。"
-    return c.judicial_confirmation  # a type added to the yaml without our wording yet
-
-
-def render_card(dispute_type: str) -> str:
-    """A compact guidance card for one dispute type, in Chinese, under CARD_LIMIT characters."""
+def statement_keys(dispute_type: str) -> set[str]:
+    """Every statement a card and its details can use (for the tests)."""
     c = card(dispute_type)
-    first = c.first_channel + "。"
-    if c.key in _FIRST_CHANNEL_NOTE:
-        first += _FIRST_CHANNEL_NOTE[c.key]
-    points = _KEY_POINTS.get(c.key, c.rules)
-    lines = [
-        f"【{c.label}】",
-        f"【首选渠道】{first}",
-    ]
-    if c.other_channels:
-        lines.append("【其他渠道】" + "；".join(c.other_channels))
-    lines.append("【规则和时限】")
-    lines += [f"· {p}" for p in points]
-    lines.append("【调解】" + _MEDIATION_BASICS + _FEE_NOTE.get(c.key, ""))
-    lines.append(f"【司法确认】{_CONFIRMATION_GENERAL}{_confirmation_note(c)}")
-    lines.append("【需要准备】" + "、".join(c.bring))
-    lines.append(_CLOSING)
+    keys = {c.who, c.deadline, c.judicial_confirmation, *c.rules, "mediation.basics", "jc.card", "legal_aid.closing"}
+    if c.violence:
+        keys |= {*c.violence.lines, *c.violence.rules}
+    return keys
+
+
+def _line(key: str) -> str:
+    return say(key, with_basis=False, short=True).rstrip("。")
+
+
+def _closing() -> str:
+    return say("legal_aid.closing", with_basis=False)
+
+
+def render_card(dispute_type: str, *, violence: bool = False, heading: Optional[str] = None) -> str:
+    """The three-line card: 先找谁、带什么、多久内要办, then legal aid and 12368.
+
+    With `violence` (family only) the lines are safety first: 110 and 12338, the
+    personal safety protection order, the police warning and legal aid."""
+    c = card(dispute_type)
+    lines = [heading or f"【{c.label}】"]
+    if violence and c.violence:
+        first, order, aid = (_line(k) for k in c.violence.lines)
+        lines += [f"先保安全：{first}", f"保护令：{order}", f"还可以：{aid}"]
+    else:
+        bring = "、".join(c.bring[:BRING_ON_CARD]) + ("等" if len(c.bring) > BRING_ON_CARD else "")
+        lines += [f"先找谁：{_line(c.who)}", f"带什么：{bring}", f"多久内要办：{_line(c.deadline)}"]
+    lines.append(_closing())
+    return "\n".join(lines)
+
+
+def render_details(dispute_type: str, *, violence: bool = False) -> str:
+    """The rules behind the card, each with its statute and article."""
+    c = card(dispute_type)
+    lines = [f"【{c.label}：详细规定】"]
+    if violence and c.violence:
+        lines += [f"· {say(k)}" for k in c.violence.rules]
+        lines.append("【需要准备】" + "、".join(c.violence.bring))
+        lines.append("【其他家庭纠纷】")
+        lines += [f"· {say(k)}" for k in c.rules]
+    else:
+        lines.append(f"【先找谁】{say(c.who)}")
+        lines.append("【规则和时限】")
+        lines += [f"· {say(k)}" for k in c.rules]
+        lines.append(f"【调解】{say('mediation.basics')}")
+        lines.append(f"【司法确认】{say('jc.card')}{say(c.judicial_confirmation)}")
+        lines.append("【需要准备】" + "、".join(c.bring))
+    lines.append(say("legal_aid.closing"))
+    lines.append(DISCLAIMER)
     return "\n".join(lines)
 
 
 # --- when mediation is the wrong door --------------------------------------------
 
-_ROUTING_TEXT = {
-    "emergency": (
-        "如果您或家人正面临危险，请立即拨打110报警。\n"
-        "遭受家庭暴力的：\n"
-        "· 可以报警，并保留伤情照片、就医记录等证据；\n"
-        "· 可以拨打妇联12338热线求助；\n"
-        "· 可以向法院申请人身安全保护令。\n"
-        "先确保人身安全，其他事情之后再处理。"
-    ),
-    "criminal": (
-        "诈骗、盗窃、故意伤害等涉嫌犯罪的事，请到公安机关（派出所）报案，紧急时拨打110。\n"
-        "这类事情不能通过人民调解解决，本服务无法为您预约。\n"
-        "涉及民事赔偿的问题，可以拨打12368咨询。"
-    ),
-    "administrative": (
-        "对行政机关的决定（例如罚款、征收补偿、登记）不服的，可以依法申请行政复议，或者向法院提起行政诉讼。\n"
-        "这类事情不适用人民调解，本服务无法为您预约。\n"
-        "复议和起诉都有期限，请尽早办理；具体可以拨打12368咨询。"
-    ),
+_NUMBER_LINES = {
+    "110": "如果您或家人正面临危险，请立即拨打110报警。",
+    "120": "有人受伤，请拨打120急救电话。",
+    "119": "发生火灾，请先离开危险的地方，拨打119报警。",
+    "12356": "如果您或身边的人有轻生的念头，请拨打12356心理援助热线，有人会认真听您说；情况危急请拨打110或120。",
+    "12338": "妇女、儿童遭受暴力的，可以拨打妇联12338热线求助。",
 }
+_NOT_MEDIATION = "这类事情不能通过人民调解解决，本服务无法为您预约。"
 
 
-def render_routing(kind: str) -> str:
-    """Where to go instead of mediation: "emergency", "criminal" or "administrative"."""
-    if kind not in _data().get("routing", {}) or kind not in _ROUTING_TEXT:
+def _routing(kind: str, situation: str) -> list[str]:
+    return [str(k) for k in _data()["routing"][kind][situation]]
+
+
+def render_routing(kind: str, text: str = "") -> str:
+    """Where to go instead of mediation, chosen by what the resident wrote:
+    "emergency", "criminal" or "administrative"."""
+    if kind not in ROUTING_KINDS:
         raise ValueError(f"unknown routing kind: {kind!r}")
-    return _ROUTING_TEXT[kind]
+    if kind == "emergency":
+        lines = [_NUMBER_LINES[n] for n in safety.emergency_numbers(text)]
+        if safety.domestic_violence(text):
+            lines += [f"· {say(k)}" for k in _routing("emergency", "domestic_violence")]
+        lines.append("先确保人身安全，其他事情之后再处理。")
+        return "\n".join(lines)
+    if kind == "criminal":
+        if safety.suspect_relative(text):
+            lines = ["家人被公安机关带走或拘留的，可以这样做："]
+            lines += [f"· {say(k)}" for k in _routing("criminal", "relative")]
+            lines.append("请不起律师的，可以先拨打12348咨询法律援助。")
+        else:
+            situation = "light_injury" if safety.light_injury(text) else "victim"
+            lines = [f"· {say(k)}" for k in _routing("criminal", situation)]
+        lines.append(_NOT_MEDIATION + "其他问题可以拨打12368咨询。")
+        return "\n".join(lines)
+    lines = ["对行政机关的决定（例如罚款、征收补偿、登记）不服的："]
+    lines += [f"· {say(k)}" for k in _routing("administrative", "any")]
+    lines.append("这类事情不适用人民调解，本服务无法为您预约。具体可以拨打12368咨询；请不起律师的，可以拨打12348咨询法律援助。")
+    return "\n".join(lines)
 
+
+def routing_statement_keys() -> set[str]:
+    return {str(k) for kind in _data()["routing"].values() for keys in kind.values() for k in keys}
+
+
+# --- judicial confirmation and outcomes -------------------------------------------
 
 def render_judicial_confirmation() -> str:
-    """What judicial confirmation of a mediation agreement is and how to apply (legal_rules.md)."""
+    """What judicial confirmation of a mediation agreement is and how to apply."""
     return "\n".join([
-        "【什么是司法确认】",
-        "在人民调解委员会等依法设立的调解组织达成调解协议后，双方可以请法院审查确认。"
-        "法院确认有效的，会作出裁定；一方不履行，另一方可以直接申请法院强制执行。",
-        "【怎么申请】双方当事人共同申请，在调解协议生效之日起30日内提出，一般双方一起到场。",
-        "【向哪个法院】法院委派的调解，向该法院申请；其他的，向当事人住所地、标的物所在地"
-        "或调解组织所在地的基层人民法院申请。也可以通过“人民法院在线服务”线上申请。",
-        "【费用】不收费。",
-        "【不能确认的】婚姻、亲子、收养等身份关系，以及确认房屋、土地等物权或知识产权归谁的协议"
-        "（民诉法解释355条）。",
-        "【结果】协议有效的裁定确认；无效的驳回，双方可以重新调解，也可以起诉。",
-        "【申请执行】确认后对方不履行的，要在2年内申请强制执行（民事诉讼法250条）。",
-        "依据：民事诉讼法205、206条。以上是一般性信息，有疑问请拨打12368。",
+        "【什么是司法确认】在人民调解委员会等依法设立的调解组织达成调解协议后，双方可以请法院审查确认。"
+        + say("jc.result"),
+        f"【要不要申请】{say('jc.not_required')}",
+        f"【向哪个法院】{say('jc.where')}{say('jc.intermediate')}也可以通过“人民法院在线服务”线上申请。",
+        f"【费用】{say('jc.free')}",
+        f"【不能确认的】{say('jc.excluded')}",
+        f"【申请执行】{say('jc.enforce_2y')}",
+        "以上是一般性信息，有疑问请拨打12368。",
     ])
+
+
+def render_outcome_hint(result: str, deadline: Optional[dt.date] = None) -> str:
+    """What a recorded mediation outcome means for the resident (the outcome push)."""
+    if result == "agreement_needs_confirmation":
+        if deadline is None:
+            raise ValueError("a confirmation hint needs its deadline")
+        return (say("jc.optional") + say("jc.free") + say("jc.deadline", date=f"{deadline.month}月{deadline.day}日")
+                + "有疑问请拨打12368。")
+    if result == "success":
+        return (say("mediation.binding") + say("jc.optional") + say("jc.enforceable") + "有疑问请拨打12368。")
+    if result == "failed":
+        return ("调解没有成功。" + say("mediation.after_failure") + say("general.limitation_restarts")
+                + say("labor.arbitration_first", short=True) + say("legal_aid.closing", with_basis=False))
+    if result == "no_show":
+        return "这次调解因当事人未到场没有进行。如仍需调解，可以重新预约。"
+    raise ValueError(f"unknown outcome: {result!r}")
+
+
+def all_statement_keys() -> set[str]:
+    """Statements any card, details, routing answer or hint can use."""
+    keys = routing_statement_keys() | {"jc.result", "jc.not_required", "jc.where", "jc.intermediate", "jc.free",
+                                       "jc.excluded", "jc.enforce_2y", "jc.optional", "jc.deadline",
+                                       "mediation.binding", "jc.enforceable", "mediation.after_failure",
+                                       "general.limitation_restarts", "labor.arbitration_first"}
+    for t in DISPUTE_TYPES:
+        keys |= statement_keys(t)
+    return keys
+

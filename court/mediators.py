@@ -62,8 +62,6 @@ STATUS_LABELS: dict[str, str] = {
     AppointmentStatus.NO_SHOW.value: "当事人未到",
 }
 
-JC_RULE = ("双方应自调解协议生效之日起三十日内共同向有管辖权的人民法院申请司法确认，不收费"
-           "（民事诉讼法第二百零五条、人民调解法第三十三条）。")
 
 
 # --- linking a Telegram chat ------------------------------------------------
@@ -405,16 +403,9 @@ def _jc_deadline(calendar: workcalendar.WorkCalendar, now: dt.datetime) -> dt.da
 
 
 def _hint(calendar: workcalendar.WorkCalendar, result: OutcomeResult, now: dt.datetime) -> str:
-    if result == OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION:
-        deadline = _jc_deadline(calendar, now)
-        return (f"{JC_RULE}按协议今天生效计算，最晚应在{deadline.month}月{deadline.day}日提出申请。"
-                "有疑问请拨打12368。")
-    if result == OutcomeResult.SUCCESS:
-        return ("请按调解协议履行。双方也可以自协议生效之日起三十日内共同申请法院司法确认，"
-                "确认后一方不履行的，另一方可以申请强制执行。有疑问请拨打12368。")
-    if result == OutcomeResult.FAILED:
-        return "调解没有成功。您还可以依法通过仲裁、行政或诉讼途径解决（劳动争议须先申请劳动仲裁）。有疑问请拨打12368。"
-    return "这次调解因当事人未到场没有进行。如仍需调解，可以重新预约。"
+    """What the outcome means for the resident; the wording is the statements' (court/guidance.py)."""
+    deadline = _jc_deadline(calendar, now) if result == OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION else None
+    return guidance.render_outcome_hint(result.value, deadline)
 
 
 def _appointment_for_outcome(session: Session, case: Case) -> Optional[Appointment]:

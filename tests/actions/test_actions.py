@@ -26,7 +26,7 @@ from actions.booking import (
     ValidateBookingForm,
 )
 from actions.handoff import ActionRequestHuman
-from actions.guidance import ActionLitigationCost
+from actions.guidance import ActionLitigationCost, ActionShowDetails
 from actions.triage import ActionRouting, ActionTriage, ActionTriageClarify
 from court.store.schema import Appointment, Case, Handoff, Resident
 from tests.factories import NOW
@@ -119,6 +119,54 @@ def test_emergency_routing_stops_forms_and_never_offers_mediation():
 def test_fee_estimate_reads_the_amount():
     messages, _ = run(ActionLitigationCost(), tracker(text="标的十万打官司要多少钱", intent="ask_litigation_cost"))
     assert "2300" in messages[0]["text"].replace(",", "")
+
+
+def test_a_fee_question_is_priced_by_the_case_it_describes_not_the_slot():
+    messages, _ = run(ActionLitigationCost(), tracker(
+        text="欠我工钱32000元，仲裁完了还得起诉，这回诉讼费多少", intent="ask_litigation_cost",
+        slots={"dispute_type": "debt"}))
+    assert "每件10元" in messages[0]["text"] and "600元" not in messages[0]["text"]
+    messages, _ = run(ActionLitigationCost(), tracker(text="离婚分财产300000元，诉讼费多少", intent="ask_litigation_cost"))
+    assert "550至800元" in messages[0]["text"]
+
+
+def test_an_unclear_fee_question_is_asked_and_the_button_answers_it():
+    question = "干活的工钱三万二没给，起诉多少钱"
+    messages, _ = run(ActionLitigationCost(), tracker(text=question, intent="ask_litigation_cost"))
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert "哪一类" in messages[0]["text"]
+    assert payloads == ['/ask_litigation_cost{"fee_kind": "labor"}', '/ask_litigation_cost{"fee_kind": "property"}']
+    asked = [{"event": "user", "text": question, "parse_data": {"intent": {"name": "ask_litigation_cost"}}}]
+    for kind, expected in (("labor", "每件10元"), ("property", "受理费约600元")):
+        messages, _ = run(ActionLitigationCost(), tracker(
+            text=payloads[0 if kind == "labor" else 1], intent="ask_litigation_cost", events=asked,
+            entities=[{"entity": "fee_kind", "value": kind}]))
+        assert expected in messages[0]["text"] and not messages[0].get("buttons")
+
+
+def test_details_are_the_rules_behind_the_card_shown():
+    messages, _ = run(ActionShowDetails(), tracker(text="/show_details", intent="show_details",
+                                                   slots={"dispute_type": "labor"}))
+    assert "劳动争议调解仲裁法第14条" in messages[0]["text"] and "【劳动争议、欠薪、工伤：详细规定】" in messages[0]["text"]
+    messages, _ = run(ActionShowDetails(), tracker(text="/show_details", intent="show_details",
+                                                   slots={"dispute_type": "family", "violence": True}))
+    assert messages[0]["text"].index("人身安全保护令") < messages[0]["text"].index("协议离婚")
+    messages, _ = run(ActionShowDetails(), tracker(text="/show_details", intent="show_details"))
+    assert "请先说说" in messages[0]["text"]
+
+
+def test_violence_in_the_family_puts_safety_first_whatever_the_model_says():
+    messages, events = run(ActionTriage(), tracker(text="我老公喝了酒就打我，我想离婚", intent="dispute_injury"))
+    assert slot_events(events)["dispute_type"] == "family" and slot_events(events)["violence"] is True
+    card = messages[-1]["text"]
+    assert "婚姻家庭" in card and "人身安全保护令" in card and "12338" in card
+    _, events = run(ActionTriage(), tracker(text="俺家楼上天天漏水咋整", intent="dispute_neighbor"))
+    assert slot_events(events)["violence"] is False
+
+
+def test_a_suspects_relative_is_not_told_to_report():
+    messages, _ = run(ActionRouting(), tracker(text="我儿子被派出所抓走了咋办", intent="criminal"))
+    assert "取保候审" in messages[0]["text"] and "12348" in messages[0]["text"] and "报案" not in messages[0]["text"]
 
 
 def _validate(slot: str, value: Any, **kw) -> tuple[list[dict], dict]:

@@ -1,19 +1,25 @@
-from decimal import Decimal
+"""Reading amounts, the fee schedule, and fee answers priced by the kind of case a
+question describes. The schedule is computed here again, independently of court/fees.py."""
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from court import legal
 from court.errors import ValidationError
 from court.fees import (
     FeeEstimate,
     acceptance_fee,
+    answer,
+    classify,
+    divorce_fee,
     divorce_property_surcharge,
     estimate,
     fee_rules,
     format_yuan,
     parse_amount,
+    personality_fee,
     render_estimate,
 )
-
 
 @pytest.mark.parametrize("text, expected", [
     ("标的十万", 100000),
@@ -55,6 +61,10 @@ from court.fees import (
     ("我电话13945612378，他欠我八千", 8000),
     ("下午3点在他家，他说赔我五千", 5000),
     ("两个孩子的抚养费一个月1500元", 1500),
+    ("他借了我三万二一直不还", 32000),  # 一直 is a word, not a digit of the amount
+    ("房租两万八一个月", 28000),
+    ("十万零五百", 100500),
+    ("3.2万", 32000),
 ])
 def test_amounts(text, expected):
     assert parse_amount(text) == Decimal(expected)
@@ -132,6 +142,11 @@ def test_brackets_come_from_yaml():
     assert brackets[0]["flat"] == 50 and brackets[-1]["upto"] is None
 
 
+@pytest.mark.parametrize("amount", [1, 9999, 10001, 32000, 100500, 200800, 999999, 1250000, 30000000, 123456789])
+def test_fee_matches_the_schedule_written_out_by_hand(amount):
+    assert acceptance_fee(Decimal(amount)) == _property_fee(Decimal(amount))
+
+
 def test_estimate_halves():
     est = estimate(Decimal(100000))
     assert est == FeeEstimate(amount=Decimal(100000), fee=Decimal(2300), halved_fee=Decimal(1150))
@@ -140,6 +155,14 @@ def test_estimate_halves():
 def test_divorce_surcharge():
     assert divorce_property_surcharge(Decimal(500000)) == Decimal(1500)
     assert divorce_property_surcharge(Decimal(150000)) == 0
+    assert divorce_fee(Decimal(300000)) == (Decimal(550), Decimal(800))
+    assert divorce_fee() == (Decimal(50), Decimal(300))
+
+
+def test_personality_tiers():
+    assert personality_fee(Decimal(30000)) == (Decimal(100), Decimal(500))
+    assert personality_fee(Decimal(80000)) == (Decimal(400), Decimal(800))
+    assert personality_fee(Decimal(150000)) == (Decimal(850), Decimal(1250))
 
 
 def test_format_yuan():
@@ -149,56 +172,185 @@ def test_format_yuan():
     assert format_yuan(Decimal("1162.5")) == "1162.5元"
 
 
-def _common(text):
-    assert "《诉讼费用交纳办法》" in text
-    assert "12368" in text
-    assert "法律意见" in text
-    assert "缓交" in text and "免交" in text
-    assert "保全" in text and "鉴定" in text and "律师" in text
+
+# --- the schedule again, from 诉讼费用交纳办法 art. 13, written out by hand ---------
+
+def _property_fee(x: Decimal) -> Decimal:
+    steps = [(10000, None), (100000, "0.025"), (200000, "0.02"), (500000, "0.015"), (1000000, "0.01"),
+             (2000000, "0.009"), (5000000, "0.008"), (10000000, "0.007"), (20000000, "0.006"), (None, "0.005")]
+    fee, lower = Decimal(50), Decimal(10000)  # up to 10,000: 50 a case
+    for upper, rate in steps[1:]:
+        top = x if upper is None else min(x, Decimal(upper))
+        if top > lower:
+            fee += (top - lower) * Decimal(rate)
+        lower = Decimal(upper) if upper else lower
+    return fee.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def test_render_property_estimate():
-    text = render_estimate(Decimal(100000), "debt")
-    _common(text)
-    assert "10万元" in text and "2300元" in text and "1150元" in text
-    assert "减半" in text and "简易程序" in text
-    assert "人民调解不收费" in text and "司法确认" in text
-    assert len(text) < 400
+def _divorce(split: Decimal) -> tuple[Decimal, Decimal]:
+    extra = max(split - 200000, Decimal(0)) * Decimal("0.005")
+    return Decimal(50) + extra, Decimal(300) + extra
 
 
-def test_render_without_type():
-    text = render_estimate(Decimal(5000), None)
-    _common(text)
-    assert "50元" in text
+def _personality(damages: Decimal) -> tuple[Decimal, Decimal]:
+    extra = (min(max(damages - 50000, Decimal(0)), Decimal(50000)) * Decimal("0.01")
+             + max(damages - 100000, Decimal(0)) * Decimal("0.005"))
+    return Decimal(100) + extra, Decimal(500) + extra
 
 
-def test_render_asks_for_amount():
-    text = render_estimate(None, "debt")
+def _yuan(v: Decimal) -> str:
+    v = Decimal(v)
+    if v >= 10000:
+        return f"{(v / 10000).normalize():f}万元"
+    return f"{v.normalize():f}元"
+
+
+def _plain(v: Decimal) -> str:
+    return _yuan(v).removesuffix("元")
+
+
+# (question, the conversation's dispute type, the kind of case, the amount in it)
+FEE_QUESTIONS = [
+    # property cases, the amount in words or digits
+    ("他借了我三万二一直不还，起诉要交多少诉讼费", None, "property", 32000),
+    ("借给他3.2万，打官司多少钱", None, "property", 32000),
+    ("欠款32000元，诉讼费多少", None, "property", 32000),
+    ("货款十万零五百，起诉要交多少钱", None, "property", 100500),
+    ("标的十万打官司要多少钱", None, "property", 100000),
+    ("他欠我五千块，告他要多少钱", "debt", "property", 5000),
+    ("标的额一百二十万，诉讼费怎么算", None, "property", 1200000),
+    ("欠我1,250,000元，起诉费用多少", None, "property", 1250000),
+    ("邻居家漏水损失两万八，起诉得交多少", "neighbor", "property", 28000),
+    ("撞车修车花了1万2，要他赔，诉讼费多少", "traffic", "property", 12000),
+    ("房租押金4500没退，起诉要多少钱", "housing", "property", 4500),
+    ("标的三千万的官司诉讼费多少", None, "property", 30000000),
+    ("二十万零八百元的工程款，诉讼费多少", "contract", "property", 200800),
+    ("欠我10w，起诉多少钱", None, "property", 100000),
+    # labour disputes after arbitration: 10 yuan whatever the amount
+    ("欠我工钱32000元，仲裁完了还得起诉，这回诉讼费多少", None, "labor", 32000),
+    ("公司拖欠工资八千，起诉要交多少诉讼费", "debt", "labor", 8000),
+    ("被辞退要经济补偿五万，仲裁裁决不服起诉要多少钱", None, "labor", 50000),
+    ("老板欠薪3万5，告他多少钱", None, "labor", 35000),
+    ("标的十万打官司要多少钱", "labor", "labor", 100000),
+    # divorce: a range per case plus 0.5% of the property split above 200,000
+    ("离婚分财产300000元，诉讼费多少", None, "divorce", 300000),
+    ("起诉离婚要交多少钱", None, "divorce", None),
+    ("离婚要分房子，一共五十万，诉讼费怎么算", None, "divorce", 500000),
+    ("离婚的话财产十五万，诉讼费多少", None, "divorce", 150000),
+    ("要是离婚分财产三十万，诉讼费多少", "debt", "divorce", 300000),
+    # personality rights
+    ("他造谣毁我名誉，要他赔八万，诉讼费多少", None, "personality", 80000),
+    ("在网上侮辱我、侵犯我隐私，要赔偿十五万，起诉多少钱", "other", "personality", 150000),
+    ("用我照片做广告侵犯肖像权，要赔3万，诉讼费多少", None, "personality", 30000),
+    # maintenance: exemption on application (art. 45)
+    ("要我儿子给赡养费，一共要五万，诉讼费多少", "family", "maintenance", 50000),
+    ("两个孩子的抚养费一个月1500元，起诉要多少钱", None, "maintenance", 1500),
+    ("离婚后前夫不给抚养费，要两万四，起诉多少钱", None, "maintenance", 24000),
+    ("老人起诉要扶养费三万六，诉讼费多少", None, "maintenance", 36000),
+    # administrative
+    ("告政府要交多少诉讼费", None, "administrative", None),
+    # the kind cannot be told: ask
+    ("干活的工钱三万二没给，起诉多少钱", None, None, 32000),
+    ("打官司要交多少钱", "family", None, None),
+    ("离婚还要告他诽谤，要赔十万，诉讼费多少", None, None, 100000),
+    ("诉讼费多少，大概二十万", "family", None, 200000),
+]
+ASKED = {
+    "干活的工钱三万二没给，起诉多少钱": ["labor", "property"],
+    "打官司要交多少钱": ["divorce", "maintenance", "property"],
+    "离婚还要告他诽谤，要赔十万，诉讼费多少": ["divorce", "personality"],
+    "诉讼费多少，大概二十万": ["divorce", "maintenance", "property"],
+}
+
+
+def _expected(kind: str, amount, question: str) -> list[str]:
+    a = None if amount is None else Decimal(amount)
+    if kind == "property":
+        fee = _property_fee(a)
+        return [f"争议金额{_yuan(a)}", f"受理费约{_yuan(fee)}", f"减半，约{_yuan(fee / 2)}", "败诉的一方负担"]
+    if kind == "labor":
+        return ["每件10元", "劳动仲裁不收费", "不预交"]
+    if kind == "divorce":
+        low, high = _divorce(a if a is not None else Decimal(0))
+        lines = ["每件交50至300元", "协商负担"]
+        return lines + ([f"受理费约{_plain(low)}至{_yuan(high)}"] if a is not None else [])
+    if kind == "personality":
+        low, high = _personality(a)
+        return ["每件交100至500元", f"受理费约{_plain(low)}至{_yuan(high)}", "败诉的一方负担"]
+    if kind == "maintenance":
+        lines = ["申请免交诉讼费", "法律援助"]
+        if "月" in question:
+            return lines + ["按请求的总金额计算"]
+        return lines + [f"按请求的金额{_yuan(a)}计算，受理费约{_yuan(_property_fee(a))}"]
+    assert kind == "administrative"
+    return ["每件交50元", "行政复议不收费"]
+
+
+def test_there_are_enough_fee_questions():
+    assert len(FEE_QUESTIONS) >= 30
+    assert {k for _, _, k, _ in FEE_QUESTIONS} == {"property", "labor", "divorce", "personality", "maintenance",
+                                                    "administrative", None}
+
+
+@pytest.mark.parametrize("question, slot, kind, amount", FEE_QUESTIONS)
+def test_fee_questions_are_priced_by_the_kind_of_case(question, slot, kind, amount):
+    if amount is not None:
+        assert parse_amount(question) == Decimal(amount)
+    reply = answer(question, slot)
+    assert reply.kind == kind
+    assert legal.audit(reply.text) == []
+    if kind is None:
+        assert "哪一类" in reply.text and [k for _, k in reply.buttons] == ASKED[question]
+        return
+    for expected in _expected(kind, amount, question):
+        assert expected in reply.text, (expected, reply.text)
+    if kind != "property" and amount is not None:
+        # never priced as a property case of that amount
+        assert f"受理费约{_yuan(_property_fee(Decimal(amount)))}" not in reply.text or kind == "maintenance"
+    assert "12368" in reply.text and "法律意见" in reply.text
+    assert len(reply.text) < 520
+
+
+@pytest.mark.parametrize("question, slot, choice, expected", [
+    ("干活的工钱三万二没给，起诉多少钱", None, "labor", "每件10元"),
+    ("干活的工钱三万二没给，起诉多少钱", None, "property", "受理费约600元"),
+    ("诉讼费多少，大概二十万", "family", "divorce", "受理费约50至300元"),
+    ("诉讼费多少，大概二十万", "family", "maintenance", "受理费约4300元"),
+    ("离婚还要告他诽谤，要赔十万，诉讼费多少", None, "personality", "受理费约600至1000元"),
+])
+def test_a_kind_button_answers_the_question_asked(question, slot, choice, expected):
+    reply = answer(question, slot, kind=choice)
+    assert reply.kind == choice and expected in reply.text and not reply.buttons
+
+
+def test_the_issue_examples():
+    labour = answer("欠我工钱32000元，仲裁完了还得起诉，这回诉讼费多少").text
+    assert "每件10元" in labour and "600元" not in labour
+    divorce = answer("离婚分财产300000元，诉讼费多少").text
+    assert "550至800元" in divorce and "5800" not in divorce
+
+
+def test_words_of_the_question_win_over_the_conversation():
+    assert classify("离婚分财产三十万", "debt") == ("divorce", ())
+    assert classify("标的十万", "labor") == ("labor", ())
+    assert classify("标的十万", "family") == (None, ("divorce", "maintenance", "property"))
+    assert classify("离婚后要抚养费两万", None) == ("maintenance", ())
+    assert classify("离婚要孩子抚养费", None) == ("divorce", ())
+    assert classify("帮工的工钱三千", None) == ("property", ())
+
+
+def test_render_asks_for_the_amount_of_a_property_case():
+    text = render_estimate(None, "property")
     assert "金额" in text and "“标的十万”" in text and "12368" in text
     assert "人民调解不收费" in text
 
 
-@pytest.mark.parametrize("dispute_type", ["labor", "dispute_labor", "labour"])
-def test_render_labour(dispute_type):
-    text = render_estimate(Decimal(30000), dispute_type)
-    _common(text)
-    assert "仲裁" in text and "不收费" in text and "10元" in text
-    assert "2300" not in text
-
-
-def test_render_labour_needs_no_amount():
-    text = render_estimate(None, "labor")
-    assert "10元" in text and "请告诉我" not in text
-
-
-def test_render_divorce():
-    text = render_estimate(None, "family")
-    _common(text)
-    assert "50至300元" in text and "20万元" in text and "0.5%" in text
-    with_amount = render_estimate(Decimal(500000), "family")
-    assert "1500元" in with_amount and "8800元" in with_amount
+def test_render_accepts_a_dispute_type_for_the_kind():
+    assert "每件10元" in render_estimate(Decimal(30000), "dispute_labor")
+    assert "2300" not in render_estimate(Decimal(100000), "labour")
+    assert "2300元" in render_estimate(Decimal(100000), "debt")
 
 
 def test_render_refuses_bad_amount():
     with pytest.raises(ValidationError):
-        render_estimate(Decimal(0), "debt")
+        render_estimate(Decimal(0), "property")

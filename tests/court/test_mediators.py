@@ -338,8 +338,10 @@ def test_each_outcome_moves_the_appointment_and_the_case(db, result, case_status
         assert push.payload["reference"] == reference and push.payload["result"] == result
         assert push.payload["result_label"] == mediators.OUTCOME_LABELS[result]
         if result == "agreement_needs_confirmation":
-            assert "三十日内共同向有管辖权的人民法院申请司法确认" in push.payload["hint"]
-            assert "第二百零五条" in push.payload["hint"]
+            # Optional ("可以", 人民调解法第33条); only the 30 days bind.
+            assert "可以自调解协议生效之日起30日内共同向法院申请司法确认" in push.payload["hint"]
+            assert "应" not in push.payload["hint"].split("最晚")[0]
+            assert "民事诉讼法第205条" in push.payload["hint"] and "最晚在12月31日" in push.payload["hint"]
             assert push.payload["jc_deadline"] == "2026-12-31"  # 30 days on, a Thursday
         else:
             assert "jc_deadline" not in push.payload

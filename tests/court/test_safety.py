@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from bench.nlu_eval import load_examples
-from court.safety import danger_signs
+from court.safety import danger_signs, domestic_violence, emergency_numbers, light_injury, suspect_relative
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FOLDERS = [ROOT / "nlu_data" / "nlu", ROOT / "tests" / "nlu", ROOT / "tests" / "nlu_real"]
@@ -129,3 +129,33 @@ def test_hand_written_emergencies_are_caught(text):
 ])
 def test_hand_written_civil_matters_are_not_flagged(text):
     assert not danger_signs(text)
+
+
+# --- what the advice says -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我老公天天打我", True), ("家暴好几年了", True), ("后爸打孩子", True), ("婆婆动手打我", True),
+    ("邻居打了我一顿", False), ("老公不给生活费", False), ("他打官司赢了", False),
+])
+def test_domestic_violence(text, expected):
+    assert domestic_violence(text) is expected
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("楼上漏水", ["110"]), ("砍伤了，流了好多血", ["110", "120"]), ("着火了", ["110", "119"]),
+    ("我不想活了", ["110", "12356"]), ("我老公打我", ["110", "12338"]), ("有人打孩子", ["110", "12338"]),
+])
+def test_emergency_numbers(text, numbers):
+    assert emergency_numbers(text) == numbers
+
+
+@pytest.mark.parametrize("text, relative", [
+    ("我儿子被派出所抓走了", True), ("老公被刑拘了能取保吗", True), ("骗子被抓了", False), ("我被人骗了", False),
+])
+def test_suspect_relative(text, relative):
+    assert suspect_relative(text) is relative
+
+
+def test_light_injury():
+    assert light_injury("被他打成轻伤") and light_injury("打伤了我的腿") and not light_injury("他骂了我")

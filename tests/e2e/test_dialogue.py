@@ -55,6 +55,18 @@ def test_from_a_story_to_a_booked_appointment(stack, stack_db):
         assert case.resident.phone == "13945612378" and "漏水" in case.summary
 
 
+def test_the_card_is_short_and_its_rules_are_one_press_away(stack):
+    me = sender()
+    first = stack.say(me, "俺家楼上天天往下漏水，找他好几回了也不管，这事咋整")
+    card = texts(first)
+    assert "先找谁：" in card and "多久内要办：" in card and "12348" in card and "第288条" not in card
+    assert [b["payload"] for b in buttons(first)] == ["/book_mediation", "/show_details", "/deny"]
+    details = stack.say(me, "/show_details")
+    assert "（民法典第288条）" in texts(details) and "详细规定" in texts(details)
+    assert [b["payload"] for b in buttons(details)] == ["/book_mediation", "/deny"]
+    assert "同意" in texts(stack.say(me, "/book_mediation"))
+
+
 def test_emergency_inside_the_form_stops_it(stack):
     me = sender()
     stack.say(me, "/book_mediation")
