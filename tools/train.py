@@ -35,7 +35,9 @@ def ensure_model(quiet: bool = False) -> Path:
     if model.exists():
         return model
     MODELS.mkdir(exist_ok=True)
-    env = os.environ | {"RASA_TELEMETRY_ENABLED": "false"}
+    # TensorFlow hangs under libfaketime (make test-dates): training keeps the real clock.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+    env["RASA_TELEMETRY_ENABLED"] = "false"
     started = time.perf_counter()
     subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "train", "--config", "config.yml", "--domain", "domain.yml",
