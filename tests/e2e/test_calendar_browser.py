@@ -74,9 +74,11 @@ def test_an_admin_enters_and_publishes_next_year(browser, desk_url, calendar_db)
     assert "周日" in page.inner_text('#calendar-days tr[data-day="2027-02-14"]')
 
     page.fill('#publish-form input[name="source"]', "测试用安排")
-    page.click('#publish-form button')  # the browser asks for the check first
+    page.click('#publish-form button')
+    page.wait_for_selector("text=请勾选确认")  # not published without the check
     with calendar_db.reader() as s:
         assert not workcalendar.of(s).is_published(2027)
+    page.fill('#publish-form input[name="source"]', "测试用安排")
     page.check('#publish-form input[name="confirm"]')
     page.click('#publish-form button')
     page.wait_for_selector("text=2027年的节假日安排已发布")
