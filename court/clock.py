@@ -6,9 +6,9 @@ caller got from it), so a test or a replay sets the time once for a process:
 - in-process, ``clock.use(source)`` (a context manager) or ``clock.install``;
 - for a whole process tree, ``COURT_FAKE_NOW``:
   - an ISO 8601 time pins the clock there (it does not move);
-  - "@FILE" names a file holding an ISO 8601 time (see FileClock): the clock reads
-    that time as "now when the file was written" and runs on from there, so backoffs
-    and leases still elapse. Rewriting the file moves every process's clock at once.
+  - "@FILE" names a file written by FileClock.set: the clock reads that time as
+    "now when the file was written" and runs on from there, so backoffs and leases
+    still elapse. Rewriting the file moves every process's clock at once.
 """
 from __future__ import annotations
 
@@ -74,11 +74,11 @@ class RunningClock:
 
 
 class FileClock:
-    """The time in a file, running on from when it was written; shared by the processes of one machine.
+    """The time in a file, shared by the processes of one machine.
 
-    ``set`` stores the moment and the system's monotonic reading, so the clock runs on correctly
-    even when the wall clock is moved (e.g. by faketime). A file written by hand holds only the
-    moment, and runs on from its modification time."""
+    ``set`` stores the moment and the system's monotonic reading, so the clock runs on from
+    there even when the wall clock is moved (e.g. by faketime). A file written by hand holds
+    only a moment, and the clock stands still at it until the file is rewritten."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -91,9 +91,8 @@ class FileClock:
         tmp.replace(self.path)  # atomic: a reader never sees half a timestamp
 
     def now(self) -> dt.datetime:
-        written = self.path.stat().st_mtime
         moment, _, ticks = self.path.read_text(encoding="utf-8").strip().partition("\n")
-        elapsed = time.monotonic() - float(ticks) if ticks else time.time() - written
+        elapsed = time.monotonic() - float(ticks) if ticks.strip() else 0.0
         return _aware(moment) + dt.timedelta(seconds=max(0.0, elapsed))
 
     @property

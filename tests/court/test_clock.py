@@ -14,16 +14,26 @@ def test_a_pinned_clock_stands_still(monkeypatch):
 
 
 def test_a_clock_file_runs_on_from_the_time_written(monkeypatch, tmp_path):
-    path = tmp_path / "now"
-    path.write_text(NOW.isoformat())
-    monkeypatch.setenv("COURT_FAKE_NOW", f"@{path}")
+    shared = clock.FileClock(tmp_path / "now")
+    shared.set(NOW)
+    monkeypatch.setenv("COURT_FAKE_NOW", shared.env)
     first = clock.now()
     time.sleep(0.2)
     second = clock.now()
     assert NOW <= first < second < NOW + dt.timedelta(seconds=5)
     later = NOW + dt.timedelta(days=1)
-    path.write_text(later.isoformat())
+    shared.set(later)
     assert later <= clock.now() < later + dt.timedelta(seconds=5)
+
+
+def test_a_clock_file_written_by_hand_stands_at_its_time(monkeypatch, tmp_path):
+    path = tmp_path / "now"
+    path.write_text(NOW.isoformat())
+    monkeypatch.setenv("COURT_FAKE_NOW", f"@{path}")
+    assert clock.now() == NOW
+    later = NOW + dt.timedelta(days=1)
+    path.write_text(later.isoformat() + "\n")
+    assert clock.now() == later
 
 
 def test_no_setting_means_the_real_clock(monkeypatch):
