@@ -60,46 +60,38 @@ def year(year: int):  # type: ignore[no-untyped-def]
                            publish=PublishForm(), remove=RemoveDayForm())
 
 
+def _enter(year: int, form: Any, days: Callable[[], tuple[dt.date, ...]], change: Callable[[Any], Any],
+           done: Callable[[], str]):  # type: ignore[no-untyped-def]
+    """A valid form for dates of this page's year, written in one transaction; else the reason."""
+    _year_or_404(year)
+    if not form.validate_on_submit():
+        flash_errors(form)
+        return redirect(url_for("calendar.year", year=year))
+    return _outside(year, *days()) or _write(year, change, done())
+
+
 @calendar_bp.route("/<int:year>/holiday", methods=["POST"])
 def add_holiday(year: int):  # type: ignore[no-untyped-def]
     form = HolidayForm()
-    if not form.validate_on_submit():
-        flash_errors(form)
-        return redirect(url_for("calendar.year", year=_year_or_404(year)))
-    refused = _outside(year, form.first.data, form.last.data)
-    if refused:
-        return refused
-    return _write(year, lambda s: workcalendar.enter_holiday(
+    return _enter(year, form, lambda: (form.first.data, form.last.data), lambda s: workcalendar.enter_holiday(
         s, form.first.data, form.last.data, form.name.data, actor=current_user.user.actor, now=clock.now()),
-        f"已录入{form.name.data.strip()}放假：{_md(form.first.data)}至{_md(form.last.data)}。")
+        lambda: f"已录入{form.name.data.strip()}放假：{_md(form.first.data)}至{_md(form.last.data)}。")
 
 
 @calendar_bp.route("/<int:year>/adjusted", methods=["POST"])
 def add_adjusted(year: int):  # type: ignore[no-untyped-def]
     form = AdjustedWorkdayForm()
-    if not form.validate_on_submit():
-        flash_errors(form)
-        return redirect(url_for("calendar.year", year=_year_or_404(year)))
-    refused = _outside(year, form.day.data)
-    if refused:
-        return refused
-    return _write(year, lambda s: workcalendar.enter_adjusted_workday(
+    return _enter(year, form, lambda: (form.day.data,), lambda s: workcalendar.enter_adjusted_workday(
         s, form.day.data, form.name.data or "", actor=current_user.user.actor, now=clock.now()),
-        f"已录入调休上班日：{_md(form.day.data)}（按周一的接待时间）。")
+        lambda: f"已录入调休上班日：{_md(form.day.data)}（按周一的接待时间）。")
 
 
 @calendar_bp.route("/<int:year>/confirm", methods=["POST"])
 def confirm_weekdays(year: int):  # type: ignore[no-untyped-def]
     form = ConfirmWeekdaysForm()
-    if not form.validate_on_submit():
-        flash_errors(form)
-        return redirect(url_for("calendar.year", year=_year_or_404(year)))
-    refused = _outside(year, form.first.data, form.last.data)
-    if refused:
-        return refused
-    return _write(year, lambda s: workcalendar.confirm_weekdays(
+    return _enter(year, form, lambda: (form.first.data, form.last.data), lambda s: workcalendar.confirm_weekdays(
         s, form.first.data, form.last.data, actor=current_user.user.actor, now=clock.now()),
-        f"已确认{_md(form.first.data)}至{_md(form.last.data)}的工作日可以预约。")
+        lambda: f"已确认{_md(form.first.data)}至{_md(form.last.data)}的工作日可以预约。")
 
 
 @calendar_bp.route("/<int:year>/remove", methods=["POST"])

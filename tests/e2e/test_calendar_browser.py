@@ -20,7 +20,7 @@ from court.store.db import Database
 from court.store.schema import AuditEntry, ServicePoint
 from court.timeutil import to_local
 from tests.conftest import SEED_DAY
-from tests.e2e.test_admin_browser import PASSWORD
+from tests.e2e.test_admin_browser import PASSWORD, logged_in
 from tests.factories import local
 from tools.stack import Stack
 
@@ -52,11 +52,7 @@ def desk_url(calendar_db: Database, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_an_admin_enters_and_publishes_next_year(browser, desk_url, calendar_db):
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    page.goto(f"{desk_url}/login")
-    page.fill('input[name="username"]', "admin.zhou")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button:has-text("登录")')
+    page = logged_in(browser, desk_url, "admin.zhou")
     warning = page.wait_for_selector("#calendar-warning")
     assert "2027年的节假日安排还没有录入发布" in warning.inner_text()
 
