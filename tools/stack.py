@@ -24,6 +24,7 @@ import requests
 
 from court import internal_auth
 from court.settings import PRIVATE_UMASK
+from tools.train import real_clock_env
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -76,7 +77,7 @@ class Stack:
         log = os.fdopen(os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         env = self.env | (extra_env or {})
         if real_clock:  # out of `make test-dates`' faketime: see _spawn_rasa
-            env = {k: v for k, v in env.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+            env = real_clock_env(env)
         self.procs.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK))
         log.close()  # the child has its own copy

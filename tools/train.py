@@ -20,6 +20,11 @@ KEEP = 3
 INPUTS = [ROOT / "config.yml", ROOT / "domain.yml", ROOT / "requirements.txt"]
 
 
+def real_clock_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without libfaketime: TensorFlow hangs under it (make test-dates), so Rasa keeps the real clock."""
+    return {k: v for k, v in env.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 def inputs_hash() -> str:
     digest = hashlib.sha256()
     files = INPUTS + sorted(p for p in (ROOT / "nlu_data").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -35,9 +40,7 @@ def ensure_model(quiet: bool = False) -> Path:
     if model.exists():
         return model
     MODELS.mkdir(exist_ok=True)
-    # TensorFlow hangs under libfaketime (make test-dates): training keeps the real clock.
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
-    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env = real_clock_env(dict(os.environ)) | {"RASA_TELEMETRY_ENABLED": "false"}
     started = time.perf_counter()
     subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "train", "--config", "config.yml", "--domain", "domain.yml",

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.train import real_clock_env
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).parent / "rasa")
-# Rasa's TensorFlow hangs under libfaketime: it keeps the real clock when `make test-dates` moves it.
-ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")} | {
-    "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+ENV = real_clock_env(dict(os.environ)) | {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def test_rasa_data_validate_is_clean():
