@@ -26,3 +26,22 @@ def test_capacity_comes_back_after_the_window():
         return await limiter.allow(7)
 
     assert asyncio.run(scenario()) is True
+
+
+def test_a_slot_that_leaks_mid_flood_does_not_bring_a_second_warning():
+    async def scenario():
+        limiter = UserRateLimiter(messages=2, window=0.4)
+        assert await limiter.allow(3) and await limiter.allow(3)
+        assert not await limiter.allow(3)
+        first = limiter.first_refusal(3)
+        await asyncio.sleep(0.25)  # one slot leaks back
+        leaked = await limiter.allow(3)
+        assert not await limiter.allow(3)
+        second = limiter.first_refusal(3)
+        await asyncio.sleep(0.45)  # a new burst after a quiet window is warned again
+        while await limiter.allow(3):
+            pass
+        third = limiter.first_refusal(3)
+        return first, leaked, second, third
+
+    assert asyncio.run(scenario()) == (True, True, False, True)
