@@ -35,6 +35,10 @@ def main() -> None:
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 
+    from rasa_ext import action_response_validation
+
+    action_response_validation.install()
+
     rasa_main()
 
 
