@@ -177,3 +177,19 @@ def test_stale_conversations_are_those_quiet_since_before_the_cutoff(tracker_url
     store.engine.dispose()
     assert stale_conversations(tracker_url, before=5000.0) == [ALICE]
     assert sorted(stale_conversations(tracker_url, before=10_000.0)) == [ALICE, BOB]
+
+
+def test_an_sqlite_tracker_store_keeps_its_connection_in_wal_mode(tmp_path, monkeypatch, domain):
+    url = f"sqlite:///{tmp_path / 'court-tracker.db'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    store = CourtTrackerStore(domain=domain)
+    tracker = DialogueStateTracker.from_events(ALICE, session(("你好", "您好"), at=1_700_000_000.0))
+    asyncio.run(store.save(tracker))
+    with store.engine.connect() as conn:
+        first = conn.connection.dbapi_connection
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    assert texts(asyncio.run(store.retrieve(ALICE))) == ["你好", "您好"]
+    with store.engine.connect() as conn:
+        assert conn.connection.dbapi_connection is first  # pooled, not reopened per turn
+    assert store.engine.hide_parameters
