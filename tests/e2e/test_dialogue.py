@@ -102,3 +102,21 @@ def test_unknown_text_gets_help_not_silence(stack):
     reply = stack.say(sender(), "啊啊啊啊啊")
     assert texts(reply)
     assert json.dumps(reply, ensure_ascii=False)
+
+
+def test_the_faq_selector_answers_faq_questions_and_skips_the_rest(stack):
+    import requests
+
+    def parse(text: str) -> dict:
+        response = requests.post(f"{stack.rasa_url}/model/parse", headers=stack.api_headers(), json={"text": text},
+                                 timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    asked = parse("人民调解是干啥的，管用不")
+    assert asked["intent"]["name"] == "faq"
+    assert asked["response_selector"]["faq"]["response"]["intent_response_key"] == "faq/what_is_mediation"
+    story = parse("老板拖欠俺三个月工资不给，去要就说没钱")
+    assert story["intent"]["name"] == "dispute_labor"
+    assert "faq" not in (story.get("response_selector") or {})  # the network did not run for it
+    assert "人民调解法第4条" in texts(stack.say(sender(), "人民调解是干啥的，管用不"))
