@@ -104,13 +104,17 @@ class Stack:
         self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
         return self
 
-    def _spawn_rasa(self) -> None:
+    def _spawn_rasa(self, port: Optional[int] = None, endpoints: str = "endpoints.yml", name: str = "rasa") -> None:
         # rasa_ext.serve is Rasa's command line with the JWT secret added from the environment.
         # TensorFlow's thread pools hang under libfaketime, so when the tests move the wall clock
         # (make test-dates) Rasa keeps the real one; the court's processes read the court's clock.
-        self._spawn("rasa", [sys.executable, "-m", "rasa_ext.serve", "run", "--enable-api", "--model", str(self.model),
-                             "--port", str(self.rasa_port), "--endpoints", "endpoints.yml",
-                             "--credentials", "credentials.yml", "--interface", LOOPBACK], real_clock=True)
+        self._spawn(name, [sys.executable, "-m", "rasa_ext.serve", "run", "--enable-api", "--model", str(self.model),
+                           "--port", str(port or self.rasa_port), "--endpoints", endpoints,
+                           "--credentials", "credentials.yml", "--interface", LOOPBACK],
+                    # One message is a handful of tiny matrix products: TensorFlow's thread pools
+                    # cost more in hand-offs and spinning than they save. Scale with replicas.
+                    {"TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"},
+                    real_clock=True)
 
     def restart_rasa(self, timeout: float = 180) -> float:
         """SIGKILL the Rasa server (a crash; the action server keeps running), start it
