@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test test-dates eval bench bench-latency bench-telegram bench-report bench-desk clean
+.PHONY: help setup db model run test test-dates eval bench bench-latency bench-scale bench-telegram bench-report bench-desk clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,8 +30,14 @@ test-dates: setup ## the whole suite again with the wall clock moved (faketime) 
 eval: setup ## per-intent precision/recall/F1 on the test split, Rasa beside a TF-IDF baseline
 	@$(PY) -m bench.nlu_eval
 
-bench-latency: setup ## message latency through Rasa + action server at 1 and 20 conversations
-	@$(PY) -m bench.latency_bench --postgres "$$(bin/pg-test-server start)"
+bench-latency: setup ## residents' messages through Rasa + action server: open loop 5-40 msg/s and closed loop, SQLite then PostgreSQL, beside bench/baselines/
+	@$(PY) -m bench.latency_bench --baseline bench/baselines/latency-sqlite.json
+	@$(PY) -m bench.latency_bench --baseline bench/baselines/latency-postgresql.json --postgres "$$(bin/pg-test-server start)"
+
+bench-scale: setup ## the same load on PostgreSQL through HAProxy: 1 Rasa server, then 2 with Redis's lock store (tools/topology.py)
+	@bin/scale-deps
+	@$(PY) -m bench.latency_bench --replicas 1 --rates 10,20,40 --save var/bench-scale-1.json --postgres "$$(bin/pg-test-server start)"
+	@$(PY) -m bench.latency_bench --replicas 2 --rates 10,20,40 --baseline var/bench-scale-1.json --postgres "$$(bin/pg-test-server start)"
 
 bench-telegram: setup ## message round trip through the Telegram front end, and outbox delivery throughput
 	@$(PY) -m bench.telegram_bench --postgres "$$(bin/pg-test-server start)"

@@ -31,6 +31,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from bench.databases import fresh_database
 from court.seeding.seed import seed
 from court.settings import LOCAL_TZ
 from tools.stack import Stack
+from tools.topology import Topology
 from tools.train import ensure_model
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)
@@ -61,16 +63,21 @@ CONFIRMS = ["对，就这个", "确认", "行，就这么定了"]
 
 @dataclass
 class Tally:
+    """Latencies of the messages sent inside the measured window [start, stop)."""
+    start: float = 0.0
+    stop: float = float("inf")
     latencies: list[float] = field(default_factory=list)
-    errors: int = 0
+    errors: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, seconds: Optional[float]) -> None:
+    def add(self, sent_at: float, seconds: Optional[float], error: str = "") -> None:
+        if not self.start <= sent_at < self.stop:
+            return
         with self.lock:
-            if seconds is None:
-                self.errors += 1
+            if error:
+                self.errors[error] += 1
             else:
-                self.latencies.append(seconds)
+                self.latencies.append(seconds or 0.0)
 
 
 def script(i: int) -> list[str]:
@@ -88,19 +95,23 @@ def conversation(stack: Stack, i: int, tally: Tally, think: bool, stop_at: float
             time.sleep(rng.expovariate(1 / THINK_MEAN_S))
         if time.monotonic() > stop_at:
             return
+        sent_at = time.monotonic()
         if message is None:  # the resident presses the first offered time
             offers = [b["payload"] for r in replies for b in r.get("buttons") or [] if "slot_token" in b["payload"]]
             if not offers:
-                tally.add(None)
+                tally.add(sent_at, None, "no time offered")
                 return
             message = offers[0]
         started = time.perf_counter()
         try:
             replies = stack.say(me, message, timeout=60)
-        except requests.RequestException:
-            tally.add(None)
+        except requests.Timeout:
+            tally.add(sent_at, None, "timeout 60 s")
             return
-        tally.add(time.perf_counter() - started if replies else None)
+        except requests.RequestException as exc:
+            tally.add(sent_at, None, type(exc).__name__)
+            return
+        tally.add(sent_at, time.perf_counter() - started, "" if replies else "no answer")
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:
@@ -108,7 +119,9 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for proc in stack.procs:
-        name = "rasa" if "--enable-api" in proc.args else "actions" if "actions" in proc.args else None
+        # Replicas add up: CPU per message is the whole tier's.
+        name = ("rasa" if "--enable-api" in proc.args else "actions" if "actions" in proc.args
+                else Path(proc.args[0]).name if Path(proc.args[0]).name in ("haproxy", "redis-server") else None)
         if name is None:
             continue
         try:
@@ -121,11 +134,15 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
 
 
 def measure(stack: Stack, *, rate: Optional[float], closed: int, seconds: float, seed_: int) -> dict[str, float]:
-    tally = Tally()
+    """One load step. Open loop ramps up for one conversation's length (think time
+    included) before the window opens, so the window sees the steady offered rate."""
     rng = random.Random(seed_)
-    cpu_before = cpu_seconds(stack)
     started = time.monotonic()
-    stop_at = started + seconds
+    ramp = MESSAGES_PER_CONVERSATION * THINK_MEAN_S if rate is not None else 5.0
+    tally = Tally(start=started + ramp, stop=started + ramp + seconds)
+    stop_at = tally.stop
+    cpu_before: dict[str, float] = {}
+    threading.Timer(ramp, lambda: cpu_before.update(cpu_seconds(stack))).start()
     counter = iter(range(10**9))
     with ThreadPoolExecutor(max_workers=512) as pool:
         if rate is None:  # closed loop: each worker starts the next conversation when one ends
@@ -143,23 +160,26 @@ def measure(stack: Stack, *, rate: Optional[float], closed: int, seconds: float,
                     break
                 time.sleep(max(0.0, at - time.monotonic()))
                 pool.submit(conversation, stack, next(counter), tally, True, stop_at, random.Random(rng.random()))
-    elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(stack)
+    elapsed = seconds
     ordered = sorted(tally.latencies)
     n = len(ordered)
 
     def pct(q: float) -> float:
         return ordered[min(n - 1, int(q * n))] * 1000 if n else float("nan")
 
-    result = {"messages": n, "errors": tally.errors, "p50 ms": pct(0.50), "p95 ms": pct(0.95), "p99 ms": pct(0.99),
+    result = {"messages": n, "errors": sum(tally.errors.values()), "p50 ms": pct(0.50), "p95 ms": pct(0.95), "p99 ms": pct(0.99),
               "msg/s": n / elapsed}
+    if tally.errors:
+        print(f"errors: {dict(tally.errors)}")
     for name in sorted(cpu_after):
         used = cpu_after[name] - cpu_before.get(name, 0.0)
         result[f"cpu ms/msg {name}"] = used * 1000 / n if n else float("nan")
     return result
 
 
-METRICS = ["messages", "errors", "p50 ms", "p95 ms", "p99 ms", "msg/s", "cpu ms/msg rasa", "cpu ms/msg actions"]
+METRICS = ["messages", "errors", "p50 ms", "p95 ms", "p99 ms", "msg/s", "cpu ms/msg rasa", "cpu ms/msg actions",
+           "cpu ms/msg haproxy", "cpu ms/msg redis-server"]
 
 
 def print_table(results: dict[str, dict[str, float]], baseline: dict[str, dict[str, float]], backend: str) -> None:
@@ -183,13 +203,23 @@ def main() -> None:
     parser.add_argument("--closed", type=int, default=20, help="conversations in the closed loop (0: none)")
     parser.add_argument("--baseline", type=Path, help="JSON saved by an earlier --save, printed beside")
     parser.add_argument("--save", type=Path, help="save this run's figures as JSON")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="N Rasa servers behind HAProxy with Redis's lock store (tools/topology.py; "
+                             "needs --postgres); 0: the plain stack")
+    parser.add_argument("--action-replicas", type=int, default=1, help="action servers behind HAProxy")
     args = parser.parse_args()
+    if args.replicas and not args.postgres:
+        parser.error("--replicas needs --postgres: replicas share their trackers in PostgreSQL")
     db = fresh_database("court_latency", args.postgres)
     db.migrate()
     seed(db, today=NOW.date())
     model = ensure_model(quiet=True)
     results: dict[str, dict[str, float]] = {}
-    with Stack(model, database_url=db.url, extra_env={"COURT_FAKE_NOW": NOW.isoformat()}) as stack:
+    env = {"COURT_FAKE_NOW": NOW.isoformat()}
+    stack = (Topology(model, database_url=db.url, rasa_replicas=args.replicas,
+                      action_replicas=args.action_replicas, extra_env=env)
+             if args.replicas else Stack(model, database_url=db.url, extra_env=env))
+    with stack:
         for i in range(3):  # warm-up: load the model's lazy parts and the database's caches
             conversation(stack, i, Tally(), False, time.monotonic() + 120, random.Random(i))
         for k, rate in enumerate(float(r) for r in args.rates.split(",") if r):
@@ -199,7 +229,10 @@ def main() -> None:
             results[f"closed loop, {args.closed} conversations"] = measure(stack, rate=None, closed=args.closed,
                                                                           seconds=args.seconds, seed_=99)
     baseline = json.loads(args.baseline.read_text()) if args.baseline else {}
-    print_table(results, baseline, "PostgreSQL" if args.postgres else "SQLite")
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    if args.replicas:
+        backend += f", {args.replicas} Rasa servers and {args.action_replicas} action servers behind HAProxy"
+    print_table(results, baseline, backend)
     if args.save:
         args.save.write_text(json.dumps(results, ensure_ascii=False, indent=1))
 
