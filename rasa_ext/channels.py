@@ -69,8 +69,11 @@ class CourtRestInput(InputChannel):
                                                  metadata=metadata))
             except CancelledError:
                 logger.error("message handling timed out")
-            except Exception:  # noqa: BLE001 - as Rasa's own channel: answer what was said so far
+            except Exception:  # noqa: BLE001 - e.g. the lock store (Redis) or the tracker store is down
+                # Rasa saves the turn only when it is handled to the end, so nothing of it is kept:
+                # no half answer; a 503 makes the front end apologise and send the message again later.
                 logger.exception("message handling failed")  # the trace, never the text
+                return response.json({"error": "unavailable"}, status=503)
             return response.json(collector.messages)
 
         return webhook
