@@ -1,0 +1,123 @@
+"""Two Rasa replicas and two action servers behind HAProxy, Rasa's lock store in
+Redis, everything on PostgreSQL (tools/topology.py): one conversation's messages
+stay in order whichever replica gets them, and a replica or Redis can die
+without losing or repeating a turn."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from court.seeding.seed import seed
+from court.store.db import Database
+from tests.conftest import SEED_DAY, _pg_url
+from tools.topology import Topology
+
+pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+@pytest.fixture(scope="module")
+def topology(model: Path, clock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:  # type: ignore[no-untyped-def]
+    name = f"court_scale_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(_pg_url(), future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    db = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
+    db.migrate()
+    seed(db, today=SEED_DAY)
+    try:
+        with Topology(model, database_url=db.url, log_dir=tmp_path_factory.mktemp("scale-logs"),
+                      extra_env={"COURT_FAKE_NOW": clock.env}) as running:
+            yield running
+    finally:
+        db.engine.dispose()
+        with admin.connect() as conn:
+            for database in (name, f"{name}_tracker"):
+                conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        admin.dispose()
+
+
+def user_turns(topology: Topology, sender: str) -> list[tuple[str, int]]:
+    """Each user message with the number of the bot's answers before the next one."""
+    events = topology.tracker(sender)["events"]
+    turns: list[tuple[str, int]] = []
+    for event in events:
+        if event["event"] == "user":
+            turns.append((event["text"], 0))
+        elif event["event"] == "bot" and turns:
+            turns[-1] = (turns[-1][0], turns[-1][1] + 1)
+    return turns
+
+
+def test_two_messages_sent_to_two_replicas_at_once_are_handled_one_after_the_other_on_postgresql(topology):
+    for _ in range(3):
+        me = f"scale-{uuid.uuid4().hex[:8]}"
+        topology.say(me, "你好")
+        replies: dict[int, list[dict]] = {}
+        story, ask = "老板拖欠俺三个月工资不给，去要就说没钱", "我想约调解员"
+
+        def send(index: int, message: str) -> None:
+            replies[index] = topology.say_to(index, me, message)
+
+        threads = [threading.Thread(target=send, args=(0, story)), threading.Thread(target=send, args=(1, ask))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert replies[0] and replies[1], "each replica answered its message"
+        turns = user_turns(topology, me)
+        # Every message once, each answered before the next was read: no lost or doubled turn.
+        assert sorted(t for t, _ in turns) == sorted(["你好", story, ask])
+        assert all(answers >= 1 for _, answers in turns), turns
+
+
+def test_a_replica_killed_mid_conversation_the_other_carries_it_on_on_postgresql(topology):
+    me = f"scale-{uuid.uuid4().hex[:8]}"
+    topology.say(me, "你好")
+    assert texts(topology.say(me, "老板拖欠俺三个月工资不给，去要就说没钱"))
+    topology.kill_replica(0)
+    try:
+        asked = texts(topology.say(me, "我想约调解员"))
+        assert "同意" in asked
+        assert "称呼" in texts(topology.say(me, "同意"))
+        assert [t for t, _ in user_turns(topology, me)] == ["你好", "老板拖欠俺三个月工资不给，去要就说没钱",
+                                                            "我想约调解员", "同意"]
+    finally:
+        recovered = topology.start_replica(0)
+    print(f"replica restarted and healthy in {recovered:.1f} s")
+    # Back in the rotation: the conversation goes on whichever replica answers.
+    assert "手机号" in texts(topology.say_to(0, me, "王桂芝"))
+
+
+def test_redis_down_is_a_clear_error_and_the_retry_is_answered_once_on_postgresql(topology):
+    me = f"scale-{uuid.uuid4().hex[:8]}"
+    topology.say(me, "你好")
+    redis = next(p for p in topology.procs if p.args[0].endswith("redis-server"))
+    redis.kill()
+    redis.wait(timeout=10)
+    topology.procs.remove(redis)
+    try:
+        with pytest.raises(requests.HTTPError) as failed:
+            topology.say(me, "邻居家装修天天砸墙，吵得没法睡觉")
+        assert failed.value.response.status_code >= 500  # the front ends answer with the outage apology
+    finally:
+        topology.start_redis()
+    for _ in range(20):  # Redis takes a moment to listen again
+        try:
+            reply = topology.say(me, "邻居家装修天天砸墙，吵得没法睡觉")
+            break
+        except requests.HTTPError:
+            time.sleep(0.5)
+    assert texts(reply)
+    assert [t for t, _ in user_turns(topology, me)] == ["你好", "邻居家装修天天砸墙，吵得没法睡觉"]
