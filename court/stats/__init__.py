@@ -13,7 +13,7 @@ Modules: ``area_scope`` (which areas there are, and the SQL putting a case in on
 with their intakes and waits). Callers import from here:
 ``from court import stats; stats.report(...)``.
 """
-from court.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, areas, parse_area
+from court.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, area_groups, areas, lineage, parse_area
 from court.stats.figures import (
     HANDOFF_REASON_LABELS,
     OUTCOME_LABELS,
@@ -36,6 +36,6 @@ __all__ = [
     "SOURCE_LABELS", "UNKNOWN",
     "SERIES", "AreaRef", "Comparison", "Figure", "Headline", "Month", "Period", "PointDot", "Report", "Scorecard",
     "Spread", "Trend",
-    "areas", "compare", "describe", "parse_area", "point_map", "previous", "quick_periods", "report", "rows",
+    "area_groups", "areas", "compare", "lineage", "describe", "parse_area", "point_map", "previous", "quick_periods", "report", "rows",
     "scorecards", "seconds_between", "trend", "year_before",
 ]
