@@ -36,6 +36,7 @@ def bars(figures: Sequence[stats.Figure], *, drill_from: Optional[str] = None, k
 @dataclass(frozen=True)
 class Column:
     label: str
+    year: str  # shown under January and the first column, so a year's turn is seen
     value: int
     year_before: int
     height: float  # percent of the tallest column of either year
@@ -46,8 +47,8 @@ class Column:
 def columns(trend: stats.Trend, key: str) -> list[Column]:
     top = max([m.values[key] for m in trend.months] + [m.year_before[key] for m in trend.months] + [0])
     scale = (lambda v: round(v / top * 100, 1)) if top else (lambda v: 0.0)
-    return [Column(m.label, m.values[key], m.year_before[key], scale(m.values[key]), scale(m.year_before[key]),
-                   m.in_period) for m in trend.months]
+    return [Column(m.label, str(m.start.year) if i == 0 or m.start.month == 1 else "", m.values[key], m.year_before[key], scale(m.values[key]), scale(m.year_before[key]),
+                   m.in_period) for i, m in enumerate(trend.months)]
 
 
 @dataclass(frozen=True)

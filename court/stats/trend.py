@@ -38,7 +38,7 @@ class Month:
 
     @property
     def label(self) -> str:
-        return f"{self.start.month}月" if self.start.month != 1 else f"{self.start.year}年1月"
+        return f"{self.start.month}月"
 
 
 @dataclass(frozen=True)
