@@ -9,7 +9,7 @@ import uuid
 from typing import Iterator
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from court import stats

@@ -82,7 +82,7 @@ def pages(db: Database) -> dict[str, str]:
         handoff = s.execute(select(Handoff.id).order_by(Handoff.id.desc())).scalars().first()
     year = "start=2025-12-01&end=2026-11-30"
     return {
-        "queue": "/", "intake": "/intake", "alerts": "/alerts/", f"handoff": f"/handoffs/{handoff}",
+        "queue": "/", "intake": "/intake", "alerts": "/alerts/", "handoff": f"/handoffs/{handoff}",
         "stats": "/stats/", "stats-year": f"/stats/?area=city&{year}",
         "stats-county": f"/stats/?area={county.token}&{year}", "stats-town": f"/stats/?area={town.token}&{year}",
         "stats-point": f"/stats/?area=point:{point}&{year}",
