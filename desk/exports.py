@@ -32,13 +32,17 @@ def _cell(value: object) -> object:
     return value
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True,
+              blank_line: bool = False) -> bytes:
+    """A table as CSV; ``bom=False`` and ``blank_line`` for a further table appended to the same file."""
     out = io.StringIO()
     writer = csv.writer(out)
+    if blank_line:
+        writer.writerow([])
     writer.writerow([_cell(h) for h in header])
     for row in rows:
         writer.writerow(["" if v is None else _cell(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
 
 
 def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:

@@ -8,10 +8,12 @@ rows come back. Periods are local (Asia/Shanghai) calendar days, both ends inclu
 Modules: ``area_scope`` (which areas there are, and the SQL putting a case in one),
 ``sql`` (periods, durations, medians and conditional counts in portable SQL),
 ``figures`` (the report of an area and period, and its rows for CSV and Excel) and
-``mediator_scores`` (mediators' scorecards). Callers import from here:
+``mediator_scores`` (mediators' scorecards), ``periods`` (quick periods, 环比 and 同比 periods),
+``comparison`` (headline figures beside both), ``trend`` (months) and ``point_map`` (service points
+with their intakes and waits). Callers import from here:
 ``from court import stats; stats.report(...)``.
 """
-from court.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, areas, parse_area
+from court.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, area_groups, areas, lineage, parse_area
 from court.stats.figures import (
     HANDOFF_REASON_LABELS,
     OUTCOME_LABELS,
@@ -22,12 +24,18 @@ from court.stats.figures import (
     report,
     rows,
 )
+from court.stats.comparison import Comparison, Headline, compare
 from court.stats.mediator_scores import MEDIATOR_STATUS_LABELS, Scorecard, scorecards
+from court.stats.periods import Period, describe, previous, quick_periods, year_before
+from court.stats.point_map import PointDot, point_map
+from court.stats.trend import SERIES, Month, Trend, trend
 from court.stats.sql import MAX_SPAN_DAYS, Spread, seconds_between
 
 __all__ = [
     "CITY_FALLBACK_LABEL", "HANDOFF_REASON_LABELS", "MAX_SPAN_DAYS", "MEDIATOR_STATUS_LABELS", "OUTCOME_LABELS",
     "SOURCE_LABELS", "UNKNOWN",
-    "AreaRef", "Figure", "Report", "Scorecard", "Spread",
-    "areas", "parse_area", "report", "rows", "scorecards", "seconds_between",
+    "SERIES", "AreaRef", "Comparison", "Figure", "Headline", "Month", "Period", "PointDot", "Report", "Scorecard",
+    "Spread", "Trend",
+    "area_groups", "areas", "compare", "lineage", "describe", "parse_area", "point_map", "previous", "quick_periods", "report", "rows",
+    "scorecards", "seconds_between", "trend", "year_before",
 ]

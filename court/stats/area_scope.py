@@ -118,3 +118,43 @@ def owner_in_area(case_id: Any, area: AreaRef, county_code: Optional[str]) -> li
     owner = aliased(Case)
     column = owner.service_point_id if area.kind == "point" else owner.place_id
     return _area_test(select(column).where(owner.id == case_id).scalar_subquery(), area, county_code)
+
+
+def area_groups(session: Session) -> list[tuple[AreaRef, list[AreaRef]]]:
+    """Each county unit with its towns and then its service points, for a picker by county then town."""
+    listed = areas(session)
+    point_codes = dict(session.execute(select(ServicePoint.id, Place.county_code)
+                                       .join(Place, Place.id == ServicePoint.place_id)).all())
+    county_codes = dict(session.execute(select(Place.id, Place.county_code)
+                                        .where(Place.level == PlaceLevel.COUNTY.value)).all())
+    groups: list[tuple[AreaRef, list[AreaRef]]] = []
+    by_code: dict[str, list[AreaRef]] = {}
+    for area in listed:
+        if area.kind == "county":
+            groups.append((area, []))
+            by_code[county_codes[area.id]] = groups[-1][1]
+        elif area.kind == "town" and groups:
+            groups[-1][1].append(AreaRef("town", area.id, area.label[len(groups[-1][0].label):] or area.label))
+        elif area.kind == "point" and point_codes.get(area.id) in by_code:
+            by_code[point_codes[area.id]].append(area)
+    return groups
+
+
+def lineage(session: Session, area: AreaRef) -> list[AreaRef]:
+    """The areas above ``area``, city first, for a breadcrumb back up the drill-down."""
+    if area.kind == "city":
+        return []
+    city = _city(session)
+    if area.kind == "point":
+        place_id = session.execute(select(ServicePoint.place_id).where(ServicePoint.id == area.id)).scalar_one()
+        place = session.execute(select(Place.id, Place.level).where(Place.id == place_id)).one()
+        town = [parse_area(session, f"town:{place.id}")] if place.level in BELOW_COUNTY else []
+    else:
+        place_id, town = area.id, []
+    if area.kind == "county":
+        return [city]
+    code = session.execute(select(Place.county_code).where(Place.id == place_id)).scalar_one()
+    county_id = session.execute(select(Place.id).where(Place.county_code == code,
+                                                       Place.level == PlaceLevel.COUNTY.value)).scalar_one_or_none()
+    county = [AreaRef("county", county_id, parse_area(session, f"county:{county_id}").label)] if county_id else []
+    return [city, *county, *town]

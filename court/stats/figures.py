@@ -6,14 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from court import guidance
 from court.errors import ValidationError
+from court.handoffs import desk_open, next_opening
 from court.stats.area_scope import BELOW_COUNTY, AreaRef, case_area, county_code_of, owner_in_area
-from court.stats.sql import period, scaled, seconds_between, share, spread, sum_when, within
+from court.stats.sql import period, scaled, seconds_between, share, spread, spread_of, sum_when, within
 from court.store.schema import (
     Appointment,
     AppointmentStatus,
@@ -27,6 +28,7 @@ from court.store.schema import (
     PlaceLevel,
     ServicePoint,
 )
+from court.workcalendar import WorkCalendar
 
 UNKNOWN = "unknown"
 
@@ -49,6 +51,7 @@ _LISTED_REASONS = ("request_human", "misunderstood", "frustration", "assistant_d
 _SUBAREA_SECTIONS = {"city": "按县区", "county": "按乡镇", "town": "按服务点"}
 _UNKNOWN_LABELS = {"city": "未定位", "county": "未定位到乡镇", "town": "未预约服务点"}
 _NOT_BOOKED = (AppointmentStatus.CANCELLED.value, AppointmentStatus.DECLINED.value)
+SUCCESS_RESULTS = (OutcomeResult.SUCCESS.value, OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,27 @@ class Report:
     handoff_wait_median_min: Optional[float]
     handoff_wait_p90_min: Optional[float]
     handoffs_never_taken: int
+    # Declined offers and the booked ones not held yet (or not recorded): booked = held + no_show + pending.
+    appointments_declined: int = 0
+    appointments_pending: int = 0
+    # Confirmation requests by date requested, split by when the agreement was recorded:
+    # jc_requested = jc_recorded_in_period + jc_recorded_before.
+    jc_recorded_in_period: int = 0
+    jc_recorded_before: int = 0
+    # Agreements needing confirmation recorded in the period whose request came after it.
+    agreements_jc_later: int = 0
+    # Hand-overs split by whether the desk was staffed when asked: in_hours + after_hours = handoffs.
+    handoffs_in_hours: int = 0
+    handoffs_after_hours: int = 0
+    wait_in_hours_median_min: Optional[float] = None
+    wait_in_hours_p90_min: Optional[float] = None
+    # After hours: from the desk's next opening to the take (the night is not an agent's wait).
+    wait_after_opening_median_min: Optional[float] = None
+    wait_after_opening_p90_min: Optional[float] = None
+
+    @property
+    def successes(self) -> int:
+        return sum(f.value for f in self.outcomes if f.key in SUCCESS_RESULTS)
 
 
 def report(session: Session, *, area: AreaRef, start: dt.date, end: dt.date) -> Report:
@@ -101,6 +125,12 @@ def report(session: Session, *, area: AreaRef, start: dt.date, end: dt.date) -> 
     - handoffs: created in the period; outside the city, a handoff belongs to its case, or
       else to its resident's latest case opened by then (their first case if none was).
       Waits are taken_at - created_at in minutes; never taken = no taken_at yet.
+      In hours = asked while the desk was staffed (working days 08:30-17:00, the court's
+      calendar); after hours waits run from the desk's next opening to the take.
+    - appointments_pending: booked ones neither held nor missed (ahead, or no outcome yet).
+    - jc_recorded_in_period / _before: requests of the period whose agreement was recorded in
+      the period / before it; agreements_jc_later: agreements recorded in the period whose
+      request came after it (or has not come).
     """
     first, last, lo, hi = period(start, end)
     county_code = county_code_of(session, area.id) if area.kind == "county" else None
@@ -110,22 +140,32 @@ def report(session: Session, *, area: AreaRef, start: dt.date, end: dt.date) -> 
     appointments = _appointment_counts(session, area, county_code, lo, hi)
     outcomes, jc = _outcome_counts(session, area, county_code, lo, hi)
     handoffs = _handoff_figures(session, area, county_code, lo, hi)
+    booked = sum(n for status, n in appointments.items() if status not in _NOT_BOOKED)
+    held = appointments.get(AppointmentStatus.DONE.value, 0)
+    no_show = appointments.get(AppointmentStatus.NO_SHOW.value, 0)
+    in_hours, after_hours = handoffs["in_hours"], handoffs["after_hours"]
     return Report(
         area=area, start=first, end=last,
         intakes=intake["intakes"], by_type=intake["by_type"], by_source=intake["by_source"],
         by_subarea=intake["by_subarea"], steered=intake["steered"],
         steered_share=share(intake["steered"], intake["intakes"]),
-        appointments_booked=sum(n for status, n in appointments.items() if status not in _NOT_BOOKED),
-        appointments_held=appointments.get(AppointmentStatus.DONE.value, 0),
-        appointments_no_show=appointments.get(AppointmentStatus.NO_SHOW.value, 0),
+        appointments_booked=booked, appointments_held=held, appointments_no_show=no_show,
         appointments_cancelled=appointments.get(AppointmentStatus.CANCELLED.value, 0),
+        appointments_declined=appointments.get(AppointmentStatus.DECLINED.value, 0),
+        appointments_pending=booked - held - no_show,
         outcomes=[Figure(r.value, OUTCOME_LABELS[r.value], outcomes.get(r.value, 0)) for r in OutcomeResult],
-        jc_requested=jc,
+        jc_requested=jc["requested"], jc_recorded_in_period=jc["both"], jc_recorded_before=jc["requested"] - jc["both"],
+        agreements_jc_later=outcomes.get(OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value, 0) - jc["both_agreement"],
         median_days_to_first_appointment=scaled(intake["first_waits"].median, 86400),
         handoffs=handoffs["total"], handoffs_by_reason=handoffs["by_reason"],
         handoff_wait_median_min=scaled(handoffs["waits"].median, 60),
         handoff_wait_p90_min=scaled(handoffs["waits"].p90, 60),
         handoffs_never_taken=handoffs["never_taken"],
+        handoffs_in_hours=in_hours["count"], handoffs_after_hours=after_hours["count"],
+        wait_in_hours_median_min=scaled(in_hours["waits"].median, 60),
+        wait_in_hours_p90_min=scaled(in_hours["waits"].p90, 60),
+        wait_after_opening_median_min=scaled(after_hours["waits"].median, 60),
+        wait_after_opening_p90_min=scaled(after_hours["waits"].p90, 60),
     )
 
 
@@ -220,12 +260,15 @@ def _outcomes_in(query: Select, area: AreaRef, county_code: Optional[str]) -> Se
 
 
 def _outcome_counts(session: Session, area: AreaRef, county_code: Optional[str],
-                    lo: dt.datetime, hi: dt.datetime) -> tuple[dict[str, int], int]:
+                    lo: dt.datetime, hi: dt.datetime) -> tuple[dict[str, int], dict[str, int]]:
     recorded, requested = within(Outcome.recorded_at, lo, hi), within(Outcome.jc_requested_at, lo, hi)
-    query = (select(Outcome.result, sum_when(recorded), sum_when(requested)).select_from(Outcome)
-             .where(or_(recorded, requested)).group_by(Outcome.result))
+    query = (select(Outcome.result, sum_when(recorded), sum_when(requested), sum_when(and_(recorded, requested)))
+             .select_from(Outcome).where(or_(recorded, requested)).group_by(Outcome.result))
     rows = session.execute(_outcomes_in(query, area, county_code)).all()
-    return {result: int(n or 0) for result, n, _ in rows}, sum(int(jc or 0) for _, _, jc in rows)
+    jc = {"requested": sum(int(n or 0) for _, _, n, _ in rows), "both": sum(int(n or 0) for _, _, _, n in rows),
+          "both_agreement": sum(int(n or 0) for result, _, _, n in rows
+                                if result == OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)}
+    return {result: int(n or 0) for result, n, _, _ in rows}, jc
 
 
 def _handoff_case_id() -> ColumnElement:
@@ -255,12 +298,36 @@ def _handoff_figures(session: Session, area: AreaRef, county_code: Optional[str]
     waits = spread(session, _handoffs_in(
         select(seconds_between(Handoff.taken_at, Handoff.created_at)).select_from(Handoff)
         .where(in_period, Handoff.taken_at.isnot(None)), area, county_code))
+    in_hours, after_hours = _waits_by_desk_hours(session, session.execute(_handoffs_in(
+        select(Handoff.created_at, Handoff.taken_at).select_from(Handoff).where(in_period), area, county_code)).all())
     return {
+        "in_hours": in_hours, "after_hours": after_hours,
         "total": sum(counts.values()),
         "by_reason": [Figure(r, HANDOFF_REASON_LABELS.get(r, r), counts.get(r, 0)) for r in (*_LISTED_REASONS, *extra)],
         "never_taken": sum(int(never or 0) for _, _, never in rows),
         "waits": waits,
     }
+
+
+def _waits_by_desk_hours(session: Session, handoffs: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Counts and wait spreads of hand-overs asked while the desk was staffed, and of the others.
+
+    The court's calendar is Python (holidays, adjusted working days), so the classing runs here
+    over the period's (created_at, taken_at) pairs, a few thousand a year."""
+    calendar = WorkCalendar(session)
+    in_count = after_count = 0
+    in_waits: list[float] = []
+    after_waits: list[float] = []
+    for created, taken in handoffs:
+        if desk_open(calendar, created):
+            in_count += 1
+            if taken is not None:
+                in_waits.append((taken - created).total_seconds())
+        else:
+            after_count += 1
+            if taken is not None:  # an agent taking it before the desk opens waited nothing
+                after_waits.append(max(0.0, (taken - next_opening(calendar, created)).total_seconds()))
+    return ({"count": in_count, "waits": spread_of(in_waits)}, {"count": after_count, "waits": spread_of(after_waits)})
 
 
 def rows(report: Report) -> list[tuple[str, str, object]]:
@@ -276,17 +343,28 @@ def rows(report: Report) -> list[tuple[str, str, object]]:
     if report.area.kind in _SUBAREA_SECTIONS:
         out += _figure_rows(_SUBAREA_SECTIONS[report.area.kind], report.by_subarea)
     out += [
-        ("调解预约", "预约场次（不含取消、拒绝）", report.appointments_booked),
-        ("调解预约", "已调解", report.appointments_held),
-        ("调解预约", "当事人未到", report.appointments_no_show),
-        ("调解预约", "已取消", report.appointments_cancelled),
+        ("调解预约", "预约场次（按开始时间，不含取消、拒绝）", report.appointments_booked),
+        ("调解预约", "其中：已调解", report.appointments_held),
+        ("调解预约", "其中：当事人未到", report.appointments_no_show),
+        ("调解预约", "其中：尚未进行或未登记结果", report.appointments_pending),
+        ("调解预约", "另：已取消（不计入预约场次）", report.appointments_cancelled),
+        ("调解预约", "另：调解员拒绝（已改派或另约，不计入）", report.appointments_declined),
     ]
-    out += _figure_rows("调解结果", report.outcomes)
+    out += _figure_rows("调解结果（按结果登记日期）", report.outcomes)
     out += [
-        ("司法确认", "申请司法确认", report.jc_requested),
+        ("司法确认", "申请司法确认（按申请日期）", report.jc_requested),
+        ("司法确认", "其中：本期登记调解结果的", report.jc_recorded_in_period),
+        ("司法确认", "其中：本期之前登记调解结果的", report.jc_recorded_before),
+        ("司法确认", "本期达成协议、本期之后才申请的", report.agreements_jc_later),
         ("12368转人工", "转人工次数", report.handoffs),
-        ("12368转人工", "等待接手时间中位数（分钟）", report.handoff_wait_median_min),
-        ("12368转人工", "等待接手时间P90（分钟）", report.handoff_wait_p90_min),
+        ("12368转人工", "其中：工作时间内", report.handoffs_in_hours),
+        ("12368转人工", "其中：下班及节假日", report.handoffs_after_hours),
+        ("12368转人工", "等待接手时间中位数（分钟，全部）", report.handoff_wait_median_min),
+        ("12368转人工", "等待接手时间P90（分钟，全部）", report.handoff_wait_p90_min),
+        ("12368转人工", "工作时间内等待中位数（分钟）", report.wait_in_hours_median_min),
+        ("12368转人工", "工作时间内等待P90（分钟）", report.wait_in_hours_p90_min),
+        ("12368转人工", "下班后转入：开门后等待中位数（分钟）", report.wait_after_opening_median_min),
+        ("12368转人工", "下班后转入：开门后等待P90（分钟）", report.wait_after_opening_p90_min),
         ("12368转人工", "未被接手", report.handoffs_never_taken),
     ]
     out += _figure_rows("转人工原因", report.handoffs_by_reason)

@@ -9,9 +9,11 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from court import clock
 from court.stats.area_scope import county_code_of
 from court.stats.sql import Spread, period, scaled, seconds_between, share, spreads, sum_when, within
 from court.store.schema import (
+    ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
     AppointmentStatus,
     Mediator,
@@ -29,6 +31,7 @@ MEDIATOR_STATUS_LABELS = {
     MediatorStatus.SUSPENDED.value: "暂停",
     MediatorStatus.RETIRED.value: "已退出",
 }
+_ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 _SUCCESSES = (OutcomeResult.SUCCESS.value, OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)
 
 
@@ -42,6 +45,9 @@ class Scorecard:
     offered: int
     accepted: int
     declined: int
+    unanswered: int  # pushes never answered although the meeting's time came (or it was held)
+    withdrawn: int  # cancelled by the resident before any answer: nothing left to answer
+    pending: int  # not answered yet, meeting still ahead: may still be answered
     acceptance_rate: Optional[float]
     response_median_hours: Optional[float]
     held: int
@@ -52,7 +58,8 @@ class Scorecard:
     jc_requested: int
 
 
-def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, end: dt.date) -> list[Scorecard]:
+def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, end: dt.date,
+               now: Optional[dt.datetime] = None) -> list[Scorecard]:
     """Each mediator of a county unit (all when ``county_id`` is None), most meetings held first.
 
     - offered: appointments given to them that were created in the period (any status);
@@ -60,13 +67,18 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
       declined) or decline. Declines are read from the appointments: booking.decline leaves
       the declined row with the decliner and its own status, and books any reassignment as
       a new row for the colleague, so each decline stays with the one who made it;
-    - acceptance_rate = accepted / (accepted + declined), over answered offers;
+    - unanswered: offers never answered whose meeting time has come (held or not);
+      withdrawn: cancelled before any answer; pending: no answer yet, meeting still ahead of
+      ``now``. offered = accepted + declined + unanswered + withdrawn + pending;
+    - acceptance_rate = accepted / (accepted + declined + unanswered): a push ignored counts
+      against acceptance; withdrawn and pending offers are left out;
     - response_median_hours: responded_at - created_at over answered offers;
     - held / no_shows: their appointments starting in the period that were done / no-show;
     - successes (success, agreement needing confirmation) / failures: outcomes recorded in
       the period for appointments of theirs; jc_requested: confirmation requested in the period.
     """
     _, _, lo, hi = period(start, end)
+    now = now or clock.now()
     county_code = county_code_of(session, county_id) if county_id is not None else None
     roster = _roster(session, county_code)
     if not roster:
@@ -77,9 +89,13 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
         return query.where(Appointment.mediator_id.in_(ids)) if county_code is not None else query
 
     answered = Appointment.responded_at.isnot(None)
+    silent = Appointment.responded_at.is_(None)
     declined = Appointment.status == AppointmentStatus.DECLINED.value
-    offers = {m: (int(n), int(a or 0), int(d or 0)) for m, n, a, d in session.execute(mine(
-        select(Appointment.mediator_id, func.count(), sum_when(and_(answered, ~declined)), sum_when(declined))
+    withdrawn = and_(silent, Appointment.status == AppointmentStatus.CANCELLED.value)
+    pending = and_(silent, Appointment.status.in_(_ACTIVE), Appointment.starts_at > now)
+    offers = {m: tuple(int(v or 0) for v in counts) for m, *counts in session.execute(mine(
+        select(Appointment.mediator_id, func.count(), sum_when(and_(answered, ~declined)), sum_when(declined),
+               sum_when(withdrawn), sum_when(pending))
         .where(within(Appointment.created_at, lo, hi)).group_by(Appointment.mediator_id)))}
     responses = spreads(session, mine(
         select(Appointment.mediator_id, seconds_between(Appointment.responded_at, Appointment.created_at))
@@ -102,14 +118,15 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
 
     cards = []
     for mediator_id, (name, status, county, points) in roster.items():
-        offered, accepted, declines = offers.get(mediator_id, (0, 0, 0))
+        offered, accepted, declines, gone, waiting = offers.get(mediator_id, (0, 0, 0, 0, 0))
+        unanswered = offered - accepted - declines - gone - waiting
         held, no_shows = meetings.get(mediator_id, (0, 0))
         successes, failures = results.get(mediator_id, (0, 0))
         cards.append(Scorecard(
             mediator_id=mediator_id, name=name, county=county, points=points,
             status=MEDIATOR_STATUS_LABELS.get(status, status),
-            offered=offered, accepted=accepted, declined=declines,
-            acceptance_rate=share(accepted, accepted + declines),
+            offered=offered, accepted=accepted, declined=declines, unanswered=unanswered, withdrawn=gone,
+            pending=waiting, acceptance_rate=share(accepted, accepted + declines + unanswered),
             response_median_hours=scaled(responses.get(mediator_id, Spread(None, None)).median, 3600),
             held=held, no_shows=no_shows, successes=successes, failures=failures,
             success_rate=share(successes, successes + failures),

@@ -104,6 +104,16 @@ def spreads(session: Session, durations: Select) -> dict[Any, Spread]:
     return out
 
 
+def spread_of(seconds: list[float]) -> Spread:
+    """The same median and nearest-rank p90 as ``spreads``, of values already in Python."""
+    if not seconds:
+        return Spread(None, None)
+    ordered = sorted(round(v, 3) for v in seconds)
+    n = len(ordered)
+    middle = ordered[(n - 1) // 2:n // 2 + 1]
+    return Spread(sum(middle) / len(middle), ordered[-(-9 * n // 10) - 1])
+
+
 def spread(session: Session, durations: Select) -> Spread:
     return next(iter(spreads(session, durations).values()), Spread(None, None))
 

@@ -34,17 +34,24 @@
     setTimeout(tick, PERIOD);
   }
 
+  // data-label names a cell when a phone shows the row as a card.
+  function cell(text, label, cls) {
+    var td = el("td", text, cls);
+    td.setAttribute("data-label", label);
+    return td;
+  }
+
   function queueRow(r, admin) {
     var tr = el("tr", null, r.status);
-    var wait = el("td", r.wait);
+    var wait = cell(r.wait, "等待");
     wait.title = "开始等待：" + r.waiting_since;
     tr.appendChild(wait);
-    tr.appendChild(el("td", r.dispute));
-    tr.appendChild(el("td", r.summary, "summary"));
-    tr.appendChild(el("td", r.phone));
-    tr.appendChild(el("td", r.status_label));
-    tr.appendChild(el("td", r.agent));
-    var action = el("td");
+    tr.appendChild(cell(r.dispute, "类型"));
+    tr.appendChild(cell(r.summary, "简述", "summary"));
+    tr.appendChild(cell(r.phone, "电话"));
+    tr.appendChild(cell(r.status_label, "状态"));
+    tr.appendChild(cell(r.agent, "坐席"));
+    var action = el("td", null, "action");
     if (r.status === "waiting") {
       var form = el("form");
       form.method = "post";
@@ -110,7 +117,50 @@
     });
   }
 
+  // The statistics' area picker: a county first, then search its towns and service points.
+  function startAreaPicker(box) {
+    var select = box.querySelector("select");
+    if (!select) return;
+    var groups = Array.prototype.slice.call(select.querySelectorAll("optgroup"));
+    var county = el("select");
+    county.setAttribute("aria-label", "先选县区");
+    county.appendChild(new Option("全部县区", ""));
+    groups.forEach(function (g, i) { county.appendChild(new Option(g.label, String(i))); });
+    var search = el("input");
+    search.type = "search";
+    search.placeholder = "搜索乡镇或服务点";
+    search.setAttribute("aria-label", "搜索乡镇或服务点");
+    var current = select.selectedOptions[0];
+    var start = current ? groups.indexOf(current.parentNode) : -1;
+    if (start > 0) county.value = String(start);
+    function filter(pickFirst) {
+      var g = county.value, words = search.value.trim();
+      var first = null;
+      groups.forEach(function (group, i) {
+        var show = g === "" || String(i) === g || i === 0;
+        group.hidden = !show;
+        Array.prototype.forEach.call(group.children, function (o) {
+          var hit = show && (!words || o.textContent.indexOf(words) !== -1 || i === 0);
+          o.hidden = !hit;
+          if (hit && !first && i !== 0) first = o;
+        });
+      });
+      if (pickFirst && first) select.value = first.value;
+    }
+    county.addEventListener("change", function () { search.value = ""; filter(true); });
+    search.addEventListener("input", function () { filter(search.value.trim() !== ""); });
+    var l1 = el("label", "县区 ");
+    l1.appendChild(county);
+    var l2 = el("label", "搜索 ");
+    l2.appendChild(search);
+    box.insertBefore(l2, box.firstChild);
+    box.insertBefore(l1, box.firstChild);
+    filter(false);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var picker = document.querySelector("[data-picker]");
+    if (picker) startAreaPicker(picker);
     var table = document.getElementById("queue");
     if (table) startQueue(table);
     var list = document.getElementById("transcript");

@@ -11,6 +11,7 @@ import statistics
 import uuid
 from typing import Any, Iterator, Optional
 
+import chinese_calendar
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -90,8 +91,10 @@ def rounded(value: Optional[float], unit: float) -> Optional[float]:
 class Expect:
     """The report and scorecards as a clerk would count them by hand from the truth."""
 
-    def __init__(self, truth: GeneratedTruth) -> None:
+    def __init__(self, truth: GeneratedTruth, working: Any = None) -> None:
         self.t = truth
+        # Working days from the package the seed copies the court's calendar from, not WorkCalendar.
+        self.working = working or chinese_calendar.is_workday
         self.cases = {c["id"]: c for c in truth.cases}
         self.appts = {a["id"]: a for a in truth.appointments}
         self.by_resident: dict[int, list[dict]] = collections.defaultdict(list)
@@ -154,7 +157,41 @@ class Expect:
             "handoff_wait_median_min": rounded(median_or_none(waits), 60),
             "handoff_wait_p90_min": rounded(nearest_rank_p90(waits), 60),
             "handoffs_never_taken": sum(1 for h in handoffs if h["taken_at"] is None),
+            "appointments_declined": appts["declined"],
+            "appointments_pending": sum(n for s, n in appts.items() if s in ("booked", "accepted", "rescheduled")),
+            "jc_recorded_in_period": sum(1 for o in outcomes if inside(o["jc_requested_at"]) and inside(o["recorded_at"])),
+            "jc_recorded_before": sum(1 for o in outcomes if inside(o["jc_requested_at"])
+                                      and not inside(o["recorded_at"])),
+            "agreements_jc_later": sum(1 for o in outcomes if o["result"] == "agreement_needs_confirmation"
+                                       and inside(o["recorded_at"]) and not inside(o["jc_requested_at"])),
+            **self.desk_hours(handoffs),
         }
+
+    def desk_hours(self, handoffs: list[dict]) -> dict[str, Any]:
+        """Hand-overs asked in desk hours and the others, by the generator's own calendar reading."""
+        in_hours = [h for h in handoffs if self.t_calendar_open(h["created_at"])]
+        after = [h for h in handoffs if not self.t_calendar_open(h["created_at"])]
+        in_waits = [(h["taken_at"] - h["created_at"]).total_seconds() for h in in_hours if h["taken_at"]]
+        after_waits = [max(0.0, (h["taken_at"] - self.opening(h["created_at"])).total_seconds())
+                       for h in after if h["taken_at"]]
+        return {
+            "handoffs_in_hours": len(in_hours), "handoffs_after_hours": len(after),
+            "wait_in_hours_median_min": rounded(median_or_none(in_waits), 60),
+            "wait_in_hours_p90_min": rounded(nearest_rank_p90(in_waits), 60),
+            "wait_after_opening_median_min": rounded(median_or_none(after_waits), 60),
+            "wait_after_opening_p90_min": rounded(nearest_rank_p90(after_waits), 60),
+        }
+
+    def t_calendar_open(self, moment: dt.datetime) -> bool:
+        local = moment.astimezone(LOCAL_TZ)
+        return self.working(local.date()) and dt.time(8, 30) <= local.time() < dt.time(17, 0)
+
+    def opening(self, moment: dt.datetime) -> dt.datetime:
+        local = moment.astimezone(LOCAL_TZ)
+        day = local.date() + dt.timedelta(days=1 if local.time() >= dt.time(8, 30) else 0)
+        while not self.working(day):
+            day += dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time(8, 30), LOCAL_TZ)
 
     def subareas(self, s, area: stats.AreaRef, intakes: list[dict]) -> dict[str, int]:
         """Expected by_subarea as key -> value, zeros for every listed sub-area."""
@@ -176,14 +213,21 @@ class Expect:
             expected[key(c)] = expected.get(key(c), 0) + 1
         return expected
 
-    def scorecards(self, mediators: dict[int, dict], start: dt.date, end: dt.date) -> list[dict]:
+    def scorecards(self, mediators: dict[int, dict], start: dt.date, end: dt.date,
+                   now: Optional[dt.datetime] = None) -> list[dict]:
         lo, hi = bounds(start, end)
+        now = now or self.t.now
         inside = lambda moment: moment is not None and lo <= moment < hi  # noqa: E731
         cards = []
         for m, info in mediators.items():
             offered = [a for a in self.t.appointments if a["mediator_id"] == m and inside(a["created_at"])]
             accepted = [a for a in offered if a["responded_at"] is not None and a["status"] != "declined"]
             declined = [a for a in offered if a["status"] == "declined"]
+            silent = [a for a in offered if a["responded_at"] is None]
+            withdrawn = [a for a in silent if a["status"] == "cancelled"]
+            pending = [a for a in silent if a["status"] in ("booked", "accepted", "rescheduled")
+                       and a["starts_at"] > now]
+            unanswered = [a for a in silent if a not in withdrawn and a not in pending]
             answered = [(a["responded_at"] - a["created_at"]).total_seconds() for a in offered if a["responded_at"]]
             meetings = [a for a in self.t.appointments if a["mediator_id"] == m and inside(a["starts_at"])]
             theirs = [o for o in self.t.outcomes if self.appts[o["appointment_id"]]["mediator_id"] == m]
@@ -192,8 +236,10 @@ class Expect:
             losses = recorded.count("failed")
             cards.append(dict(
                 mediator_id=m, name=info["name"], county=info["county"], points=info["points"], status="在任",
-                offered=len(offered), accepted=len(accepted), declined=len(declined),
-                acceptance_rate=len(accepted) / (len(accepted) + len(declined)) if accepted or declined else None,
+                offered=len(offered), accepted=len(accepted), declined=len(declined), unanswered=len(unanswered),
+                withdrawn=len(withdrawn), pending=len(pending),
+                acceptance_rate=(len(accepted) / (len(accepted) + len(declined) + len(unanswered))
+                                 if accepted or declined or unanswered else None),
                 response_median_hours=rounded(median_or_none(answered), 3600),
                 held=sum(1 for a in meetings if a["status"] == "done"),
                 no_shows=sum(1 for a in meetings if a["status"] == "no_show"),
@@ -243,7 +289,10 @@ def combinations(s, truth: GeneratedTruth) -> list[tuple[stats.AreaRef, dt.date,
 
 SCALARS = ("intakes", "steered", "steered_share", "appointments_booked", "appointments_held", "appointments_no_show",
            "appointments_cancelled", "jc_requested", "median_days_to_first_appointment", "handoffs",
-           "handoff_wait_median_min", "handoff_wait_p90_min", "handoffs_never_taken")
+           "handoff_wait_median_min", "handoff_wait_p90_min", "handoffs_never_taken", "appointments_declined",
+           "appointments_pending", "jc_recorded_in_period", "jc_recorded_before", "agreements_jc_later",
+           "handoffs_in_hours", "handoffs_after_hours", "wait_in_hours_median_min", "wait_in_hours_p90_min",
+           "wait_after_opening_median_min", "wait_after_opening_p90_min")
 
 
 def test_every_report_figure_matches_an_independent_count(world: World) -> None:
@@ -308,12 +357,13 @@ def test_scorecards_of_a_county_match_an_independent_count(world: World) -> None
     with world.db.reader() as s:
         county = county_area(s, BEIAN)
         mediators = mediators_of(s, BEIAN)
-        got = stats.scorecards(s, county_id=county.id, start=start, end=end)
-        everyone = stats.scorecards(s, county_id=None, start=start, end=end)
+        got = stats.scorecards(s, county_id=county.id, start=start, end=end, now=world.truth.now)
+        everyone = stats.scorecards(s, county_id=None, start=start, end=end, now=world.truth.now)
         assert len(everyone) == s.execute(select(func.count()).select_from(Mediator)).scalar_one()
     want = expect.scorecards(mediators, start, end)
     assert [dataclasses.asdict(c) for c in got] == [pytest.approx(w) for w in want]
-    assert sum(c.held for c in got) > 0 and sum(c.declined for c in got) > 0
+    assert sum(c.held for c in got) > 0 and sum(c.declined for c in got) > 0 and sum(c.unanswered for c in got) > 0
+    assert all(c.offered == c.accepted + c.declined + c.unanswered + c.withdrawn + c.pending for c in got)
     assert {c.mediator_id for c in got} < {c.mediator_id for c in everyone}
     # Declines read from the appointments agree with the audit log the decline writes.
     lo, hi = bounds(start, end)
@@ -448,14 +498,18 @@ def test_rows_cover_every_section_and_field(world: World) -> None:
             flat = stats.rows(r)
             sections = list(dict.fromkeys(section for section, _, _ in flat))
             subarea = {"city": ["按县区"], "county": ["按乡镇"], "town": ["按服务点"], "point": []}[area.kind]
-            assert sections == ["概况", "按纠纷类型", "按来源", *subarea, "调解预约", "调解结果", "司法确认",
-                                "12368转人工", "转人工原因"]
-            assert len(flat) == 4 + 13 + 2 + len(r.by_subarea) + 4 + 4 + 1 + 4 + len(r.handoffs_by_reason)
+            assert sections == ["概况", "按纠纷类型", "按来源", *subarea, "调解预约", "调解结果（按结果登记日期）",
+                                "司法确认", "12368转人工", "转人工原因"]
+            assert len(flat) == 4 + 13 + 2 + len(r.by_subarea) + 6 + 4 + 4 + 10 + len(r.handoffs_by_reason)
             assert all(isinstance(v, (int, float)) or v is None for _, _, v in flat)
             assert all(isinstance(label, str) and label for _, label, _ in flat)
             values = dict(((sec, label), v) for sec, label, v in flat)
             assert values[("概况", "受理纠纷")] == r.intakes
-            assert values[("调解预约", "已调解")] == r.appointments_held
+            assert values[("调解预约", "其中：已调解")] == r.appointments_held
+            # The breakdowns on the page add up.
+            assert r.appointments_booked == r.appointments_held + r.appointments_no_show + r.appointments_pending
+            assert r.jc_requested == r.jc_recorded_in_period + r.jc_recorded_before
+            assert r.handoffs == r.handoffs_in_hours + r.handoffs_after_hours
             assert values[("12368转人工", "未被接手")] == r.handoffs_never_taken
             assert values[("按纠纷类型", guidance.card("labor").label)] == r.by_type[2].value
 

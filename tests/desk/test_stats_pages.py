@@ -66,23 +66,73 @@ def test_the_report_page_csv_and_excel_agree_with_the_engine(app, db) -> None:
     clerk, _ = _login(app, "clerk")
     page = clerk.get("/stats/", query_string=DECEMBER).get_data(as_text=True)
     assert f"{expected.intakes} 件" in page and "按纠纷类型的受理数" in page and "<svg" in page
-    labor = next(f for f in expected.by_type if f.key == "labor")
-    assert f">{labor.label}</text>" in page and f">{labor.value}件</text>" in page
+    # The type chart: every type with its count, largest first.
+    chart = page[page.index("按纠纷类型的受理数"):page.index("受理来源")]
+    shown = re.findall(r'<span class="label">([^<]+)</span>\s*<svg[^>]*>.*?</svg>\s*<span class="value">(\d+)件</span>',
+                       chart, re.S)
+    assert [(label, int(n)) for label, n in shown] == sorted(
+        ((f.label, f.value) for f in expected.by_type), key=lambda lv: (-lv[1], lv[0]))
+    assert f"合计 {expected.intakes}件" in chart
 
     csv = clerk.get("/stats/report.csv", query_string=DECEMBER)
     assert csv.status_code == 200 and csv.data.startswith("\ufeff".encode())
     assert "attachment" in csv.headers["Content-Disposition"]
-    lines = csv.data.decode("utf-8-sig").splitlines()
+    blocks = csv.data.decode("utf-8-sig").split("\r\n\r\n")
+    lines = blocks[0].splitlines()
     assert lines[0] == "类别,项目,数值"
     assert len(lines) == 1 + len(stats.rows(expected))
+    assert blocks[1].splitlines()[0] == "指标,统计口径,本期,上期,环比,去年同期,同比"
+    assert blocks[1].splitlines()[1].startswith(f"受理纠纷,按受理日期,{expected.intakes},")
+    assert len(blocks[2].splitlines()) == 1 + 12  # the months, header first
 
     xlsx = clerk.get("/stats/report.xlsx", query_string=DECEMBER)
     book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
-    assert book.sheetnames == ["统计", "调解员"]
+    assert book.sheetnames == ["统计", "环比同比", "月度趋势", "调解员"]
+    assert book["统计"]["A1"].value == "黑河市中级人民法院 诉前调解统计"
     cells = [tuple(c.value for c in row) for row in book["统计"].iter_rows()]
     flattened = [tuple(row) for row in stats.rows(expected)]
     assert [c for c in cells if c in flattened] == flattened
     assert book["统计"]._charts  # the bar chart of dispute types
+
+
+def test_the_page_states_its_period_quick_periods_comparisons_and_definitions(app, db) -> None:
+    clerk, _ = _login(app, "clerk")
+    page = clerk.get("/stats/").get_data(as_text=True)  # no filters: last month, written into the fields
+    start, end = last_month(NOW.date())
+    assert f'name="start" type="date" value="{start}"' in page and f'name="end" type="date" value="{end}"' in page
+    for label in ("本月", "上月", "本季度", "上季度", "本年", "去年"):
+        assert f">{label}</a>" in page, label
+    assert 'class="active" aria-current="true">上月</a>' in page  # the default is 上月
+    with db.reader() as s:
+        comparison = stats.compare(s, area=stats.parse_area(s, "city"), start=dt.date(2026, 11, 1),
+                                   end=dt.date(2026, 11, 30))
+    page = clerk.get("/stats/", query_string={"area": "city", "start": "2026-11-01", "end": "2026-11-30"}).get_data(
+        as_text=True)
+    headlines = page[page.index('id="headlines"'):page.index("</table>", page.index('id="headlines"'))]
+    assert "环比" in headlines and "同比" in headlines and "上期 2026-10-01至10-31" in headlines
+    assert "去年同期 2025-11-01至11-30" in headlines
+    for h in comparison.headlines:  # each headline: its value, its definition on hover and in the footnotes
+        assert f'<abbr title="{h.definition}">{h.label}</abbr>' in headlines
+        assert f'id="def-{h.key}"' in page
+    intakes = comparison.headlines[0]
+    assert intakes.value == comparison.current.intakes and intakes.previous == comparison.previous.intakes
+    assert "月度趋势" in page and page.count('<svg class="col"') == 12
+    # The breakdowns say how they add up.
+    r = comparison.current
+    assert (f"{r.appointments_booked} 次（按调解开始时间，不含取消、拒绝）= 已调解 {r.appointments_held} + "
+            f"当事人未到 {r.appointments_no_show} + 尚未进行或未登记结果 {r.appointments_pending}") in page
+    assert f"{r.handoffs} 次 = 工作时间内 {r.handoffs_in_hours} + 下班及节假日 {r.handoffs_after_hours}" in page
+
+
+def test_sub_areas_link_one_level_down_and_the_breadcrumb_back_up(app, db) -> None:
+    clerk, _ = _login(app, "clerk")
+    with db.reader() as s:
+        county = next(a for a in stats.areas(s) if a.kind == "county")
+    page = clerk.get("/stats/", query_string=DECEMBER).get_data(as_text=True)
+    assert f'href="/stats/?area=county:{county.id}&amp;start=2026-11-01&amp;end=2026-12-31"' in page
+    page = clerk.get("/stats/", query_string={**DECEMBER, "area": county.token}).get_data(as_text=True)
+    assert 'href="/stats/?area=town:' in page and 'href="/stats/?area=city&amp;start=2026-11-01' in page
+    assert f"<span>{county.label}</span>" in page
 
 
 def test_bad_filters_get_a_chinese_answer_not_a_crash(app) -> None:
@@ -102,7 +152,9 @@ def test_scorecards_page_and_csv(app, db) -> None:
         cards = stats.scorecards(s, county_id=None, start=dt.date(2026, 11, 1), end=dt.date(2026, 12, 31))
     assert page.status_code == 200 and cards and cards[0].name in text
     csv = clerk.get("/stats/mediators.csv", query_string={"start": "2026-11-01", "end": "2026-12-31"})
-    assert len(csv.data.decode("utf-8-sig").splitlines()) == 1 + len(cards)
+    lines = csv.data.decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + len(cards) and "未回复" in lines[0] and "接受率（未回复计入）" in lines[0]
+    assert "接受率 = 接受 ÷（接受 + 拒绝 + 未回复）" in text
 
 
 def test_the_default_period_is_last_calendar_month():
