@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import threading
 import time
 import uuid

@@ -20,7 +20,7 @@ from bot.delivery import OutboxWorker
 from bot.handlers import buttons, mediator, resident
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
-from bot.services import Services, services
+from bot.services import Services
 from bot.settings import BotSettings
 from court.frontdesk import FrontDesk
 from court.privacy import install_log_masking

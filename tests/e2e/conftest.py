@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
@@ -15,6 +15,9 @@ from tests.conftest import SEED_DAY
 from tests.factories import NOW
 from tools.stack import Stack
 from tools.train import ensure_model
+
+if TYPE_CHECKING:
+    from tools.fake_telegram import FakeTelegram
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from court.store.schema import (
     Mediator,
     OutboxMessage,
     Place,
-    Resident,
     TranscriptErasure,
 )
 from tests.factories import NOW, local, new_case, shared_slot
