@@ -111,6 +111,12 @@ def conversation(stack: Stack, i: int, tally: Tally, think: bool, stop_at: float
             tally.add(sent_at, None, type(exc).__name__)
             return
         tally.add(sent_at, time.perf_counter() - started, "" if replies else "no answer")
+        if message in PLACES:  # a name shared by two places: the resident presses the first one offered
+            choices = [b["payload"] for r in replies for b in r.get("buttons") or []]
+            if choices:
+                sent_at, started = time.monotonic(), time.perf_counter()
+                replies = stack.say(me, choices[0], timeout=60)
+                tally.add(sent_at, time.perf_counter() - started, "" if replies else "no answer")
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:
