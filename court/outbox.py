@@ -350,11 +350,10 @@ def _alert(session: Session, row: OutboxMessage, template: str, key: str, **extr
 
 
 def pending_count(session: Session, now: dt.datetime) -> int:
-    """Telegram pushes due by ``now`` and not sent yet (in flight and backing off included)."""
+    """Pushes (Telegram and web) due by ``now`` and not sent yet (in flight and backing off included)."""
     return session.execute(
         select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.status == _PENDING,
-            OutboxMessage.channel == channel,
             OutboxMessage.recipient_type.in_(_CLAIMED),
             OutboxMessage.due_at <= now,
         )
