@@ -20,25 +20,9 @@ from desk.assistant import Assistant as DeskAssistant
 from tests.e2e.test_telegram import DESCRIPTION, eventually, xigangzi
 from tests.e2e.webchat_client import EventStream, WebResident
 from tests.factories import NOW
-from tools.stack import ROOT, Stack
+from tests.e2e.conftest import WEB_ENV
 
 PASSWORD = "correct horse battery"
-WEB_ENV = {"WEBCHAT_OUTBOX_INTERVAL": "0.2", "BOT_RETRY_INTERVAL": "0.5", "BOT_RATE_MESSAGES": "30",
-           "BOT_RATE_WINDOW": "10"}
-
-
-@pytest.fixture(scope="module")
-def sms_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("sms") / "sent.jsonl"
-
-
-@pytest.fixture(scope="module")
-def webchat(stack: Stack, sms_file: Path) -> Iterator[str]:
-    url = stack.start_webchat(extra_env=WEB_ENV | {"SMS_PROVIDER": "record", "SMS_RECORD_FILE": str(sms_file)})
-    yield url
-    stack.kill_webchat()
-
-
 def agent(db, username: str):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         return desk.create_user(s, username, PASSWORD, role="agent", display_name="李敏", actor="test")

@@ -178,6 +178,9 @@
   document.getElementById("show-appts").onclick = function () {
     var panel = document.getElementById("appts");
     panel.hidden = !panel.hidden;
+    if (!panel.hidden) {  // fresh: a booking or a push may have changed them
+      request("GET", "/api/state", null, function (code, data) { if (code === 200) { appointments(data.appointments || []); } });
+    }
   };
 
   function listen() {
