@@ -18,7 +18,7 @@ from court import desk, journal
 from court.store.schema import Case, ChatButton, Handoff, InboundMessage, RecipientType, WebConversation
 from desk.assistant import Assistant as DeskAssistant
 from tests.e2e.test_telegram import DESCRIPTION, eventually, xigangzi
-from tests.e2e.webchat_client import EventStream, WebResident
+from tools.webchat_client import EventStream, WebResident
 from tests.factories import NOW
 from tests.e2e.conftest import WEB_ENV
 

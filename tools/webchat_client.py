@@ -1,4 +1,4 @@
-"""A resident of the web chat over real HTTP: the page's cookie and CSRF token, its JSON calls."""
+"""A resident of the web chat over real HTTP (tests, benchmarks): the page's cookie and CSRF token, its JSON calls."""
 from __future__ import annotations
 
 import json
