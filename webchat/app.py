@@ -28,7 +28,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.assistant import Assistant
-from bot.handlers.resident import EMPTY, TOO_FAST, too_long
+from bot.handlers.resident import (DELETE_CONFIRM, DELETE_KEEP, DELETE_QUESTION, EMPTY, ERASURE_FAILED, TOO_FAST,
+                                   erase_chat, too_long)
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.text import neutralise
@@ -309,6 +310,8 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         except CourtError as exc:
             return _refuse(409, exc.message)
         chat.hub.publish(conversation.number, {"type": "chosen", "token": token, "label": button.label})
+        if button.payload in (DELETE_CONFIRM, DELETE_KEEP):
+            return await _erase(chat, conversation, button.payload == DELETE_CONFIRM)
         if not button.payload.startswith("/"):
             return _refuse(409, "这个按钮在网页上不能使用。")
         if not await chat.limiter.allow(conversation.chat_key):
@@ -338,6 +341,19 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         chat.hub.publish(conversation.number, {"type": "message", "message": mine})
         # As Telegram's shared location: the form reads the coordinates from the metadata.
         return await _turn(chat, conversation, "/inform", {"location": {"latitude": lat, "longitude": lng}}, mine)
+
+    @app.post("/api/erase")
+    async def erase(request: Request) -> response.HTTPResponse:
+        """Ask first, as on Telegram: erasure cannot be undone and cancels appointments still ahead."""
+        refused = chat.check_post(request)
+        if refused is not None:
+            return refused
+        conversation = await chat.conversation(request)
+        if conversation is None:
+            return response.json({"ok": True, "messages": []})
+        asked = await chat.port.show(conversation.number, text=DELETE_QUESTION,
+                                     buttons=[("确认删除", DELETE_CONFIRM), ("不删除", DELETE_KEEP)])
+        return response.json({"ok": True, "messages": [asked] if asked else []})
 
     @app.post("/api/read")
     async def read(request: Request) -> response.HTTPResponse:
@@ -386,6 +402,21 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         return None
 
     return app
+
+
+async def _erase(chat: WebChat, conversation: Conversation, confirmed: bool) -> response.HTTPResponse:
+    if not confirmed:
+        told = await chat.port.show(conversation.number, text="好的，您的信息保持不变。")
+        return response.json({"ok": True, "messages": [told] if told else []})
+    assert chat.relay is not None and chat.assistant is not None
+    said = await erase_chat(chat.desk, chat.assistant, chat.relay, telegram_user_id=None,
+                            chat_id=conversation.chat_key, chat_data={})
+    if said == ERASURE_FAILED:
+        said = "抱歉，删除没有完成：系统暂时出了点问题，您的信息没有改动。请稍后再点“删除我的信息”，或拨打12368诉讼服务热线。"
+    else:
+        chat.hub.publish(conversation.number, {"type": "cleared"})  # the page's copy is gone too
+    told = await chat.port.show(conversation.number, text=said)
+    return response.json({"ok": True, "cleared": said != ERASURE_FAILED, "messages": [told] if told else []})
 
 
 def _sse(event: dict[str, Any], ident: Optional[int]) -> str:

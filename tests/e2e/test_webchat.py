@@ -224,3 +224,24 @@ def test_a_server_restart_delivers_what_was_pushed_while_it_was_down(webchat, st
         stream.wait(lambda e: e.get("type") == "message" and "停机时的回复" in e["message"]["text"])
     finally:
         stream.close()
+
+
+def test_a_resident_erases_their_data_from_the_page(webchat, stack, stack_db):
+    me = WebResident(webchat)
+    me.open()
+    me.start()
+    me.say(DESCRIPTION)
+    me.press("帮我预约")
+    me.press("同意")
+    me.say("王桂芝")
+    me.say("13945612388")
+    number = number_of(stack_db, me)
+    asked = me.post("/api/erase", {}).json()["messages"]
+    assert "确定要删除" in asked[0]["text"]
+    done = me.post("/api/press", {"token": me.button("确认删除")}).json()
+    assert done["cleared"] and "个人信息已删除" in done["messages"][0]["text"]
+    assert [m["text"] for m in me.messages()] == [done["messages"][0]["text"]]  # the page's copy is gone
+    with stack_db.reader() as s:
+        from court.store.schema import Resident
+        assert s.execute(select(Resident).where(Resident.phone == "13945612388")).first() is None
+    assert eventually(lambda: not [e for e in stack.tracker(f"web-{number}")["events"] if e.get("event") == "user"])

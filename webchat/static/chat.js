@@ -115,6 +115,14 @@
     row.parentNode.removeChild(row);
   }
 
+  function clear() {
+    log.textContent = "";
+    seen = {};
+    document.getElementById("news").hidden = true;
+  }
+
+  document.getElementById("erase").onclick = function () { post("/api/erase", {}); };
+
   function say(problem) {
     status.textContent = problem;
     status.hidden = !problem;
@@ -124,7 +132,12 @@
     busy = true;
     request("POST", url, body, function (code, data) {
       busy = false;
-      if (code === 200) { say(""); renderAll(data.messages); return; }
+      if (code === 200) {
+        say("");
+        if (data.cleared) { clear(); }
+        renderAll(data.messages);
+        return;
+      }
       say(data.error || "网络不好，没有发出去，请稍后再试。");
     });
   }
@@ -191,6 +204,7 @@
       var data = JSON.parse(event.data);
       if (data.type === "message") { render(data.message); markRead(); }
       if (data.type === "chosen") { chosen(data.token, data.label); }
+      if (data.type === "cleared") { clear(); }
       if (data.type === "typing") {
         typing.hidden = false;
         clearTimeout(typingTimer);
