@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test test-dates eval bench bench-latency bench-scale bench-telegram bench-report bench-desk clean
+.PHONY: help setup db model run test test-dates eval bench bench-latency bench-scale bench-telegram bench-webchat bench-report bench-desk clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ bench-scale: setup ## the same load on PostgreSQL through HAProxy: 1 Rasa server
 
 bench-telegram: setup ## message round trip through the Telegram front end, and outbox delivery throughput
 	@$(PY) -m bench.telegram_bench --postgres "$$(bin/pg-test-server start)"
+
+bench-webchat: setup ## the web chat: page weight, first render, message round trip beside REST, pushes to open pages
+	@$(PY) -m bench.webchat_bench --postgres "$$(bin/pg-test-server start)"
 
 bench: setup ## booking throughput and nearest-point lookup, PostgreSQL beside SQLite
 	@$(PY) -m bench.booking_bench --postgres "$$(bin/pg-test-server start)"

@@ -16,7 +16,7 @@ import os
 import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Protocol, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken
 from telegram import Bot
@@ -25,9 +25,9 @@ from telegram.error import TelegramError
 
 from bot.assistant import Assistant, AssistantUnavailable
 from bot.outgoing import send_plan, send_text
-from bot.replies import plan
+from bot.replies import Outgoing, plan
 from bot.settings import HOTLINE
-from court import internal_auth
+from court import conversations, internal_auth
 from court.frontdesk import FrontDesk, PendingMessage
 
 log = logging.getLogger(__name__)
@@ -39,23 +39,54 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for 5 s
 
 
 def conversation_id(chat_id: int) -> str:
-    return f"tg-{chat_id}"
+    return conversations.for_chat(chat_id)
+
+
+class ChatPort(Protocol):
+    """How a channel shows the relay's output: Telegram's bot, or the web chat's page."""
+
+    async def typing(self, chat_id: int) -> None: ...
+
+    async def tell(self, chat_id: int, text: str) -> None: ...
+
+    async def send_plan(self, chat_id: int, items: Sequence[Outgoing], chat_data: dict) -> None: ...
+
+
+class TelegramPort:
+    def __init__(self, bot: Bot, desk: FrontDesk) -> None:
+        self.bot, self.desk = bot, desk
+
+    async def typing(self, chat_id: int) -> None:
+        await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+
+    async def tell(self, chat_id: int, text: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await send_text(self.bot, chat_id, text)
+
+    async def send_plan(self, chat_id: int, items: Sequence[Outgoing], chat_data: dict) -> None:
+        await send_plan(self.bot, self.desk, chat_id, items, chat_data)
 
 
 class Relay:
     """``spool`` keeps messages on disk while the database is down: owner-only, and
     what residents wrote (text, phone, deep-link token) encrypted with SPOOL_KEY."""
 
-    def __init__(self, desk: FrontDesk, assistant: Assistant, spool: Path, *, key: Optional[bytes] = None) -> None:
+    def __init__(self, desk: FrontDesk, assistant: Assistant, spool: Path, *, key: Optional[bytes] = None,
+                 channel: str = conversations.TELEGRAM) -> None:
         self.desk, self.assistant, self.spool = desk, assistant, spool
+        self.channel = channel  # the retry loop relays only this channel's chats
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._apologised: set[int] = set()
         self._fernet = Fernet(key or internal_auth.fernet_key())
         self._spool_lock = threading.Lock()  # written from the event loop, drained from worker threads
 
-    async def submit(self, bot: Bot, chat_data: dict, *, chat_id: int, update_id: Optional[int], text: str,
-                     meta: dict[str, Any]) -> None:
-        """Journal a message, then relay everything pending for the chat."""
+    def _port(self, bot: "Bot | ChatPort") -> ChatPort:
+        return TelegramPort(bot, self.desk) if isinstance(bot, Bot) else bot
+
+    async def submit(self, bot: "Bot | ChatPort", chat_data: dict, *, chat_id: int, update_id: Optional[int],
+                     text: str, meta: dict[str, Any]) -> None:
+        """Journal a message, then relay everything pending for the chat (``bot``: a Telegram
+        bot, or another channel's ChatPort)."""
         try:
             await asyncio.to_thread(self.desk.inbox_receive, update_id=update_id, chat_id=chat_id,
                                     conversation_id=conversation_id(chat_id), text=text, meta=meta)
@@ -66,14 +97,14 @@ class Relay:
             return
         await self.flush(bot, chat_id, chat_data)
 
-    async def flush(self, bot: Bot, chat_id: int, chat_data: dict) -> None:
+    async def flush(self, bot: "Bot | ChatPort", chat_id: int, chat_data: dict) -> None:
         async with self._locks[chat_id]:
             pending = await asyncio.to_thread(self.desk.inbox_pending, chat_id)
             for message in pending:
                 if not await self._deliver(bot, chat_id, message, chat_data):
                     break
 
-    async def _deliver(self, bot: Bot, chat_id: int, message: PendingMessage, chat_data: dict) -> bool:
+    async def _deliver(self, bot: "Bot | ChatPort", chat_id: int, message: PendingMessage, chat_data: dict) -> bool:
         typing = asyncio.create_task(self._typing(bot, chat_id))
         try:
             replies = await self.assistant.send(conversation_id(chat_id), message.text, message.meta)
@@ -93,7 +124,7 @@ class Relay:
             # Rasa said nothing and no agent has the chat: silence would look like a dead bot.
             await self._tell(bot, chat_id, UNANSWERED)
             return True
-        await send_plan(bot, self.desk, chat_id, plan(replies), chat_data)
+        await self._port(bot).send_plan(chat_id, plan(replies), chat_data)
         return True
 
     async def _paused(self, chat_id: int) -> bool:
@@ -103,28 +134,29 @@ class Relay:
         except AssistantUnavailable:
             return True
 
-    async def retry_due(self, bot: Bot, chat_data_for) -> int:  # type: ignore[no-untyped-def]
+    async def retry_due(self, bot: "Bot | ChatPort", chat_data_for) -> int:  # type: ignore[no-untyped-def]
         """One pass of the background loop: drain the spool, retry due messages."""
         await asyncio.to_thread(self._drain_spool)
-        chats = await asyncio.to_thread(self.desk.inbox_due_chats)
+        chats = [chat for chat in await asyncio.to_thread(self.desk.inbox_due_chats)
+                 if conversations.is_web_key(chat) == (self.channel == conversations.WEB)]
         for chat_id in chats:
             await self.flush(bot, chat_id, chat_data_for(chat_id))
         return len(chats)
 
-    async def _typing(self, bot: Bot, chat_id: int) -> None:
+    async def _typing(self, bot: "Bot | ChatPort", chat_id: int) -> None:
+        port = self._port(bot)
         with contextlib.suppress(TelegramError, asyncio.CancelledError):
             while True:
-                await bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+                await port.typing(chat_id)
                 await asyncio.sleep(TYPING_EVERY)
 
-    async def _apologise(self, bot: Bot, chat_id: int) -> None:
+    async def _apologise(self, bot: "Bot | ChatPort", chat_id: int) -> None:
         if chat_id not in self._apologised:
             self._apologised.add(chat_id)
             await self._tell(bot, chat_id, APOLOGY)
 
-    async def _tell(self, bot: Bot, chat_id: int, text: str) -> None:
-        with contextlib.suppress(TelegramError):
-            await send_text(bot, chat_id, text)
+    async def _tell(self, bot: "Bot | ChatPort", chat_id: int, text: str) -> None:
+        await self._port(bot).tell(chat_id, text)
 
     def _spool(self, record: dict) -> None:
         sealed = self._fernet.encrypt(json.dumps({"text": record["text"], "meta": record["meta"]},

@@ -21,7 +21,7 @@ from typing import Optional
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from court import booking, clock, journal, residents
+from court import booking, clock, conversations, journal, residents, webchat
 from court.outbox import clean_error
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -69,6 +69,8 @@ def erase(session: Session, *, telegram_user_id: Optional[int], conversation_id:
         session.execute(delete(ChatButton).where(ChatButton.chat_id == chat_id))
         # Pending ones too: what is not relayed yet must not reach the assistant after the erasure.
         session.execute(delete(InboundMessage).where(InboundMessage.chat_id == chat_id))
+        if conversations.is_web_key(chat_id):  # the web page's copy of the chat
+            webchat.clear(session, webchat.number_of(chat_id))
     resident = residents.find(session, conversation_id=conversation_id, telegram_user_id=telegram_user_id)
     found = resident is not None and resident.anonymised_at is None
     cancelled = 0

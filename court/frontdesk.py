@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import booking, chat_buttons, clock, erasure, inbox, mediators, outbox, retention
+from court import booking, chat_buttons, clock, conversations, erasure, inbox, mediators, outbox, retention
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
 from court.errors import NotFound
@@ -97,9 +97,9 @@ class FrontDesk:
 
     # --- pushes ------------------------------------------------------------
 
-    def claim_pushes(self, limit: int = 50) -> list[Delivery]:
+    def claim_pushes(self, limit: int = 50, channel: str = conversations.TELEGRAM) -> list[Delivery]:
         with self.db.transaction() as s:
-            return outbox.claim_due(s, now=self.now(), limit=limit)
+            return outbox.claim_due(s, now=self.now(), limit=limit, channel=channel)
 
     def push_sent(self, outbox_id: int) -> None:
         with self.db.transaction() as s:

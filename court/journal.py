@@ -11,8 +11,8 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from court import clock, internal_auth
-from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType
+from court import clock, conversations, internal_auth
+from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType, Resident
 
 # Fields copied into audit snapshots. Free text and personal data stay out:
 # the log is append-only, so whatever enters it can never be erased.
@@ -77,8 +77,18 @@ def enqueue(
     if existing is not None:
         return existing
     due = due_at or clock.now()
+    # A push goes to the channel its recipient chats on now; a worker hands over a row whose recipient moved.
+    channel = None
+    if recipient_type == RecipientType.CHAT:
+        channel = conversations.channel_of(payload.get("conversation_id"))
+    elif recipient_type == RecipientType.RESIDENT and recipient_id is not None:
+        found = session.execute(select(Resident.conversation_id, Resident.telegram_user_id)
+                                .where(Resident.id == recipient_id)).first()
+        if found is not None and found[1] is None and conversations.channel_of(found[0]) == conversations.WEB:
+            channel = conversations.WEB
     message = OutboxMessage(
         idempotency_key=key,
+        channel=channel or conversations.TELEGRAM,
         recipient_type=recipient_type.value,
         recipient_id=recipient_id,
         template=template,

@@ -21,7 +21,7 @@ from typing import Any, Optional, Union
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from court import journal
+from court import conversations, journal
 from court.privacy import mask_text
 from court.store.db import Database
 from court.store.schema import Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
@@ -43,14 +43,13 @@ _SENT = OutboxStatus.SENT.value
 _TELEGRAM_RECIPIENTS = (RecipientType.RESIDENT.value, RecipientType.MEDIATOR.value)
 # Chat rows (desk replies) name no resident or mediator: the chat id is in their conversation id.
 _CLAIMED = _TELEGRAM_RECIPIENTS + (RecipientType.CHAT.value,)
-_CONVERSATION = re.compile(r"^tg-(-?\d{1,19})$")
 _LONG_NUMBER = re.compile(r"\d{7,}")
 
 
-def chat_id_of(conversation_id: object) -> Optional[int]:
-    """The Telegram chat behind a conversation id ("tg-<chat id>"), if it is one."""
-    match = _CONVERSATION.match(str(conversation_id or ""))
-    return int(match.group(1)) if match else None
+def chat_id_of(conversation_id: object, channel: str = conversations.TELEGRAM) -> Optional[int]:
+    """The chat key behind a conversation id of ``channel`` (court/conversations.py), if it is one."""
+    address = conversations.parse(conversation_id)
+    return address.chat_key if address is not None and address.channel == channel else None
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class Delivery:
     key: str
     recipient_type: str
     recipient_id: Optional[int]  # None for a "chat" row, addressed by its conversation id
-    chat_id: int  # the resolved Telegram chat
+    chat_id: int  # the resolved chat key (a Telegram chat, or a web conversation's key)
     template: str
     payload: dict[str, Any]
     attempts: int  # including this claim
@@ -94,7 +93,7 @@ def backoff(attempts: int, *, rng: Optional[random.Random] = None) -> float:
 
 
 def claim_due(target: Union[Database, Session], *, now: dt.datetime, limit: int = 50,
-              lease: dt.timedelta = DEFAULT_LEASE) -> list[Delivery]:
+              lease: dt.timedelta = DEFAULT_LEASE, channel: str = conversations.TELEGRAM) -> list[Delivery]:
     """Claim up to ``limit`` due pushes, oldest due first, for one worker.
 
     Given a Database, runs in its own transaction; given a Session, in the
@@ -103,17 +102,19 @@ def claim_due(target: Union[Database, Session], *, now: dt.datetime, limit: int 
     """
     if isinstance(target, Database):
         with target.transaction() as session:
-            return _claim(session, now=now, limit=limit, lease=lease)
-    return _claim(target, now=now, limit=limit, lease=lease)
+            return _claim(session, now=now, limit=limit, lease=lease, channel=channel)
+    return _claim(target, now=now, limit=limit, lease=lease, channel=channel)
 
 
-def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[Delivery]:
+def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelta,
+           channel: str = conversations.TELEGRAM) -> list[Delivery]:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     rows = session.execute(
         select(OutboxMessage)
         .where(
             OutboxMessage.status == _PENDING,
+            OutboxMessage.channel == channel,
             OutboxMessage.recipient_type.in_(_CLAIMED),
             OutboxMessage.due_at <= now,
             OutboxMessage.next_attempt_at <= now,
@@ -131,9 +132,14 @@ def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelt
     claimed: list[Delivery] = []
     for row in rows:
         if row.recipient_type == RecipientType.CHAT.value:
-            chat_id, blocked = chat_id_of((row.payload or {}).get("conversation_id")), False
+            target = conversations.channel_of((row.payload or {}).get("conversation_id")) or channel
+            chat_id, blocked = chat_id_of((row.payload or {}).get("conversation_id"), target), False
         else:
-            chat_id, blocked = chats.get((row.recipient_type, row.recipient_id), (None, False))
+            target, chat_id, blocked = chats.get((row.recipient_type, row.recipient_id), (channel, None, False))
+        if target != channel:
+            # The recipient is reached through the other channel's worker: hand it over, untouched.
+            row.channel = target
+            continue
         if chat_id is None:
             row.status, row.last_error = _FAILED, NO_CHAT
             continue
@@ -151,25 +157,31 @@ def _claim(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelt
     return claimed
 
 
-def _recipients(session: Session, rows: list[OutboxMessage]) -> dict[tuple[str, int], tuple[Optional[int], bool]]:
-    """(recipient_type, id) -> (Telegram chat id or None, blocked?)."""
+def _recipients(session: Session,
+                rows: list[OutboxMessage]) -> dict[tuple[str, int], tuple[str, Optional[int], bool]]:
+    """(recipient_type, id) -> (channel, chat key or None, blocked?). A resident
+    whose conversation is a web chat is reached there; everyone else on Telegram."""
     wanted: dict[str, set[int]] = {t: set() for t in _TELEGRAM_RECIPIENTS}
     for row in rows:
         if row.recipient_id is not None and row.recipient_type in wanted:
             wanted[row.recipient_type].add(row.recipient_id)
-    out: dict[tuple[str, int], tuple[Optional[int], bool]] = {}
+    out: dict[tuple[str, int], tuple[str, Optional[int], bool]] = {}
     if wanted[RecipientType.RESIDENT.value]:
-        for rid, chat, blocked_at in session.execute(
-            select(Resident.id, Resident.telegram_user_id, Resident.telegram_blocked_at)
+        for rid, chat, blocked_at, conversation in session.execute(
+            select(Resident.id, Resident.telegram_user_id, Resident.telegram_blocked_at, Resident.conversation_id)
             .where(Resident.id.in_(wanted[RecipientType.RESIDENT.value]))
         ):
-            out[(RecipientType.RESIDENT.value, rid)] = (chat, blocked_at is not None)
+            address = conversations.parse(conversation)
+            if chat is None and address is not None and address.channel == conversations.WEB:
+                out[(RecipientType.RESIDENT.value, rid)] = (conversations.WEB, address.chat_key, False)
+            else:
+                out[(RecipientType.RESIDENT.value, rid)] = (conversations.TELEGRAM, chat, blocked_at is not None)
     if wanted[RecipientType.MEDIATOR.value]:
         for mid, chat, blocked_at in session.execute(
             select(Mediator.id, Mediator.telegram_chat_id, Mediator.telegram_blocked_at)
             .where(Mediator.id.in_(wanted[RecipientType.MEDIATOR.value]))
         ):
-            out[(RecipientType.MEDIATOR.value, mid)] = (chat, blocked_at is not None)
+            out[(RecipientType.MEDIATOR.value, mid)] = (conversations.TELEGRAM, chat, blocked_at is not None)
     return out
 
 
@@ -338,7 +350,7 @@ def _alert(session: Session, row: OutboxMessage, template: str, key: str, **extr
 
 
 def pending_count(session: Session, now: dt.datetime) -> int:
-    """Telegram pushes due by ``now`` and not sent yet (in flight and backing off included)."""
+    """Pushes (Telegram and web) due by ``now`` and not sent yet (in flight and backing off included)."""
     return session.execute(
         select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.status == _PENDING,

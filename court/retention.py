@@ -24,7 +24,7 @@ from typing import Iterable
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from court import chat_buttons, erasure
+from court import chat_buttons, erasure, webchat
 from court.store.schema import (
     Case,
     CaseStatus,
@@ -61,6 +61,7 @@ class RetentionReport:
     buttons_deleted: int = 0
     sessions_deleted: int = 0
     transcripts_requested: int = 0
+    web_chats_deleted: int = 0
 
 
 def enforce(session: Session, *, now: dt.datetime) -> RetentionReport:
@@ -98,9 +99,11 @@ def enforce(session: Session, *, now: dt.datetime) -> RetentionReport:
         delete(DeskSession).where(DeskSession.last_seen_at < now - dt.timedelta(days=SESSION_DAYS))
         .execution_options(synchronize_session=False)
     ).rowcount or 0
+    web_chats = webchat.purge(session, now=now)  # the page's copy, silent as long as a stale transcript
     session.flush()
     return RetentionReport(pushes_wiped=pushes, notes_cut=notes, kept_texts_erased=kept_texts,
-                           inbound_deleted=delivered, buttons_deleted=buttons, sessions_deleted=sessions)
+                           inbound_deleted=delivered, buttons_deleted=buttons, sessions_deleted=sessions,
+                           web_chats_deleted=web_chats)
 
 
 def _not_empty(column):  # type: ignore[no-untyped-def]

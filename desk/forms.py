@@ -33,6 +33,7 @@ class IntakeForm(FlaskForm):
     name = StringField("姓名（可选）", validators=[Optional(), Length(max=40)])
     consent = BooleanField("来电人已同意收集以上信息用于安排调解",
                            validators=[DataRequired("需要来电人同意后才能登记。")])
+    send_sms = BooleanField("短信发送网页聊天链接给来电人", default=True)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

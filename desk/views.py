@@ -13,7 +13,7 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from court import clock, desk, desk_booking
+from court import clock, desk, desk_booking, sms
 from court.errors import CourtError, NotFound, PermissionDenied
 from court.settings import LOCAL_TZ
 from desk.assistant import AssistantUnavailable
@@ -219,6 +219,12 @@ def deep_link(token: str) -> str:
     return f"https://t.me/{quote(bot, safe='')}?start={quote(token, safe='')}"
 
 
+def web_link(token: str) -> str:
+    """The web chat's one-time link: any phone browser, WeChat's included (Telegram is blocked in China)."""
+    base = os.environ.get("WEBCHAT_PUBLIC_URL") or "http://127.0.0.1:8090"
+    return f"{base.rstrip('/')}/i/{quote(token, safe='')}"
+
+
 @intake_bp.route("/intake", methods=["GET", "POST"])
 @login_required
 def intake():  # type: ignore[no-untyped-def]
@@ -233,9 +239,12 @@ def intake():  # type: ignore[no-untyped-def]
         except CourtError as exc:
             _court_error(exc)
         else:
-            link = deep_link(token)
-            qr = Markup(segno.make_qr(link, error="m").svg_inline(scale=6, title="扫码打开黑河法院助手"))
-            page = render_template("intake_done.html", reference=reference, link=link, qr=qr)
+            link, web = deep_link(token), web_link(token)
+            qr = Markup(segno.make_qr(web, error="m").svg_inline(scale=6, title="扫码打开黑河法院网页助手"))
+            texted = bool(form.send_sms.data) and sms.send_notice(
+                form.phone.data.strip(), "12368热线已为您登记调解申请，可在网页继续预约", web)
+            page = render_template("intake_done.html", reference=reference, link=link, web=web, qr=qr,
+                                   texted=texted, sms_on=sms.enabled())
             # The one-time link must not linger in caches.
             return Response(page, headers={"Cache-Control": "no-store"})
     return render_template("intake.html", form=form)

@@ -180,6 +180,33 @@ class Stack:
                 raise RuntimeError(f"desk did not start in {timeout:.0f} s; see {self.log_dir}")
             time.sleep(0.3)
 
+    def start_webchat(self, *, port: Optional[int] = None, extra_env: Optional[dict[str, str]] = None,
+                      timeout: float = 60) -> str:
+        """The residents' web chat, relaying to this stack's Rasa server; returns its URL."""
+        port = port or free_port()
+        self._spawn("webchat", [sys.executable, "-m", "webchat"],
+                    {"WEBCHAT_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
+        url = f"http://{LOOPBACK}:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).ok:
+                    return url
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"web chat did not start in {timeout:.0f} s; see {self.log_dir}")
+            time.sleep(0.3)
+
+    def kill_webchat(self) -> None:
+        """SIGKILL the web chat server (a crash)."""
+        for proc in [p for p in self.procs if p.args[1:3] == ["-m", "webchat"]]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            self.procs.remove(proc)
+
     def kill_bot(self) -> None:
         """SIGKILL, no clean-up: what a crash or a pulled plug does."""
         for proc in [p for p in self.procs if p.args[1:3] == ["-m", "bot.app"]]:

@@ -93,9 +93,11 @@ async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat_id = update.effective_chat.id
     markup = await inline_keyboard(services(context).desk, chat_id,
                                    [("确认删除", DELETE_CONFIRM), ("不删除", DELETE_KEEP)])
-    await send_text(context.bot, chat_id,
-                    "确定要删除您的个人信息吗？\n将删除：姓名、手机号、与本助手的聊天记录，未开始的预约会被取消并通知调解员。\n"
-                    "案件只保留不含个人信息的统计数据。删除后无法恢复。", markup)
+    await send_text(context.bot, chat_id, DELETE_QUESTION, markup)
+
+
+DELETE_QUESTION = ("确定要删除您的个人信息吗？\n将删除：姓名、手机号、与本助手的聊天记录，未开始的预约会被取消并通知调解员。\n"
+                   "案件只保留不含个人信息的统计数据。删除后无法恢复。")
 
 
 ERASURE_FAILED = (f"抱歉，删除没有完成：系统暂时出了点问题，您的信息没有改动。请稍后再发送 /delete_my_data，"
@@ -107,17 +109,23 @@ TRANSCRIPT_PENDING = "与助手的聊天记录暂时没能清除（助手暂时�
 async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The confirmed erasure; returns what the resident is told: only what really happened."""
     svc = services(context)
-    user_id, chat_id = update.effective_user.id, update.effective_chat.id
+    return await erase_chat(svc.desk, svc.assistant, svc.relay, telegram_user_id=update.effective_user.id,
+                            chat_id=update.effective_chat.id, chat_data=context.chat_data)
+
+
+async def erase_chat(desk, assistant, relay, *, telegram_user_id: Optional[int], chat_id: int,  # type: ignore[no-untyped-def]
+                     chat_data: dict) -> str:
+    """The erasure of any channel's chat (Telegram's, the web chat's)."""
     try:
-        report = await asyncio.to_thread(svc.desk.erase_resident, telegram_user_id=user_id,
+        report = await asyncio.to_thread(desk.erase_resident, telegram_user_id=telegram_user_id,
                                          conversation_id=conversation_id(chat_id), chat_id=chat_id)
     except Exception:  # noqa: BLE001 - one transaction: nothing was erased
         log.exception("erasure failed")
         return ERASURE_FAILED
-    context.chat_data.clear()
-    await asyncio.to_thread(svc.relay.forget, chat_id)
+    chat_data.clear()
+    await asyncio.to_thread(relay.forget, chat_id)
     transcript = TRANSCRIPT_PENDING
-    if report.job_id is not None and await erase_transcript_now(svc.desk, svc.assistant, report.job_id,
+    if report.job_id is not None and await erase_transcript_now(desk, assistant, report.job_id,
                                                                 conversation_id(chat_id)):
         transcript = TRANSCRIPT_ERASED
     if not report.found:

@@ -662,3 +662,33 @@ class CalendarYear(Base):
     source = Column(String(64), nullable=False)
     published_by = Column(String(64), nullable=False)
     published_at = Column(UTCDateTime, nullable=False, default=clock.now)
+
+
+class WebConversation(Base):
+    """A resident's anonymous web chat (conversation id ``web-<id>``), known to the
+    browser only by a long random id in an HttpOnly cookie; only its hash is kept."""
+
+    __tablename__ = "web_conversations"
+    id = Column(Integer, primary_key=True)
+    cookie_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    read_up_to = Column(Integer, nullable=False, default=0)  # the last message the resident has seen
+
+
+class WebMessage(Base):
+    """What the web chat shows: the page is the resident's only copy, as Telegram's
+    servers are for a Telegram chat. Kept as long as transcripts; erased with the resident."""
+
+    __tablename__ = "web_messages"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("web_conversations.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    role = Column(String(10), nullable=False)  # resident, assistant, push
+    text = Column(Text, nullable=False, default="")
+    buttons = Column(JSON, nullable=False, default=list)  # [[label, opaque token], ...]
+    venue = Column(JSON)
+    keyboard = Column(String(16))  # the question asks for a place or a phone
+    chosen = Column(String(64))  # the label pressed, once a keyboard is used
+    outbox_id = Column(Integer, unique=True)  # a push delivered twice is shown once
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)

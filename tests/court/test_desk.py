@@ -272,15 +272,21 @@ def test_chat_pushes_are_claimed_by_their_conversation_id(db):
         desk.reply(s, handoff_id, li, "您好", now=NOW)
         # A malformed conversation id cannot be delivered: failed, not retried forever.
         bad = OutboxMessage(idempotency_key="chat:bad", recipient_type="chat", recipient_id=None,
-                            template="agent_reply", payload={"conversation_id": "web-7", "text": "x"},
+                            template="agent_reply", payload={"conversation_id": "wx-7", "text": "x"},
                             due_at=NOW, next_attempt_at=NOW)
         s.add(bad)
+        # A web conversation's push is the web chat's to deliver: handed over, untouched.
+        s.add(OutboxMessage(idempotency_key="chat:web", recipient_type="chat", recipient_id=None,
+                            template="agent_reply", payload={"conversation_id": "web-7", "text": "x"},
+                            due_at=NOW, next_attempt_at=NOW))
     [delivery] = outbox.claim_due(db, now=NOW)
     assert (delivery.recipient_type, delivery.recipient_id, delivery.chat_id) == ("chat", None, 8_000_000_001)
     assert delivery.template == "agent_reply" and delivery.payload["text"] == "您好" and delivery.attempts == 1
     with db.transaction() as s:
         assert s.execute(select(OutboxMessage.status, OutboxMessage.last_error).where(
             OutboxMessage.idempotency_key == "chat:bad")).one() == ("failed", "no_telegram_chat")
+        assert s.execute(select(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.attempts).where(
+            OutboxMessage.idempotency_key == "chat:web")).one() == ("pending", "web", 0)
         assert outbox.mark_sent(s, delivery.outbox_id, now=NOW)
 
 

@@ -83,6 +83,23 @@ def restart_bot(stack: Stack, telegram: "FakeTelegram"):  # type: ignore[no-unty
     stack.start_bot(token=BOT_TOKEN, api_base=telegram.api_root, extra_env=BOT_ENV)
 
 
+WEB_ENV = {"WEBCHAT_OUTBOX_INTERVAL": "0.2", "BOT_RETRY_INTERVAL": "0.5", "BOT_RATE_MESSAGES": "30",
+           "BOT_RATE_WINDOW": "10"}
+
+
+@pytest.fixture(scope="module")
+def sms_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sms") / "sent.jsonl"
+
+
+@pytest.fixture(scope="module")
+def webchat(stack: Stack, sms_file: Path) -> Iterator[str]:
+    """The residents' web chat on this stack (its own process), texting into a recording file."""
+    url = stack.start_webchat(extra_env=WEB_ENV | {"SMS_PROVIDER": "record", "SMS_RECORD_FILE": str(sms_file)})
+    yield url
+    stack.kill_webchat()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (bin/browser finds or installs it); no downloaded browsers.

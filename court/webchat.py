@@ -1,0 +1,240 @@
+"""The web chat's rules: anonymous conversations bound to a cookie, the messages
+the page shows, what is unread, and a resident's appointments.
+
+The browser holds only a long random id (an HttpOnly cookie); the court keeps its
+SHA-256, so a leaked database opens no conversation. The conversation id the
+assistant sees is ``web-<id>`` (court/conversations.py), never the cookie.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from court import appointment_cards, chat_buttons, clock, conversations, residents
+from court.appointment_cards import AppointmentCard
+from court.chat_buttons import Pressed
+from court.errors import ButtonInvalid
+from court.store.db import Database
+from court.store.schema import Appointment, Case, WebConversation, WebMessage
+
+COOKIE_BYTES = 32
+_COOKIE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+HISTORY_LIMIT = 200
+IDLE_KEPT = dt.timedelta(days=90)  # like transcripts: 90 days after the last message
+ROLES = ("resident", "assistant", "push")
+
+
+def new_cookie() -> str:
+    return secrets.token_urlsafe(COOKIE_BYTES)  # 43 characters, 256 bits
+
+
+def valid_cookie(value: object) -> bool:
+    return isinstance(value, str) and _COOKIE.fullmatch(value) is not None
+
+
+def _hash(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Conversation:
+    number: int
+
+    @property
+    def conversation_id(self) -> str:
+        return conversations.web(self.number)
+
+    @property
+    def chat_key(self) -> int:
+        return conversations.web_key(self.number)
+
+
+def number_of(chat_key: int) -> int:
+    if not conversations.is_web_key(chat_key):
+        raise ValueError("not a web chat key")
+    return chat_key - conversations.WEB_BASE
+
+
+def find(session: Session, cookie: object, *, now: dt.datetime) -> Optional[Conversation]:
+    """The conversation a cookie opens, or None; a malformed cookie is not looked up."""
+    if not valid_cookie(cookie):
+        return None
+    row = session.execute(select(WebConversation).where(WebConversation.cookie_hash == _hash(str(cookie)))
+                          ).scalar_one_or_none()
+    if row is None:
+        return None
+    row.last_seen_at = now
+    return Conversation(row.id)
+
+
+def open_or_create(session: Session, cookie: str, *, now: dt.datetime) -> tuple[Conversation, bool]:
+    found = find(session, cookie, now=now)
+    if found is not None:
+        return found, False
+    if not valid_cookie(cookie):
+        raise ValueError("malformed cookie")
+    row = WebConversation(cookie_hash=_hash(cookie), created_at=now, last_seen_at=now, read_up_to=0)
+    session.add(row)
+    session.flush()
+    return Conversation(row.id), True
+
+
+def _message(m: WebMessage) -> dict[str, Any]:
+    return {"id": m.id, "role": m.role, "text": m.text, "at": m.created_at.isoformat(),
+            "buttons": [] if m.chosen else [{"label": label, "token": token} for label, token in m.buttons or []],
+            "chosen": m.chosen, "venue": m.venue, "keyboard": m.keyboard}
+
+
+def append(session: Session, number: int, *, role: str, text: str = "", buttons: Sequence[tuple[str, str]] = (),
+           venue: Optional[dict[str, Any]] = None, keyboard: Optional[str] = None, outbox_id: Optional[int] = None,
+           now: dt.datetime) -> Optional[dict[str, Any]]:
+    """Store one message for the page; None when the push was stored before (at-least-once delivery)."""
+    if role not in ROLES:
+        raise ValueError(role)
+    if outbox_id is not None and session.execute(
+            select(WebMessage.id).where(WebMessage.outbox_id == outbox_id)).first() is not None:
+        return None
+    row = WebMessage(conversation_id=number, role=role, text=text, buttons=[list(b) for b in buttons], venue=venue,
+                     keyboard=keyboard, outbox_id=outbox_id, created_at=now)
+    session.add(row)
+    session.flush()
+    return _message(row)
+
+
+def history(session: Session, number: int, *, after: int = 0, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The latest ``limit`` messages after ``after``, oldest first."""
+    rows = session.execute(select(WebMessage).where(WebMessage.conversation_id == number, WebMessage.id > after)
+                           .order_by(WebMessage.id.desc()).limit(limit)).scalars().all()
+    return [_message(m) for m in reversed(rows)]
+
+
+def unread(session: Session, number: int) -> int:
+    """Messages to the resident after the last one the page showed them."""
+    read_up_to = session.execute(select(WebConversation.read_up_to).where(WebConversation.id == number)).scalar_one()
+    return session.execute(select(func.count()).select_from(WebMessage).where(
+        WebMessage.conversation_id == number, WebMessage.id > read_up_to, WebMessage.role != "resident")).scalar_one()
+
+
+def read_up_to(session: Session, number: int) -> int:
+    return session.execute(select(WebConversation.read_up_to).where(WebConversation.id == number)).scalar_one()
+
+
+def mark_read(session: Session, number: int, up_to: int) -> None:
+    """Only forward, and never past what exists."""
+    last = session.execute(select(func.max(WebMessage.id)).where(WebMessage.conversation_id == number)).scalar() or 0
+    session.execute(update(WebConversation).where(WebConversation.id == number,
+                                                  WebConversation.read_up_to < min(up_to, last))
+                    .values(read_up_to=min(up_to, last)).execution_options(synchronize_session=False))
+
+
+def press(session: Session, number: int, token: str, *, now: dt.datetime) -> Pressed:
+    """A button of this conversation's page, once per keyboard; another resident's token is unknown here."""
+    pressed = chat_buttons.press(session, chat_id=conversations.web_key(number), token=token, now=now)
+    for m in session.execute(select(WebMessage).where(WebMessage.conversation_id == number, WebMessage.chosen.is_(None))
+                             .order_by(WebMessage.id.desc()).limit(50)).scalars():
+        if any(t == token for _, t in m.buttons or []):
+            m.chosen = pressed.label[:64]
+            break
+    return pressed
+
+
+def appointments(session: Session, number: int) -> list[AppointmentCard]:
+    """The resident's appointments still ahead (active), soonest first."""
+    resident = residents.find(session, conversation_id=conversations.web(number))
+    if resident is None:
+        return []
+    rows = session.execute(select(Appointment).join(Case, Appointment.case_id == Case.id)
+                           .where(Case.resident_id == resident.id).order_by(Appointment.starts_at)).scalars().all()
+    return [c for c in (appointment_cards.card(a) for a in rows) if c.active]
+
+
+def resident_phone(session: Session, number: int) -> Optional[str]:
+    resident = residents.find(session, conversation_id=conversations.web(number))
+    return resident.phone if resident is not None and resident.anonymised_at is None else None
+
+
+def clear(session: Session, number: int) -> None:
+    """The page's copy of what was said, at the resident's erasure; the cookie still opens the (empty) chat."""
+    session.execute(delete(WebMessage).where(WebMessage.conversation_id == number))
+    session.execute(update(WebConversation).where(WebConversation.id == number).values(read_up_to=0)
+                    .execution_options(synchronize_session=False))
+
+
+def forget(session: Session, number: int) -> None:
+    """The conversation and its messages: the cookie opens nothing any more."""
+    session.execute(delete(WebMessage).where(WebMessage.conversation_id == number))
+    session.execute(delete(WebConversation).where(WebConversation.id == number))
+
+
+def purge(session: Session, *, now: dt.datetime, idle: dt.timedelta = IDLE_KEPT) -> int:
+    """Retention: conversations silent for ``idle`` go with their messages; returns how many."""
+    stale = session.execute(select(WebConversation.id).where(WebConversation.last_seen_at < now - idle)).scalars().all()
+    for number in stale:
+        forget(session, number)
+    return len(stale)
+
+
+class WebChatDesk:
+    """What the web chat server asks of the court, one transaction per call (from worker threads)."""
+
+    def __init__(self, db: Database, *, now: Callable[[], dt.datetime] = clock.now) -> None:
+        self.db, self.now = db, now
+
+    def find(self, cookie: object) -> Optional[Conversation]:
+        if not valid_cookie(cookie):
+            return None
+        with self.db.transaction() as s:
+            return find(s, cookie, now=self.now())
+
+    def open(self, cookie: str) -> tuple[Conversation, bool]:
+        with self.db.transaction() as s:
+            return open_or_create(s, cookie, now=self.now())
+
+    def append(self, number: int, **kwargs: Any) -> Optional[dict[str, Any]]:
+        with self.db.transaction() as s:
+            return append(s, number, now=self.now(), **kwargs)
+
+    def show_plan_item(self, number: int, *, text: str, buttons: Sequence[tuple[str, str]] = (),
+                       venue: Optional[dict[str, Any]] = None, keyboard: Optional[str] = None, role: str = "assistant",
+                       outbox_id: Optional[int] = None) -> Optional[dict[str, Any]]:
+        """One message with its buttons issued as opaque tokens bound to this conversation, in one transaction."""
+        with self.db.transaction() as s:
+            now = self.now()
+            tokens = chat_buttons.issue(s, chat_id=conversations.web_key(number), buttons=list(buttons), now=now)
+            shown = [(label, token) for (label, _), token in zip(buttons, tokens)]
+            return append(s, number, role=role, text=text, buttons=shown, venue=venue, keyboard=keyboard,
+                          outbox_id=outbox_id, now=now)
+
+    def history(self, number: int, *, after: int = 0) -> dict[str, Any]:
+        with self.db.reader() as s:
+            return {"messages": history(s, number, after=after), "unread": unread(s, number),
+                    "read_up_to": read_up_to(s, number)}
+
+    def mark_read(self, number: int, up_to: int) -> None:
+        with self.db.transaction() as s:
+            mark_read(s, number, up_to)
+
+    def press(self, number: int, token: str) -> Pressed:
+        if not chat_buttons.valid_token(token):
+            raise ButtonInvalid()
+        with self.db.transaction() as s:
+            return press(s, number, token, now=self.now())
+
+    def appointments(self, number: int) -> list[AppointmentCard]:
+        with self.db.reader() as s:
+            return appointments(s, number)
+
+    def resident_phone(self, number: int) -> Optional[str]:
+        with self.db.reader() as s:
+            return resident_phone(s, number)
+
+    def exists(self, number: int) -> bool:
+        with self.db.reader() as s:
+            return s.get(WebConversation, number) is not None

@@ -1,0 +1,122 @@
+"""The web chat's side of the relay and of the outbox.
+
+WebPort shows the relay's output on the page: each message is stored (the page
+reads it back on return) and handed to the open pages. WebOutbox delivers the
+pushes addressed to web conversations the same way: at least once, shown once
+(the message row is keyed by the outbox row), with an SMS notice when a sender
+is configured and no page is open.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Optional, Sequence
+from urllib.parse import quote
+
+from bot.notifications import UnknownTemplate, render
+from bot.replies import Outgoing, Venue
+from court import conversations, sms
+from court.frontdesk import Delivery, FrontDesk
+from court.webchat import WebChatDesk, number_of
+from webchat.hub import Hub
+
+log = logging.getLogger(__name__)
+
+# Changes a resident must not miss: worth a text message when the page is closed.
+SMS_NOTICES = {
+    "appointment_accepted": "调解员已确认您的预约",
+    "appointment_reassigned": "您的调解员有变动",
+    "appointment_declined": "您的预约需要重新安排",
+    "appointment_rescheduled": "您的预约已改到新时间",
+    "appointment_cancelled": "您的预约已取消",
+    "point_moved": "您的调解地点有变动",
+    "reminder_day_before": "明天有您的调解预约",
+    "reminder_two_hours": "两小时后有您的调解预约",
+    "agent_booked": "12368热线已为您预约调解",
+    "agent_reply": "12368热线回复了您",
+}
+
+
+def venue_json(venue: Optional[Venue]) -> Optional[dict[str, Any]]:
+    """The pin, with a geo: URI (Android opens the map app) and a web map that works in China."""
+    if venue is None:
+        return None
+    lat, lng = f"{venue.latitude:.6f}", f"{venue.longitude:.6f}"
+    return {"title": venue.title, "address": venue.address, "latitude": venue.latitude, "longitude": venue.longitude,
+            "geo": f"geo:{lat},{lng}?q={lat},{lng}({quote(venue.title)})",
+            "map": f"https://uri.amap.com/marker?position={lng},{lat}&name={quote(venue.title)}&coordinate=wgs84"}
+
+
+class WebPort:
+    """relay.ChatPort for the web chat."""
+
+    def __init__(self, web: WebChatDesk, hub: Hub) -> None:
+        self.web, self.hub = web, hub
+
+    async def show(self, number: int, **item: Any) -> Optional[dict[str, Any]]:
+        message = await asyncio.to_thread(self.web.show_plan_item, number, **item)
+        if message is not None:
+            self.hub.publish(number, {"type": "message", "message": message})
+        return message
+
+    async def typing(self, chat_id: int) -> None:
+        self.hub.publish(number_of(chat_id), {"type": "typing"})
+
+    async def tell(self, chat_id: int, text: str) -> None:
+        await self.show(number_of(chat_id), text=text)
+
+    async def send_plan(self, chat_id: int, items: Sequence[Outgoing], chat_data: dict) -> None:
+        number = number_of(chat_id)
+        for item in items:
+            if item.venue is not None:
+                await self.show(number, text="", venue=venue_json(item.venue))
+            else:
+                await self.show(number, text=item.text, buttons=item.buttons, keyboard=item.keyboard)
+
+
+class WebOutbox:
+    def __init__(self, desk: FrontDesk, web: WebChatDesk, hub: Hub, *, link: str, interval: float = 1.0,
+                 batch: int = 50) -> None:
+        self.desk, self.web, self.hub, self.link = desk, web, hub, link
+        self.interval, self.batch = interval, batch
+        self.sent = 0
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a database outage must not kill the loop
+                log.exception("web outbox pass failed; retrying")
+            await asyncio.sleep(self.interval)
+
+    async def run_once(self) -> int:
+        deliveries = await asyncio.to_thread(self.desk.claim_pushes, self.batch, conversations.WEB)
+        for delivery in deliveries:
+            await self._deliver(delivery)
+        self.sent += len(deliveries)
+        return len(deliveries)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        number = number_of(delivery.chat_id)
+        try:
+            notice = render(delivery.recipient_type, delivery.template, delivery.payload)
+        except UnknownTemplate:
+            log.error("no wording for push template %s", delivery.template)
+            await asyncio.to_thread(self.desk.push_undeliverable, delivery.outbox_id, "unknown template")
+            return
+        if not await asyncio.to_thread(self.web.exists, number):
+            await asyncio.to_thread(self.desk.push_undeliverable, delivery.outbox_id, "web chat gone")
+            return
+        message = await asyncio.to_thread(self.web.show_plan_item, number, text=notice.text, buttons=notice.buttons,
+                                          venue=venue_json(notice.venue), role="push",
+                                          outbox_id=delivery.outbox_id)
+        await asyncio.to_thread(self.desk.push_sent, delivery.outbox_id)
+        if message is None:
+            return  # shown already: a lease ran out after the page had it
+        self.hub.publish(number, {"type": "message", "message": message})
+        what = SMS_NOTICES.get(delivery.template)
+        if what and not self.hub.open(number) and sms.enabled():
+            phone = await asyncio.to_thread(self.web.resident_phone, number)
+            await asyncio.to_thread(sms.send_notice, phone, what, self.link)
