@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import re
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
 

@@ -7,11 +7,8 @@ import gzip
 import json
 import re
 import time
-from pathlib import Path
-from typing import Iterator
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from court import desk, journal
