@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import booking, chat_buttons, clock, erasure, inbox, mediators, outbox, retention
+from court import booking, chat_buttons, clock, erasure, handoffs, inbox, mediators, outbox, retention
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
 from court.errors import NotFound
@@ -60,6 +60,11 @@ class FrontDesk:
     def inbox_failed(self, inbound_id: int, error: str) -> str:
         with self.db.transaction() as s:
             return inbox.failed(s, inbound_id, error=error, now=self.now())
+
+    def chat_held(self, conversation_id: str) -> bool:
+        """The court's word on whether an agent has (or will take) the chat: the assistant stays quiet."""
+        with self.db.reader() as s:
+            return handoffs.holds_chat(s, conversation_id)
 
     def inbox_due_chats(self) -> list[int]:
         with self.db.reader() as s:

@@ -159,3 +159,30 @@ class Court:
         with self.db.reader() as s:
             calendar = workcalendar.of(s)
             return handoffs.desk_open(calendar, now), handoffs.next_opening(calendar, now)
+
+    # --- while paused --------------------------------------------------------
+
+    def handoff_status(self, conversation_id: str) -> Optional[str]:
+        """The court's word on a conversation: 'waiting', 'taken', 'returning', or None (the assistant has it)."""
+        with self.db.reader() as s:
+            handoff = handoffs.open_handoff(s, conversation_id)
+            return handoff.status if handoff is not None else None
+
+    def leave_queue(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> bool:
+        with self.db.transaction() as s:
+            return handoffs.leave(s, conversation_id, now=now or clock.now())
+
+    def acknowledge_wait(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> bool:
+        with self.db.transaction() as s:
+            return handoffs.acknowledge(s, conversation_id, now=now or clock.now())
+
+    def confirm_resumed(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> None:
+        """The assistant has the chat again: a give-back that was waiting for it is done."""
+        with self.db.transaction() as s:
+            handoff = handoffs.open_handoff(s, conversation_id, lock=True)
+            if handoff is not None:
+                handoffs.resumed(s, handoff, now=now or clock.now())
+
+    def auto_handoff_allowed(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> bool:
+        with self.db.reader() as s:
+            return handoffs.auto_allowed(s, conversation_id, now=now or clock.now())

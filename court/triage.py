@@ -67,3 +67,20 @@ def one_click(gold: str, top: str, ranking: Sequence[str], *, unsure: bool) -> b
     if not unsure:
         return top == gold
     return gold in clarify_options(ranking)
+
+
+# --- is someone trying to be understood? ------------------------------------------
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+MIN_HAN = 3  # "我要离婚" is trying; "啊", "？？", "😡" or a keyboard mash is not
+
+
+def reads_as_trying(texts: list[str]) -> bool:
+    """Whether the messages that were not understood read as a person describing something:
+    Chinese words in most of them, and not the same thing over and over. Emoji, noise and
+    repeated junk are not handed to the 12368 queue automatically."""
+    typed = [re.sub(r"\s+", "", t or "") for t in texts if t and not t.startswith("/")]
+    if len(typed) < 2:
+        return False
+    wordy = [t for t in typed if len(_HAN.findall(t)) >= MIN_HAN and len(set(t)) >= MIN_HAN]
+    return len(wordy) * 2 > len(typed) and len(set(wordy)) >= 2

@@ -100,7 +100,8 @@ def test_a_third_misunderstanding_in_a_row_hands_over_to_an_agent(court_db):
     assert slot_events(events) == {"misunderstood": 2} and messages[0]["response"] == "utter_default"
     with court_db.reader() as s:
         assert s.execute(select(Handoff).where(Handoff.conversation_id == sender)).first() is None
-    messages, events = run(ActionTriageClarify(), tracker(text="哎呀就是那个嘛", intent="nlu_fallback",
+    before = [{"event": "user", "text": t} for t in ("那个事儿你知道吧", "就那个事儿")]
+    messages, events = run(ActionTriageClarify(), tracker(text="哎呀就是那个嘛", intent="nlu_fallback", events=before,
                                                           ranking=ranking, slots={"misunderstood": 2}, sender=sender))
     assert "没听明白" in messages[0]["text"] and "12368" in messages[1]["text"]
     assert {"event": "pause"} in [{"event": e["event"]} for e in events]
@@ -108,6 +109,33 @@ def test_a_third_misunderstanding_in_a_row_hands_over_to_an_agent(court_db):
     with court_db.reader() as s:
         handoff = s.execute(select(Handoff).where(Handoff.conversation_id == sender)).scalar_one()
         assert (handoff.reason, handoff.status) == ("misunderstood", "waiting")
+
+
+def test_noise_is_never_handed_to_the_queue_and_a_person_at_most_once_a_day(court_db):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "greet", "confidence": 0.2}]
+    for junk in (["😡😡", "？？？", "😡😡"], ["asdfgh", "qwerty", "zxcvb"], ["啊啊啊啊", "啊啊啊啊", "啊啊啊啊"]):
+        sender = f"tg-noise-{uuid.uuid4().hex[:6]}"
+        before = [{"event": "user", "text": t} for t in junk[:2]]
+        messages, events = run(ActionTriageClarify(), tracker(text=junk[2], intent="nlu_fallback", events=before,
+                                                              ranking=ranking, slots={"misunderstood": 2},
+                                                              sender=sender))
+        assert "pause" not in [e["event"] for e in events] and slot_events(events)["misunderstood"] == 0
+        assert "转人工" in messages[0]["text"] and "110" in messages[0]["text"]
+        with court_db.reader() as s:
+            assert s.execute(select(Handoff).where(Handoff.conversation_id == sender)).first() is None
+    # A person trying: handed over once; again the same day only when they ask.
+    sender = "tg-trying-twice"
+    before = [{"event": "user", "text": t} for t in ("我家那个事说不清", "就是房子那个事情")]
+    first = run(ActionTriageClarify(), tracker(text="你们到底管不管这个事", intent="nlu_fallback", events=before,
+                                               ranking=ranking, slots={"misunderstood": 2}, sender=sender))[1]
+    assert "pause" in [e["event"] for e in first]
+    with court_db.transaction() as s:
+        s.execute(select(Handoff).where(Handoff.conversation_id == sender)).scalar_one().status = "returned"
+    again = run(ActionTriageClarify(), tracker(text="你们到底管不管这个事", intent="nlu_fallback", events=before,
+                                               ranking=ranking, slots={"misunderstood": 2}, sender=sender))[1]
+    assert "pause" not in [e["event"] for e in again]
+    with court_db.reader() as s:
+        assert len(s.execute(select(Handoff).where(Handoff.conversation_id == sender)).all()) == 1
 
 
 def test_emergency_routing_stops_forms_and_never_offers_mediation():
@@ -343,5 +371,5 @@ def test_danger_words_bring_110_even_when_nlu_says_injury():
 def test_out_of_hours_the_resident_hears_when_the_desk_opens(court_db, monkeypatch):
     monkeypatch.setenv("COURT_FAKE_NOW", "2026-12-04T18:30:00+08:00")  # a Friday evening
     messages, events = run(ActionRequestHuman(), tracker(text="转人工", intent="request_human", sender="tg-h2"))
-    assert "下班时间" in messages[0]["text"] and "12月7日（周一）上午08:30" in messages[0]["text"]
+    assert "下班时间" in messages[0]["text"] and "12月7日（周一）上午8:30" in messages[0]["text"]
     assert any(e.get("event") == "pause" for e in events)  # a message left now is kept for the agent
