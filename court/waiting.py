@@ -16,6 +16,9 @@ from court import guidance, safety
 # The front ends' own payloads: /start, /cancel, and the buttons of the waiting messages.
 LEAVE_PAYLOAD = "/cancel_handoff"
 BOOK_PAYLOAD = "/book_mediation"
+KEEP_PAYLOAD = "/keep_waiting"
+# Only meaningful while waiting; pressed later, they get NOT_WAITING.
+WAITING_PAYLOADS = frozenset({LEAVE_PAYLOAD, KEEP_PAYLOAD})
 # Leave the queue, then let the assistant answer them as usual.
 RESTART_PAYLOADS = frozenset({"/greet", "/stop", BOOK_PAYLOAD})
 _LEAVE_WORDS = re.compile(
@@ -23,6 +26,7 @@ _LEAVE_WORDS = re.compile(
     r"还是用助手|我自己来|算了吧?不等)")
 
 LEFT = "好的，已为您取消转人工，助手继续为您服务。可以说“预约调解”“查询预约”，需要时再说“转人工”。"
+KEEP = "好的，您的对话仍在排队，留言都会保存，工作人员接手后会在这里回复您。不想等了随时说“取消转人工”。"
 NOT_WAITING = "您现在没有在排队，助手正在为您服务。可以直接说说您遇到的事。"
 LEAVE_BUTTON = {"title": "取消转人工", "payload": LEAVE_PAYLOAD}
 CONTINUE_BUTTONS = [{"title": "继续用助手", "payload": LEAVE_PAYLOAD}, {"title": "预约调解", "payload": BOOK_PAYLOAD}]
@@ -35,6 +39,7 @@ class WhilePaused:
     leave: bool = False
     rerun: bool = False
     emergency: Optional[str] = None  # the advice, when the message reads as danger now
+    say: Optional[str] = None  # a direct answer (the resident chose to keep waiting)
 
 
 def wants_to_leave(text: str) -> bool:
@@ -47,6 +52,8 @@ def decide(text: str) -> WhilePaused:
         return WhilePaused(leave=True, rerun=True)
     if wants_to_leave(text):
         return WhilePaused(leave=True)
+    if text == KEEP_PAYLOAD:
+        return WhilePaused(say=KEEP)
     if not text.startswith("/") and safety.danger_signs(text):
         return WhilePaused(emergency=guidance.render_routing("emergency", text))
     return WhilePaused()

@@ -113,7 +113,7 @@ async def _with_pause(agent: Any, sender: str, text: str, collector: CollectingO
     """Rasa says nothing at all while paused; the court decides what a waiting resident hears."""
     tracker = await agent.tracker_store.retrieve(sender)
     if tracker is None or not tracker.is_paused():
-        if text == waiting.LEAVE_PAYLOAD:  # an old "取消转人工" button, pressed after the wait ended
+        if text in waiting.WAITING_PAYLOADS:  # an old "取消转人工" button, pressed after the wait ended
             collector.messages.append({"recipient_id": sender, "text": waiting.NOT_WAITING})
             return
         await handle()
@@ -138,6 +138,9 @@ async def _with_pause(agent: Any, sender: str, text: str, collector: CollectingO
         return
     await handle()  # logged in the transcript for the agent; Rasa stays silent
     answers: List[Dict[str, Any]] = []
+    if decision.say:
+        await _say(agent, sender, collector, [{"text": decision.say}])
+        return
     if decision.emergency:
         answers.append({"text": decision.emergency})
     if await _court_call("acknowledge_wait", sender, default=False):

@@ -38,7 +38,9 @@
     var tr = el("tr", null, r.status);
     var wait = el("td", r.wait);
     wait.title = "开始等待：" + r.waiting_since;
+    if (r.overdue) { wait.appendChild(document.createTextNode(" ")); wait.appendChild(el("strong", "超时", "overdue")); }
     tr.appendChild(wait);
+    tr.appendChild(el("td", r.reason + (r.automatic ? "（自动）" : "")));
     tr.appendChild(el("td", r.dispute));
     tr.appendChild(el("td", r.summary, "summary"));
     tr.appendChild(el("td", r.phone));
@@ -78,7 +80,7 @@
         if (!rows.length) {
           var empty = el("tr", null, "empty");
           var cell = el("td", "目前没有排队的来电。");
-          cell.colSpan = 7;
+          cell.colSpan = 8;
           empty.appendChild(cell);
           fresh.appendChild(empty);
         }
