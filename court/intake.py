@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court import booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, workcalendar
+from court import (booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, triage,
+                   workcalendar)
 from court.appointment_cards import AppointmentCard, card
-from court.errors import ConsentRequired, NotFound
+from court.errors import ConsentRequired, NotFound, NotMediable
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.slot_offers import SlotOffer, decode_slot
 from court.store.db import Database
@@ -68,7 +69,11 @@ class Court:
     def book(self, *, conversation_id: str, name: str, phone: str, dispute_type: str, summary: str,
              token: str, source: CaseSource = CaseSource.BOT, place_code: Optional[str] = None,
              now: Optional[dt.datetime] = None) -> AppointmentCard:
-        """Resident details, case and appointment: all written, or none."""
+        """Resident details, case and appointment: all written, or none. A summary that reads as a
+        criminal or administrative matter is refused: no mediator receives it, no statistic counts it."""
+        kind = triage.not_mediable(summary or "")
+        if kind is not None:
+            raise NotMediable(guidance.render_routing(kind, summary) + "\n" + NotMediable.message)
         point_id, mediator_id, starts_at = decode_slot(token)
         with self.db.transaction() as s:
             resident = residents.find(s, conversation_id=conversation_id)

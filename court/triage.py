@@ -27,6 +27,12 @@ _CRIMINAL = re.compile(
     r"轻伤[一二]?级?|重伤[一二]?级?|故意伤害罪|寻衅滋事罪|诈骗罪|盗窃罪|交通肇事罪|醉驾|危险驾驶罪)"
 )
 _NOT_CRIMINAL = re.compile(r"轻微伤")
+# A decision of a public body: reconsideration or an administrative suit, never people's mediation.
+_ADMINISTRATIVE = re.compile(
+    r"(城管|综合执法|执法局|行政处罚|行政复议|行政诉讼|民告官|强拆|征收决定|拆迁决定|"
+    r"吊销.{0,4}(执照|驾照|驾驶证|许可)|"
+    r"(政府|乡政府|镇政府|街道办|派出所|公安局|交警|市场监管|工商|税务|环保|自然资源|住建|卫健委?|人社局)"
+    r".{0,10}(罚款|罚了|处罚|没收|收走|扣了|扣押|查封|拆了|决定))")
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,6 +60,20 @@ def overriding_label(text: str) -> Optional[str]:
         return "emergency"
     if criminal_cues(text):
         return "criminal"
+    return None
+
+
+def administrative_cues(text: str) -> bool:
+    return bool(_ADMINISTRATIVE.search(text or ""))
+
+
+def not_mediable(text: str) -> Optional[str]:
+    """``criminal`` or ``administrative`` when a booking's summary describes a matter people's
+    mediation cannot take (checked again at booking, whatever the conversation said before)."""
+    if criminal_cues(text):
+        return "criminal"
+    if administrative_cues(text):
+        return "administrative"
     return None
 
 

@@ -308,6 +308,39 @@ def test_booking_end_to_end_writes_the_case(court_db):
         assert case.place_id == case.service_point.place_id  # no town named: the point's place counts
 
 
+def test_asking_to_book_right_after_an_administrative_answer_gets_the_reason_again(court_db):
+    said = {"event": "user", "text": "城管把我的摊子没收了",
+            "parse_data": {"intent": {"name": "administrative", "confidence": 0.9}}}
+    routed = [said, {"event": "action", "name": "action_routing"}]
+    t = tracker(text="那你帮我预约个调解员吧", intent="book_mediation", events=routed)
+    assert asyncio.run(ValidateBookingForm().required_slots(DOMAIN["forms"]["booking_form"]["required_slots"],
+                                                            CollectingDispatcher(), t, DOMAIN)) == []
+    messages, events = run(ActionProposeSlots(), t)
+    assert "本服务无法为您预约" in messages[0]["text"] and "12368" in messages[0]["text"]
+    assert "复议" in messages[0]["text"]  # the reason again: reconsideration and its limits
+    # A civil matter described since: booking goes ahead.
+    civil = routed + [{"event": "user", "text": "邻居家漏水"}, {"event": "action", "name": "action_triage"}]
+    t = tracker(text="帮我预约", intent="book_mediation", events=civil, slots={"summary": "邻居家漏水"})
+    assert asyncio.run(ValidateBookingForm().required_slots(["consent"], CollectingDispatcher(), t, DOMAIN)) == [
+        "consent"]
+
+
+def test_a_criminal_or_administrative_summary_stops_the_form_and_is_never_booked(court_db):
+    for summary in ("他把我打成轻伤二级了，我想让他赔钱", "派出所罚了我五百块，我不服"):
+        t = tracker(text=summary, slots={"summary": summary, "consent": True}, requested="summary")
+        assert asyncio.run(ValidateBookingForm().required_slots(["consent", "summary"], CollectingDispatcher(), t,
+                                                                DOMAIN)) == []
+        messages, _ = run(ActionProposeSlots(), t)
+        assert "本服务无法为您预约" in messages[0]["text"]
+    # And the court refuses it however it gets there, before anything is written.
+    messages, _ = run(ActionBookAppointment(), tracker(slots={"consent": True, "summary": "对方被判刑了，谅解书怎么写",
+                                                              "name": "王桂芝", "phone": "13945612378",
+                                                              "slot_token": "S.1.1.1"}, sender="tg-book-crim2"))
+    assert "不属于人民调解" in messages[0]["text"]
+    with court_db.reader() as s:
+        assert s.execute(select(Case)).first() is None
+
+
 def test_the_town_the_resident_named_is_the_cases_place(court_db):
     town = actions.common.court().resolve_place("爱辉区上马厂")
     _book(court_db, "tg-book-town", place_code=town.code)
