@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import call, court, dispute_from_ranking, error_message, metadata, now, user_text
 from court import datetext, guidance, triage
-from court.errors import CourtError, PlaceAmbiguous
+from court.errors import AlreadyBooked, CourtError, NotMediable, PlaceAmbiguous
 from court.privacy import mask_name, mask_phone
 from court.validation import clean_text, normalize_phone, validate_name
 
@@ -49,6 +49,11 @@ def not_mediable(tracker: Tracker) -> Optional[tuple[str, str]]:
     summary = tracker.get_slot("summary") or ""
     kind = triage.not_mediable(summary)
     return (kind, summary) if kind else None
+
+
+def distance_text(km: float) -> str:
+    """"约0公里" reads as a glitch: under half a kilometre is 就在附近."""
+    return "就在附近" if km < 0.5 else f"约{km:g}公里"
 
 
 def clear(*slots: str) -> List[EventType]:
@@ -218,7 +223,7 @@ class ActionProposeSlots(Action):
             return []
         first = offers[0]
         dispatcher.utter_message(
-            text=(f"离您最近的是{first.point_name}（约{first.distance_km:g}公里，{first.address}）。"
+            text=(f"离您最近的是{first.point_name}（{distance_text(first.distance_km)}，{first.address}）。"
                   "请选一个时间："),
             buttons=[{"title": o.label, "payload": f'/choose_slot{{"slot_token":"{o.token}"}}'} for o in offers] + extra,
         )
@@ -263,6 +268,9 @@ class ActionBookAppointment(Action):
                                   phone=tracker.get_slot("phone"), dispute_type=tracker.get_slot("dispute_type") or "other",
                                   summary=tracker.get_slot("summary") or "（未填写）", token=token,
                                   place_code=tracker.get_slot("place_code"), now=now())
+        except (AlreadyBooked, NotMediable) as exc:  # nothing to choose again: say why and stop
+            dispatcher.utter_message(text=exc.message)
+            return clear(*BOOKING_SLOTS)
         except Exception as exc:  # noqa: BLE001
             dispatcher.utter_message(text=error_message(exc))
             return [SlotSet("slot_token", None), FollowupAction("action_propose_slots")]

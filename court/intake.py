@@ -11,12 +11,17 @@ from typing import Optional, Sequence
 from court import (booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, triage,
                    workcalendar)
 from court.appointment_cards import AppointmentCard, card
-from court.errors import ConsentRequired, NotFound, NotMediable
+from court.errors import AlreadyBooked, ConsentRequired, NotFound, NotMediable
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.slot_offers import SlotOffer, decode_slot
 from court.store.db import Database
-from court.store.schema import Appointment, Case, CaseSource
+from sqlalchemy import select
+
+from court.store.schema import Appointment, Case, CaseSource, CaseStatus
 from court.validation import normalize_phone
+
+# A second booking of the same dispute from the same chat within this long is the first one asked again.
+REPEAT_WINDOW = dt.timedelta(minutes=30)
 
 # Re-exported: the actions read these from the facade.
 __all__ = ["AppointmentCard", "Court", "SlotOffer"]
@@ -80,6 +85,7 @@ class Court:
             if resident is None:
                 raise ConsentRequired()
             residents.set_contact(s, resident, name=name, phone=phone)
+            self._refuse_repeat(s, resident.id, conversation_id, dispute_type, now or clock.now())
             # A hotline intake continued in chat is booked on its own case, not a second one.
             case = next((c for c in cases.open_intakes(s, conversation_id) if c.source == CaseSource.HOTLINE.value),
                         None) or cases.open_case(
@@ -93,6 +99,21 @@ class Court:
                                 actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
+    @staticmethod
+    def _refuse_repeat(s, resident_id: int, conversation_id: str, dispute_type: str,  # type: ignore[no-untyped-def]
+                       now: dt.datetime) -> None:
+        recent = s.execute(select(Case).where(
+            Case.resident_id == resident_id, Case.conversation_id == conversation_id,
+            Case.dispute_type == dispute_type, Case.booked_at.isnot(None), Case.booked_at > now - REPEAT_WINDOW,
+            Case.status == CaseStatus.BOOKED.value).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
+        if recent is None or not recent.appointments:
+            return
+        appt = recent.appointments[-1]
+        if appt.status not in ("booked", "accepted", "rescheduled"):
+            return
+        raise AlreadyBooked(f"您已经预约了这件事，不用再约：\n{card(appt).render()}\n"
+                            "需要改时间或取消，请说“改约”或“取消预约”并报案件编号。")
+
     # --- existing appointments --------------------------------------------
 
     def _checked(self, reference: str, phone: str, conversation_id: str, now: Optional[dt.datetime]) -> int:
@@ -105,6 +126,12 @@ class Court:
         if error is not None:
             raise error
         return case_id
+
+    @staticmethod
+    def _own_chat(appt: Appointment, conversation_id: str) -> bool:
+        """The change was made in the resident's own chat, which answers it with the card: no push too."""
+        resident = appt.case.resident
+        return resident is not None and conversation_id in (resident.conversation_id, appt.case.conversation_id)
 
     @staticmethod
     def _latest(s, case_id: int) -> Appointment:  # type: ignore[no-untyped-def]
@@ -125,7 +152,7 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
             booking.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
-                           now=now)
+                           now=now, tell_resident=not self._own_chat(appt, conversation_id))
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
@@ -135,7 +162,8 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
             moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
-                                       actor=journal.chat_actor(conversation_id), now=now)
+                                       actor=journal.chat_actor(conversation_id), now=now,
+                                       tell_resident=not self._own_chat(appt, conversation_id))
             return card(moved)
 
     def point_location(self, reference: str, phone: str, *, conversation_id: str,

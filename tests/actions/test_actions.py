@@ -341,6 +341,14 @@ def test_a_criminal_or_administrative_summary_stops_the_form_and_is_never_booked
         assert s.execute(select(Case)).first() is None
 
 
+def test_the_same_dispute_asked_again_minutes_later_is_recognised_not_booked_twice(court_db):
+    _book(court_db, "tg-book-twice")
+    again, _ = _book(court_db, "tg-book-twice")
+    assert again[0]["text"].startswith("您已经预约了") and "案件编号：HH" in again[0]["text"]
+    with court_db.reader() as s:
+        assert len(s.execute(select(Case)).all()) == 1 and len(s.execute(select(Appointment)).all()) == 1
+
+
 def test_the_town_the_resident_named_is_the_cases_place(court_db):
     town = actions.common.court().resolve_place("爱辉区上马厂")
     _book(court_db, "tg-book-town", place_code=town.code)
