@@ -99,7 +99,7 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_summary(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[Text, Any]:
         try:
-            summary = clean_text(value, field="纠纷简述")
+            summary = clean_text(value, field="纠纷简述", fold_width=False)  # read by mediators as typed
         except CourtError as exc:
             dispatcher.utter_message(text=exc.message)
             return {"summary": None}

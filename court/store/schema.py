@@ -472,7 +472,7 @@ class Handoff(Base):
     # When the resident was told that no agent took it within the court's waiting limit.
     overdue_at = Column(UTCDateTime)
     # Giving back to the assistant while it was down: retried with backoff.
-    resume_attempts = Column(Integer, nullable=False, default=0)
+    resume_attempts = Column(Integer, nullable=False, default=0, server_default="0")
     resume_next_at = Column(UTCDateTime)
     __table_args__ = (_values_check("status", HandoffStatus, "status"),)
 

@@ -414,3 +414,8 @@ def test_out_of_hours_the_resident_hears_when_the_desk_opens(court_db, monkeypat
     messages, events = run(ActionRequestHuman(), tracker(text="转人工", intent="request_human", sender="tg-h2"))
     assert "下班时间" in messages[0]["text"] and "12月7日（周一）上午8:30" in messages[0]["text"]
     assert any(e.get("event") == "pause" for e in events)  # a message left now is kept for the agent
+
+
+def test_a_summary_keeps_the_residents_own_punctuation(court_db):
+    _, result = _validate("summary", "楼上漏水，物业不管；找了三回！")
+    assert result["summary"] == "楼上漏水，物业不管；找了三回！"
