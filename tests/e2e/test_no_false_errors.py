@@ -68,3 +68,30 @@ def test_a_dropped_connection_and_a_flood_limit_on_a_reply_lose_nothing(telegram
     reply = say(me, DESCRIPTION, "人民调解")
     assert reply["message_id"] > mark
     assert not any("请再发一次" in t for t in me.texts())
+
+
+def test_a_booking_before_the_mediator_links_reaches_them_at_the_link_and_can_be_accepted(telegram, stack_db):
+    from court import mediators
+    from court.store.schema import Place
+    from tests.e2e.test_telegram import book_by_chat
+
+    with stack_db.reader() as s:
+        town = s.execute(select(Place).where(Place.name.like("%上马厂%"))).scalars().first()
+        lat, lng = town.lat, town.lng
+    me = resident(telegram)
+    reference = book_by_chat(me, lat, lng)
+    with stack_db.reader() as s:
+        case = s.execute(select(Case).where(Case.reference == reference)).scalar_one()
+        mediator = case.appointments[-1].mediator
+        assert mediator.telegram_chat_id is None  # nobody to push to yet
+        code_of = mediator.code
+    with stack_db.transaction() as s:
+        code = mediators.issue_link_code(s, code_of, actor="test")
+    person = telegram.user(880001, first_name="调解员")
+    mark = person.mark()
+    person.command("link", payload=code)
+    person.wait_for("绑定成功", after=mark)
+    push = person.wait_for(reference)
+    assert "新的调解预约" in push["text"]
+    press(person, "接受", "13945612378", where=reference)
+    assert reference in me.wait_for("调解员已确认")["text"]
