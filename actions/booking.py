@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import call, court, dispute_from_ranking, error_message, metadata, now, user_text
-from court import datetext
-from court.errors import CourtError, PlaceAmbiguous
+from court import datetext, guidance, triage
+from court.errors import AlreadyBooked, CourtError, NotMediable, PlaceAmbiguous
 from court.privacy import mask_name, mask_phone
 from court.validation import clean_text, normalize_phone, validate_name
 
@@ -25,6 +25,35 @@ DIGRESSIONS = frozenset({"emergency", "criminal", "administrative", "request_hum
                          "correct_value", "faq", "ask_litigation_cost", "ask_judicial_confirmation", "privacy",
                          "bot_challenge", "choose_slot", "change_time", "change_point", "show_details"})
 FALLBACK_NOTE = "（该乡镇暂无准确坐标，按县城位置为您推荐服务点。）"
+
+
+ROUTED_NO_BOOKING = ("这件事不属于人民调解的范围，本服务无法为您预约调解员。需要帮助请拨打12368诉讼服务热线。"
+                     "如果您还有另一件民事纠纷（邻里、欠款、工资等），请直接说说那件事，我再帮您预约。")
+
+
+def not_mediable(tracker: Tracker) -> Optional[tuple[str, str]]:
+    """(kind, what the resident said) when this booking is for a matter mediation cannot take: the
+    conversation was last routed away (no civil matter described since), or the summary reads as
+    criminal or administrative."""
+    events = tracker.events
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") != "action":
+            continue
+        if event.get("name") in ("action_triage", "action_book_appointment"):
+            break  # a civil matter was described (or booked) since
+        if event.get("name") == "action_routing":
+            said = next((e for e in reversed(events[:index]) if e.get("event") == "user"), {})
+            kind = ((said.get("parse_data") or {}).get("intent") or {}).get("name")
+            return (kind if kind in triage.ROUTED_AWAY else "emergency"), said.get("text") or ""
+    summary = tracker.get_slot("summary") or ""
+    kind = triage.not_mediable(summary)
+    return (kind, summary) if kind else None
+
+
+def distance_text(km: float) -> str:
+    """"约0公里" reads as a glitch: under half a kilometre is 就在附近."""
+    return "就在附近" if km < 0.5 else f"约{km:g}公里"
 
 
 def clear(*slots: str) -> List[EventType]:
@@ -49,8 +78,11 @@ class ValidateBookingForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
-        # A resident who declined consent is asked nothing personal.
-        return [] if tracker.get_slot("consent") is False else domain_slots
+        # A resident who declined consent is asked nothing personal; a matter mediation cannot take
+        # is asked nothing at all (action_propose_slots says why).
+        if tracker.get_slot("consent") is False or not_mediable(tracker) is not None:
+            return []
+        return domain_slots
 
     async def validate_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[Text, Any]:
@@ -67,7 +99,7 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_summary(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[Text, Any]:
         try:
-            summary = clean_text(value, field="纠纷简述")
+            summary = clean_text(value, field="纠纷简述", fold_width=False)  # read by mediators as typed
         except CourtError as exc:
             dispatcher.utter_message(text=exc.message)
             return {"summary": None}
@@ -162,6 +194,11 @@ class ActionProposeSlots(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        routed = not_mediable(tracker) if tracker.get_slot("flow") != "reschedule" else None
+        if routed is not None:
+            kind, text = routed
+            dispatcher.utter_message(text=(f"{guidance.render_routing(kind, text)}\n\n{ROUTED_NO_BOOKING}"))
+            return clear(*BOOKING_SLOTS)
         if tracker.get_slot("flow") != "reschedule" and tracker.get_slot("consent") is not True:
             return [SlotSet("consent", None)]  # refused: ask again next time they want to book
         lat, lng = tracker.get_slot("place_lat"), tracker.get_slot("place_lng")
@@ -186,7 +223,7 @@ class ActionProposeSlots(Action):
             return []
         first = offers[0]
         dispatcher.utter_message(
-            text=(f"离您最近的是{first.point_name}（约{first.distance_km:g}公里，{first.address}）。"
+            text=(f"离您最近的是{first.point_name}（{distance_text(first.distance_km)}，{first.address}）。"
                   "请选一个时间："),
             buttons=[{"title": o.label, "payload": f'/choose_slot{{"slot_token":"{o.token}"}}'} for o in offers] + extra,
         )
@@ -231,6 +268,9 @@ class ActionBookAppointment(Action):
                                   phone=tracker.get_slot("phone"), dispute_type=tracker.get_slot("dispute_type") or "other",
                                   summary=tracker.get_slot("summary") or "（未填写）", token=token,
                                   place_code=tracker.get_slot("place_code"), now=now())
+        except (AlreadyBooked, NotMediable) as exc:  # nothing to choose again: say why and stop
+            dispatcher.utter_message(text=exc.message)
+            return clear(*BOOKING_SLOTS)
         except Exception as exc:  # noqa: BLE001
             dispatcher.utter_message(text=error_message(exc))
             return [SlotSet("slot_token", None), FollowupAction("action_propose_slots")]

@@ -64,6 +64,17 @@ def last_typed_text(tracker: Tracker) -> str:
     return ""
 
 
+def recent_typed_texts(tracker: Tracker, count: int) -> list[str]:
+    """The resident's last ``count`` messages (button payloads included, as "/…"), oldest first."""
+    texts: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            texts.append(event.get("text") or "")
+            if len(texts) == count:
+                break
+    return texts[::-1]
+
+
 def dispute_from_ranking(tracker: Tracker) -> Optional[str]:
     """The dispute type NLU ranked highest for the latest message, if any."""
     for item in (tracker.latest_message or {}).get("intent_ranking") or []:

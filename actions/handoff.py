@@ -8,7 +8,8 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import call, court, error_message, now
-from court.timeutil import format_local
+from court import waiting
+from court.timeutil import format_relative
 
 
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[Dict[Text, Any]]:
@@ -24,9 +25,10 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
         queue = f"前面还有{ahead}位在等，" if ahead else ""
         text = f"已为您转接12368热线工作人员，{queue}工作人员会在这里直接回复您，请稍候。着急也可以直接拨打12368。"
     else:
-        text = (f"现在是热线下班时间（工作日8:30—17:00有人工服务），下次上班是{format_local(opening)}。"
+        text = (f"现在是热线下班时间（工作日8:30—17:00有人工服务），下次上班是{format_relative(opening, now())}。"
                 "您可以直接在这里留言，工作人员上班后会第一时间回复您；也可以拨打12368使用自助服务。")
-    dispatcher.utter_message(text=text)
+    text += "\n不想等了，点“取消转人工”回到助手。遇到危险请立即拨打110。"
+    dispatcher.utter_message(text=text, buttons=[waiting.LEAVE_BUTTON])
     return [ActiveLoop(None), SlotSet("requested_slot", None), ConversationPaused()]
 
 

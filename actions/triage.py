@@ -7,13 +7,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import DISPUTE_PREFIX, last_typed_text, user_text
+from actions.common import DISPUTE_PREFIX, call, court, last_typed_text, now, recent_typed_texts, user_text
 from actions.handoff import hand_over
 from court import guidance, triage
 from court.safety import danger_signs, domestic_violence, violence_signs
 
 SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
 HAND_OVER_AFTER = 3  # misunderstandings in a row before an agent takes over
+NOT_UNDERSTOOD = ("抱歉，我还是没看明白。请用一两句话说说遇到了什么事，例如“邻居家往我家漏水”“老板欠工资不给”。"
+                  "需要人工帮忙请说“转人工”，或拨打12368诉讼服务热线；遇到危险请立即拨打110。")
 
 
 class ActionTriage(Action):
@@ -56,8 +58,14 @@ class ActionTriageClarify(Action):
         if danger_signs(user_text(tracker)):
             dispatcher.utter_message(text=guidance.render_routing("emergency", user_text(tracker)))
         if misunderstood >= HAND_OVER_AFTER:
-            dispatcher.utter_message(text="抱歉，我几次都没听明白，请12368热线工作人员来帮您。")
-            return [SlotSet("misunderstood", 0), *await hand_over(dispatcher, tracker, "misunderstood")]
+            # Only a person trying to explain goes to the 12368 queue, and at most once a day:
+            # emoji, noise and repeated junk would fill it and silence the sender.
+            trying = triage.reads_as_trying(recent_typed_texts(tracker, HAND_OVER_AFTER))
+            if trying and await call(court().auto_handoff_allowed, tracker.sender_id, now=now()):
+                dispatcher.utter_message(text="抱歉，我几次都没听明白，请12368热线工作人员来帮您。")
+                return [SlotSet("misunderstood", 0), *await hand_over(dispatcher, tracker, "misunderstood")]
+            dispatcher.utter_message(text=NOT_UNDERSTOOD)
+            return [SlotSet("misunderstood", 0)]
         if len(options) == triage.OPTIONS_WHEN_UNSURE:
             lines = [f"· {_title(n)}：{triage.hint(n)}" for n in options]
             buttons = [{"title": _title(n), "payload": f"/{n}"} for n in options]

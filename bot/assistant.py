@@ -82,6 +82,16 @@ class Assistant:
         except (httpx.HTTPError, ValueError) as exc:
             raise AssistantUnavailable(f"tracker unavailable: {type(exc).__name__}") from exc
 
+    async def resume(self, sender: str) -> None:
+        """Hand a paused conversation back to the assistant (a give-back it missed while down)."""
+        try:
+            response = await self._client.post(
+                f"{self.base_url}/conversations/{sender}/tracker/events",
+                json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}], headers=self._api)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise AssistantUnavailable(f"resume failed: {type(exc).__name__}") from exc
+
     async def healthy(self) -> bool:
         try:
             return (await self._client.get(f"{self.base_url}/status", headers=self._api, timeout=3)).is_success

@@ -1,5 +1,7 @@
 """Scheduled jobs beside the bot: transcript erasures retried until the assistant
-confirms them, and the retention rules (court/retention.py) once an hour.
+confirms them, give-backs to the assistant retried likewise, residents told when
+their handoff waited past the court's limit, and the retention rules
+(court/retention.py) once an hour.
 
 `python -m bot.housekeeping`; tools/stack.py starts it with the stack, whether
 or not Telegram is configured, so erasure and retention never depend on the bot.
@@ -51,6 +53,21 @@ async def erase_due(desk: FrontDesk, assistant: Assistant) -> int:
     return done
 
 
+async def resume_due(desk: FrontDesk, assistant: Assistant) -> int:
+    """Retry give-backs the assistant missed while it was down; returns how many it confirmed."""
+    done = 0
+    for handoff_id, conversation_id in await asyncio.to_thread(desk.resumes_due):
+        try:
+            await assistant.resume(conversation_id)
+        except AssistantUnavailable as exc:
+            log.warning("give-back %s not resumed yet: %s", handoff_id, exc)
+            await asyncio.to_thread(desk.resume_failed, handoff_id)
+            continue
+        await asyncio.to_thread(desk.resume_done, handoff_id)
+        done += 1
+    return done
+
+
 def enforce_retention(desk: FrontDesk, tracker_url: Optional[str]) -> RetentionReport:
     stale: list[str] = []
     if tracker_url:
@@ -67,6 +84,11 @@ async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retenti
             await erase_due(desk, assistant)
         except Exception:  # noqa: BLE001 - the database may be down; the jobs wait in it
             log.exception("transcript erasure pass failed")
+        try:
+            await resume_due(desk, assistant)
+            await asyncio.to_thread(desk.mark_overdue_handoffs)
+        except Exception:  # noqa: BLE001
+            log.exception("handoff pass failed")
         if time.monotonic() >= next_retention:
             try:
                 report = await asyncio.to_thread(enforce_retention, desk, tracker_url)

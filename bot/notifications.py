@@ -158,6 +158,15 @@ def _handoff_closed(p: dict[str, Any]) -> Notice:
     return Notice(text=f"本次人工服务已结束，谢谢您的耐心。需要时随时找我，或拨打{HOTLINE}诉讼服务热线。")
 
 
+def _handoff_overdue(p: dict[str, Any]) -> Notice:
+    minutes = int(p.get("limit_minutes") or 120)
+    limit = f"{minutes // 60}个工作小时" if minutes % 60 == 0 else f"{minutes}分钟（工作时间）"
+    return Notice(text=(f"抱歉，热线工作人员超过{limit}还没能接手您的对话，让您久等了。"
+                        "您的留言都保存着，工作人员有空会在这里回复您。\n"
+                        f"您也可以不再等待：继续用助手，或直接预约调解；着急请拨打{HOTLINE}。"),
+                  buttons=[("继续用助手", "/cancel_handoff"), ("预约调解", REBOOK), ("继续等待", "/keep_waiting")])
+
+
 def _transcript_erased(_: dict[str, Any]) -> Notice:
     return Notice(text="【个人信息删除】您与助手的聊天记录已清除。")
 
@@ -184,6 +193,7 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("chat", "agent_booked"): _agent_booked,
     ("chat", "handoff_returned"): _handoff_returned,
     ("chat", "handoff_closed"): _handoff_closed,
+    ("chat", "handoff_overdue"): _handoff_overdue,
     ("chat", "transcript_erased"): _transcript_erased,
 }
 

@@ -15,7 +15,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from telegram.error import RetryAfter
+from telegram.error import Forbidden, RetryAfter
 
 from bot.replies import Outgoing, Venue
 from court.frontdesk import FrontDesk
@@ -77,19 +77,45 @@ async def send_text(bot: Bot, chat_id: int, text: str, markup=None) -> Message: 
 async def send_plan(bot: Bot, desk: FrontDesk, chat_id: int, plan: Sequence[Outgoing],
                     chat_data: dict) -> list[Message]:
     """Send one turn's messages in order. A reply keyboard stays until the next
-    plain text, which removes it (a message carries one markup only)."""
+    plain text, which removes it (a message carries one markup only).
+
+    The turn has already happened (a booking is made when its card is sent), so a
+    message Telegram refuses never turns into an error for the resident: a map pin
+    becomes the address in words, a keyboard that cannot be sent leaves the text
+    alone, and anything else is logged and the rest of the turn still goes out."""
     sent: list[Message] = []
     for item in plan:
-        if item.venue is not None:
-            sent.append(await send_venue(bot, chat_id, item.venue))
-            continue
-        markup = None
-        if item.buttons:
-            markup = await inline_keyboard(desk, chat_id, item.buttons)
-        elif item.keyboard:
-            markup = reply_keyboard(item.keyboard)
-            chat_data["reply_keyboard"] = item.keyboard
-        elif chat_data.pop("reply_keyboard", None):
-            markup = ReplyKeyboardRemove()
-        sent.append(await send_text(bot, chat_id, item.text, markup))
+        try:
+            sent.append(await _send_item(bot, desk, chat_id, item, chat_data))
+        except Forbidden:
+            log.warning("a chat refused the bot mid-turn")  # blocked: nothing more will arrive
+            break
+        except Exception as exc:  # noqa: BLE001 - Telegram refused it, or buttons could not be issued
+            log.warning("a reply could not be sent (%s); sending it plainly", type(exc).__name__)
+            fallback = _plain(item)
+            if fallback:
+                try:
+                    sent.append(await send_text(bot, chat_id, fallback))
+                except Exception:  # noqa: BLE001
+                    log.warning("a reply could not be sent even plainly (%s)", type(exc).__name__)
     return sent
+
+
+def _plain(item: Outgoing) -> str:
+    if item.venue is not None:
+        return f"地点：{item.venue.title}（{item.venue.address or item.venue.title}）"
+    return item.text or ""
+
+
+async def _send_item(bot: Bot, desk: FrontDesk, chat_id: int, item: Outgoing, chat_data: dict) -> Message:
+    if item.venue is not None:
+        return await send_venue(bot, chat_id, item.venue)
+    markup = None
+    if item.buttons:
+        markup = await inline_keyboard(desk, chat_id, item.buttons)
+    elif item.keyboard:
+        markup = reply_keyboard(item.keyboard)
+        chat_data["reply_keyboard"] = item.keyboard
+    elif chat_data.pop("reply_keyboard", None):
+        markup = ReplyKeyboardRemove()
+    return await send_text(bot, chat_id, item.text, markup)

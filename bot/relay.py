@@ -128,10 +128,12 @@ class Relay:
         return True
 
     async def _paused(self, chat_id: int) -> bool:
-        """Is a hotline agent holding this conversation? Unknown counts as yes: better quiet than wrong."""
+        """Is the chat with the hotline? The court's handoff decides, not Rasa's flag alone (a give-back
+        that Rasa missed must not leave the resident unanswered). Unknown counts as yes: better quiet."""
         try:
-            return await self.assistant.paused(conversation_id(chat_id))
-        except AssistantUnavailable:
+            return await asyncio.to_thread(self.desk.chat_held, conversation_id(chat_id))
+        except Exception:  # noqa: BLE001 - the court's database is down
+            log.warning("handoff state unavailable for a chat")
             return True
 
     async def retry_due(self, bot: "Bot | ChatPort", chat_data_for) -> int:  # type: ignore[no-untyped-def]

@@ -379,8 +379,10 @@ def get_appointment(session: Session, appointment_id: int, *, lock: bool = False
 
 
 def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime, actor: str,
-               point_id: Optional[int] = None, now: Optional[dt.datetime] = None) -> Appointment:
-    """Move an appointment; a new point or time may bring another mediator."""
+               point_id: Optional[int] = None, now: Optional[dt.datetime] = None,
+               tell_resident: bool = True) -> Appointment:
+    """Move an appointment; a new point or time may bring another mediator. ``tell_resident=False``
+    when the resident made the change in the chat that answers it: one confirmation, not two."""
     now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     if appt.status not in _ACTIVE:
@@ -410,13 +412,14 @@ def reschedule(session: Session, appointment_id: int, *, starts_at: dt.datetime,
     appt.case.service_point_id, appt.case.mediator_id = target_point, slot.mediator_id
     journal.audit(session, at=now, actor=actor, action="appointment.reschedule", entity_type="appointment",
                   entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
-    _announce(session, appt, "appointment_rescheduled", "appointment_rescheduled", now)
+    _announce(session, appt, "appointment_rescheduled", "appointment_rescheduled" if tell_resident else None, now)
     _schedule_reminders(session, appt, now)
     return appt
 
 
 def cancel(session: Session, appointment_id: int, *, actor: str, reason: str = "",
-           now: Optional[dt.datetime] = None) -> Appointment:
+           now: Optional[dt.datetime] = None, tell_resident: bool = True) -> Appointment:
+    """``tell_resident=False`` when the resident cancelled in the chat that answers it."""
     now = now or clock.now()
     appt = get_appointment(session, appointment_id, lock=True)
     if appt.status not in _ACTIVE:
@@ -431,7 +434,7 @@ def cancel(session: Session, appointment_id: int, *, actor: str, reason: str = "
         cases.advance(session, appt.case, CaseStatus.INTAKE, actor=actor, now=now)
     journal.audit(session, at=now, actor=actor, action="appointment.cancel", entity_type="appointment", entity_id=appt.id,
                   before=before, after=journal.snapshot("appointment", appt))
-    _announce(session, appt, "appointment_cancelled", "appointment_cancelled", now)
+    _announce(session, appt, "appointment_cancelled", "appointment_cancelled" if tell_resident else None, now)
     return appt
 
 

@@ -68,7 +68,7 @@ def open_case(
     case = Case(
         reference=new_reference(session, now),
         dispute_type=DisputeType(dispute_type).value,
-        summary=clean_text(summary, field="纠纷简述"),
+        summary=clean_text(summary, field="纠纷简述", fold_width=False),  # people read it: keep their punctuation
         recommended_channel=recommended_channel,
         source=source.value,
         status=CaseStatus.INTAKE.value,

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from court import cases, clock, guidance, journal, residents
+from court import cases, clock, guidance, handoffs, journal, residents
 from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid re-exported for callers
     ConsentRequired,
     HandoffUnavailable,
@@ -40,6 +40,7 @@ from court.store.schema import (
     DisputeType,
     Handoff,
     HandoffStatus,
+    InboundMessage,
     IntakeLink,
     RecipientType,
     Resident,
@@ -237,6 +238,9 @@ class QueueItem:
     summary: str  # at most SUMMARY_PREVIEW characters
     phone_masked: str  # the queue is seen by every agent: no full numbers
     agent: Optional[str]
+    overdue: bool = False  # no agent took it within the court's waiting limit; the resident was told
+    automatic: bool = False  # handed over by the assistant (misunderstood), not asked for
+    resume_failed: bool = False  # given back while the assistant was down: retried automatically
 
 
 @dataclass(frozen=True)
@@ -322,9 +326,12 @@ def _minutes(since: dt.datetime, now: dt.datetime) -> int:
 
 
 def queue(session: Session, *, now: dt.datetime) -> list[QueueItem]:
-    """Waiting handoffs, oldest first, then the taken ones; returned and closed are done."""
+    """Waiting handoffs, oldest first, then the taken ones, then give-backs the assistant has not
+    confirmed yet (retried automatically); returned and closed are done."""
     rows = session.execute(
-        select(Handoff).where(Handoff.status.in_((HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)))
+        select(Handoff).where(or_(
+            Handoff.status.in_((HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)),
+            (Handoff.status == HandoffStatus.RETURNING.value) & (Handoff.resume_attempts > 0)))
         .order_by(Handoff.created_at, Handoff.id)
     ).scalars().all()
     items: list[QueueItem] = []
@@ -336,9 +343,13 @@ def queue(session: Session, *, now: dt.datetime) -> list[QueueItem]:
             waiting_since=h.created_at, wait_minutes=_minutes(h.created_at, now), dispute_label=_label(dispute),
             summary=((case.summary or "") if case is not None else "")[:SUMMARY_PREVIEW],
             phone_masked=mask_phone(resident.phone) if resident is not None else "", agent=h.agent,
+            overdue=h.overdue_at is not None and h.status == HandoffStatus.WAITING.value,
+            automatic=h.reason in handoffs.AUTO_REASONS,
+            resume_failed=h.status == HandoffStatus.RETURNING.value,
         ))
     # Stable sort: created_at order is kept within each group.
-    items.sort(key=lambda i: i.status != HandoffStatus.WAITING.value)
+    order = {HandoffStatus.WAITING.value: 0, HandoffStatus.TAKEN.value: 1}
+    items.sort(key=lambda i: order.get(i.status, 2))
     return items
 
 
@@ -435,13 +446,39 @@ def give_back(session: Session, handoff_id: int, user: DeskUser, *, now: dt.date
     handoff = taken_by(session, handoff_id, user)
     _, _, dispute = context(session, handoff)
     before = journal.snapshot("handoff", handoff)
-    handoff.status, handoff.returned_at = HandoffStatus.RETURNED.value, now
+    # 'returning' until the assistant confirms it has the chat again (resume_done), retried if it is down.
+    handoff.status, handoff.returned_at, handoff.resume_next_at = HandoffStatus.RETURNING.value, now, now
     session.flush()
     push_chat(session, handoff, "handoff_returned", f"handoff:{handoff.id}:returned", now,
           agent=user.display_name, dispute_label=_label(dispute))
     journal.audit(session, at=now, actor=user.actor, action="handoff.return", entity_type="handoff", entity_id=handoff.id,
                   before=before, after=journal.snapshot("handoff", handoff))
     return handoff.conversation_id
+
+
+def resume_done(session: Session, handoff_id: int, *, now: dt.datetime) -> None:
+    """The assistant resumed the chat after a give-back."""
+    handoff = _handoff(session, handoff_id, lock=True)
+    handoffs.resumed(session, handoff, now=now)
+
+
+def resume_failed(session: Session, handoff_id: int, *, now: dt.datetime) -> None:
+    """The assistant was down at the give-back: the handoff stays in the queue, retried with backoff."""
+    handoff = _handoff(session, handoff_id, lock=True)
+    if handoff.status == HandoffStatus.RETURNING.value:
+        handoffs.resume_failed(session, handoff, now=now)
+
+
+def kept_messages(session: Session, handoff_id: int, user: DeskUser) -> list[tuple[dt.datetime, str]]:
+    """What the resident wrote that the court still holds (the inbound journal): the transcript's
+    stand-in while the assistant is down. Only for whoever may see the handoff."""
+    handoff = _handoff(session, handoff_id)
+    if not _holding(handoff, user) and not user.is_admin:
+        raise PermissionDenied("请先接手这个对话。")
+    rows = session.execute(select(InboundMessage.received_at, InboundMessage.text).where(
+        InboundMessage.conversation_id == handoff.conversation_id, InboundMessage.text != "")
+        .order_by(InboundMessage.id)).all()
+    return [(at, text) for at, text in rows if not text.startswith("/")]
 
 
 def close(session: Session, handoff_id: int, user: DeskUser, *, note: str, now: dt.datetime) -> str:

@@ -128,7 +128,7 @@ def _erase_handoffs(session: Session, conversation_id: str, resident_id: Optiona
         who.append(Handoff.resident_id == resident_id)
     for handoff in session.execute(select(Handoff).where(or_(*who))).scalars():
         before = journal.snapshot("handoff", handoff)
-        if handoff.status in (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value):
+        if handoff.status in (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value, HandoffStatus.RETURNING.value):
             handoff.status, handoff.closed_at = HandoffStatus.CLOSED.value, now
         handoff.conversation_id = ERASED_CONVERSATION
         handoff.note = _dispute_line(handoff.note)

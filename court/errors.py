@@ -98,6 +98,20 @@ class MediatorUnavailable(CourtError):
     message = "这位调解员在这个时间不能接待，请换一个时段。"
 
 
+class NotMediable(CourtError):
+    """A criminal or administrative matter: people's mediation cannot take it, so it is never booked."""
+
+    code = "not_mediable"
+    message = "这件事不属于人民调解的范围，本服务无法为您预约调解。请拨打12368诉讼服务热线咨询。"
+
+
+class AlreadyBooked(CourtError):
+    """The same dispute was booked from this chat minutes ago: a repeated request, not a second booking."""
+
+    code = "already_booked"
+    message = "您已经预约过了。"
+
+
 class ConsentRequired(CourtError):
     code = "consent_required"
     message = "需要您先同意个人信息收集说明，才能为您预约调解。"

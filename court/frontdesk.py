@@ -8,7 +8,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import booking, chat_buttons, clock, conversations, erasure, inbox, mediators, outbox, retention
+from court import (booking, chat_buttons, clock, conversations, desk, erasure, handoffs, inbox, journal, mediators,
+                   outbox, retention, workcalendar)
+from court.store.schema import RecipientType
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
 from court.errors import NotFound
@@ -60,6 +62,36 @@ class FrontDesk:
     def inbox_failed(self, inbound_id: int, error: str) -> str:
         with self.db.transaction() as s:
             return inbox.failed(s, inbound_id, error=error, now=self.now())
+
+    def chat_held(self, conversation_id: str) -> bool:
+        """The court's word on whether an agent has (or will take) the chat: the assistant stays quiet."""
+        with self.db.reader() as s:
+            return handoffs.holds_chat(s, conversation_id)
+
+    def mark_overdue_handoffs(self) -> int:
+        """Tell residents whose handoff waited past the court's limit (once), in the transaction
+        that marks it for the queue; returns how many."""
+        now = self.now()
+        with self.db.transaction() as s:
+            late = handoffs.mark_overdue(s, workcalendar.of(s), now=now)
+            for handoff in late:
+                journal.enqueue(s, key=f"handoff:{handoff.id}:overdue", recipient_type=RecipientType.CHAT,
+                                recipient_id=None, template="handoff_overdue", due_at=now,
+                                payload={"conversation_id": handoff.conversation_id,
+                                         "limit_minutes": handoffs.WAIT_LIMIT_MINUTES})
+            return len(late)
+
+    def resumes_due(self) -> list[tuple[int, str]]:
+        with self.db.reader() as s:
+            return handoffs.resumes_due(s, now=self.now())
+
+    def resume_done(self, handoff_id: int) -> None:
+        with self.db.transaction() as s:
+            desk.resume_done(s, handoff_id, now=self.now())
+
+    def resume_failed(self, handoff_id: int) -> None:
+        with self.db.transaction() as s:
+            desk.resume_failed(s, handoff_id, now=self.now())
 
     def inbox_due_chats(self) -> list[int]:
         with self.db.reader() as s:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from court import journal, residents
@@ -54,3 +55,126 @@ def request(session: Session, conversation_id: str, *, reason: str,
     ahead = session.execute(select(func.count()).select_from(Handoff).where(
         Handoff.status == HandoffStatus.WAITING.value, Handoff.id < handoff.id)).scalar_one()
     return handoff, ahead
+
+
+# --- while a conversation waits for an agent ------------------------------------
+
+# How long a handoff may wait for an agent, in the desk's staffed minutes (the court's setting).
+WAIT_LIMIT_MINUTES = int(os.environ.get("COURT_HANDOFF_WAIT_LIMIT_MINUTES", "120"))
+# An automatic handoff ("misunderstood") at most once per conversation in this long.
+AUTO_HANDOFF_EVERY = dt.timedelta(hours=24)
+AUTO_REASONS = ("misunderstood",)
+RESIDENT_LEFT = "居民取消转人工"
+# Giving back while the assistant is down: retried with this backoff, capped.
+RESUME_BACKOFF = dt.timedelta(seconds=10)
+RESUME_BACKOFF_MAX = dt.timedelta(minutes=10)
+
+
+def open_handoff(session: Session, conversation_id: str, *, lock: bool = False) -> Optional[Handoff]:
+    """The conversation's handoff still in the court's hands (waiting, taken, or being given back)."""
+    query = select(Handoff).where(
+        Handoff.conversation_id == conversation_id,
+        Handoff.status.in_(_OPEN + (HandoffStatus.RETURNING.value,))).order_by(Handoff.id.desc()).limit(1)
+    return session.execute(query.with_for_update() if lock else query).scalars().first()
+
+
+def holds_chat(session: Session, conversation_id: str) -> bool:
+    """Whether the court says the assistant must stay quiet: an agent has, or will take, the chat."""
+    handoff = open_handoff(session, conversation_id)
+    return handoff is not None and handoff.status in _OPEN
+
+
+def leave(session: Session, conversation_id: str, *, now: dt.datetime) -> bool:
+    """The resident leaves the queue (or the agent's hands): closed with a note. False if nothing was open."""
+    handoff = open_handoff(session, conversation_id, lock=True)
+    if handoff is None or handoff.status not in _OPEN:
+        return False
+    before = journal.snapshot("handoff", handoff)
+    handoff.status, handoff.closed_at = HandoffStatus.CLOSED.value, now
+    handoff.note = f"{handoff.note}\n{RESIDENT_LEFT}" if handoff.note else RESIDENT_LEFT
+    session.flush()
+    journal.audit(session, at=now, actor=journal.chat_actor(conversation_id), action="handoff.leave",
+                  entity_type="handoff", entity_id=handoff.id, before=before,
+                  after=journal.snapshot("handoff", handoff))
+    return True
+
+
+def acknowledge(session: Session, conversation_id: str, *, now: dt.datetime) -> bool:
+    """True the first time a message arrives while this handoff waits: one acknowledgement, not one per message.
+    A conditional UPDATE, so two messages at once cannot both be first."""
+    handoff = open_handoff(session, conversation_id)
+    if handoff is None or handoff.status not in _OPEN:
+        return False
+    return bool(session.execute(
+        update(Handoff).where(Handoff.id == handoff.id, Handoff.acknowledged_at.is_(None))
+        .values(acknowledged_at=now).execution_options(synchronize_session=False)).rowcount)
+
+
+def auto_allowed(session: Session, conversation_id: str, *, now: dt.datetime) -> bool:
+    """An automatic handoff at most once per conversation per day: gibberish must not fill the queue."""
+    recent = session.execute(select(func.count()).select_from(Handoff).where(
+        Handoff.conversation_id == conversation_id, Handoff.reason.in_(AUTO_REASONS),
+        Handoff.created_at > now - AUTO_HANDOFF_EVERY)).scalar_one()
+    return recent == 0
+
+
+def staffed_minutes(calendar: WorkCalendar, start: dt.datetime, end: dt.datetime) -> int:
+    """Minutes between two moments during which the desk was staffed (working days, 8:30–17:00)."""
+    if end <= start:
+        return 0
+    total = dt.timedelta()
+    day = to_local(start).date()
+    last = to_local(end).date()
+    while day <= last:
+        if calendar.is_working_day(day):
+            opens = dt.datetime.combine(day, DESK_OPENS, LOCAL_TZ)
+            closes = dt.datetime.combine(day, DESK_CLOSES, LOCAL_TZ)
+            lo, hi = max(opens, start), min(closes, end)
+            if hi > lo:
+                total += hi - lo
+        day += dt.timedelta(days=1)
+    return int(total.total_seconds() // 60)
+
+
+def mark_overdue(session: Session, calendar: WorkCalendar, *, now: dt.datetime,
+                 limit_minutes: int = WAIT_LIMIT_MINUTES) -> list[Handoff]:
+    """Waiting handoffs no agent took within the limit: marked once (the queue shows them) and returned,
+    for the caller to tell the resident in the same transaction."""
+    # Only handoffs old enough in wall time can be over the limit in staffed time.
+    rows = session.execute(select(Handoff).where(
+        Handoff.status == HandoffStatus.WAITING.value, Handoff.overdue_at.is_(None),
+        Handoff.created_at <= now - dt.timedelta(minutes=limit_minutes)).with_for_update()).scalars().all()
+    late = [h for h in rows if staffed_minutes(calendar, h.created_at, now) >= limit_minutes]
+    for handoff in late:
+        handoff.overdue_at = now
+        journal.audit(session, at=now, actor="court:handoffs", action="handoff.overdue", entity_type="handoff",
+                      entity_id=handoff.id, after={"status": handoff.status, "overdue": True})
+    session.flush()
+    return late
+
+
+def resume_failed(session: Session, handoff: Handoff, *, now: dt.datetime) -> None:
+    """The assistant did not resume the chat: stay in the queue as 'returning', retried with backoff."""
+    handoff.status = HandoffStatus.RETURNING.value
+    handoff.resume_attempts = (handoff.resume_attempts or 0) + 1
+    wait = min(RESUME_BACKOFF * (2 ** min(handoff.resume_attempts - 1, 10)), RESUME_BACKOFF_MAX)
+    handoff.resume_next_at = now + wait
+    session.flush()
+
+
+def resumed(session: Session, handoff: Handoff, *, now: dt.datetime) -> None:
+    """The assistant confirmed it has the chat again."""
+    if handoff.status == HandoffStatus.RETURNING.value:
+        handoff.status = HandoffStatus.RETURNED.value
+        handoff.returned_at = handoff.returned_at or now
+        handoff.resume_next_at = None
+        journal.audit(session, at=now, actor="court:handoffs", action="handoff.resumed", entity_type="handoff",
+                      entity_id=handoff.id, after={"status": handoff.status, "attempts": handoff.resume_attempts})
+        session.flush()
+
+
+def resumes_due(session: Session, *, now: dt.datetime) -> list[tuple[int, str]]:
+    """(handoff id, conversation id) of give-backs to retry now."""
+    return [(h.id, h.conversation_id) for h in session.execute(select(Handoff).where(
+        Handoff.status == HandoffStatus.RETURNING.value,
+        (Handoff.resume_next_at.is_(None)) | (Handoff.resume_next_at <= now))).scalars()]

@@ -8,14 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court import booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, workcalendar
+from court import (booking, cases, clock, desk, guidance, handoffs, journal, residents, slot_offers, triage,
+                   workcalendar)
 from court.appointment_cards import AppointmentCard, card
-from court.errors import ConsentRequired, NotFound
+from court.errors import AlreadyBooked, ConsentRequired, NotFound, NotMediable
 from court.places import PlaceDirectory, PlaceRef, check_coordinates
 from court.slot_offers import SlotOffer, decode_slot
 from court.store.db import Database
-from court.store.schema import Appointment, Case, CaseSource
+from sqlalchemy import select
+
+from court.store.schema import Appointment, Case, CaseSource, CaseStatus
 from court.validation import normalize_phone
+
+# A second booking of the same dispute from the same chat within this long is the first one asked again.
+REPEAT_WINDOW = dt.timedelta(minutes=30)
 
 # Re-exported: the actions read these from the facade.
 __all__ = ["AppointmentCard", "Court", "SlotOffer"]
@@ -68,13 +74,18 @@ class Court:
     def book(self, *, conversation_id: str, name: str, phone: str, dispute_type: str, summary: str,
              token: str, source: CaseSource = CaseSource.BOT, place_code: Optional[str] = None,
              now: Optional[dt.datetime] = None) -> AppointmentCard:
-        """Resident details, case and appointment: all written, or none."""
+        """Resident details, case and appointment: all written, or none. A summary that reads as a
+        criminal or administrative matter is refused: no mediator receives it, no statistic counts it."""
+        kind = triage.not_mediable(summary or "")
+        if kind is not None:
+            raise NotMediable(guidance.render_routing(kind, summary) + "\n" + NotMediable.message)
         point_id, mediator_id, starts_at = decode_slot(token)
         with self.db.transaction() as s:
             resident = residents.find(s, conversation_id=conversation_id)
             if resident is None:
                 raise ConsentRequired()
             residents.set_contact(s, resident, name=name, phone=phone)
+            self._refuse_repeat(s, resident.id, conversation_id, dispute_type, now or clock.now())
             # A hotline intake continued in chat is booked on its own case, not a second one.
             case = next((c for c in cases.open_intakes(s, conversation_id) if c.source == CaseSource.HOTLINE.value),
                         None) or cases.open_case(
@@ -88,6 +99,21 @@ class Court:
                                 actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
+    @staticmethod
+    def _refuse_repeat(s, resident_id: int, conversation_id: str, dispute_type: str,  # type: ignore[no-untyped-def]
+                       now: dt.datetime) -> None:
+        recent = s.execute(select(Case).where(
+            Case.resident_id == resident_id, Case.conversation_id == conversation_id,
+            Case.dispute_type == dispute_type, Case.booked_at.isnot(None), Case.booked_at > now - REPEAT_WINDOW,
+            Case.status == CaseStatus.BOOKED.value).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
+        if recent is None or not recent.appointments:
+            return
+        appt = recent.appointments[-1]
+        if appt.status not in ("booked", "accepted", "rescheduled"):
+            return
+        raise AlreadyBooked(f"您已经预约了这件事，不用再约：\n{card(appt).render()}\n"
+                            "需要改时间或取消，请说“改约”或“取消预约”并报案件编号。")
+
     # --- existing appointments --------------------------------------------
 
     def _checked(self, reference: str, phone: str, conversation_id: str, now: Optional[dt.datetime]) -> int:
@@ -100,6 +126,12 @@ class Court:
         if error is not None:
             raise error
         return case_id
+
+    @staticmethod
+    def _own_chat(appt: Appointment, conversation_id: str) -> bool:
+        """The change was made in the resident's own chat, which answers it with the card: no push too."""
+        resident = appt.case.resident
+        return resident is not None and conversation_id in (resident.conversation_id, appt.case.conversation_id)
 
     @staticmethod
     def _latest(s, case_id: int) -> Appointment:  # type: ignore[no-untyped-def]
@@ -120,7 +152,7 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
             booking.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
-                           now=now)
+                           now=now, tell_resident=not self._own_chat(appt, conversation_id))
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
@@ -130,7 +162,8 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
             moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
-                                       actor=journal.chat_actor(conversation_id), now=now)
+                                       actor=journal.chat_actor(conversation_id), now=now,
+                                       tell_resident=not self._own_chat(appt, conversation_id))
             return card(moved)
 
     def point_location(self, reference: str, phone: str, *, conversation_id: str,
@@ -159,3 +192,30 @@ class Court:
         with self.db.reader() as s:
             calendar = workcalendar.of(s)
             return handoffs.desk_open(calendar, now), handoffs.next_opening(calendar, now)
+
+    # --- while paused --------------------------------------------------------
+
+    def handoff_status(self, conversation_id: str) -> Optional[str]:
+        """The court's word on a conversation: 'waiting', 'taken', 'returning', or None (the assistant has it)."""
+        with self.db.reader() as s:
+            handoff = handoffs.open_handoff(s, conversation_id)
+            return handoff.status if handoff is not None else None
+
+    def leave_queue(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> bool:
+        with self.db.transaction() as s:
+            return handoffs.leave(s, conversation_id, now=now or clock.now())
+
+    def acknowledge_wait(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> bool:
+        with self.db.transaction() as s:
+            return handoffs.acknowledge(s, conversation_id, now=now or clock.now())
+
+    def confirm_resumed(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> None:
+        """The assistant has the chat again: a give-back that was waiting for it is done."""
+        with self.db.transaction() as s:
+            handoff = handoffs.open_handoff(s, conversation_id, lock=True)
+            if handoff is not None:
+                handoffs.resumed(s, handoff, now=now or clock.now())
+
+    def auto_handoff_allowed(self, conversation_id: str, *, now: Optional[dt.datetime] = None) -> bool:
+        with self.db.reader() as s:
+            return handoffs.auto_allowed(s, conversation_id, now=now or clock.now())

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from court import booking, cases, clock, guidance, journal, workcalendar
 from court.cases import _REF_ALPHABET
+from court.outbox import NO_CHAT
 from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.privacy import mask_text
 from court.store.schema import (
@@ -32,6 +33,8 @@ from court.store.schema import (
     MediatorStatus,
     Outcome,
     OutcomeResult,
+    OutboxMessage,
+    OutboxStatus,
     RecipientType,
 )
 from court.timeutil import format_local, local_datetime, to_local
@@ -194,7 +197,38 @@ def redeem_link_code(session: Session, code: str, chat_id: int, *, now: Optional
     journal.audit(session, at=now, actor=f"mediator:{mediator.id}", action="mediator.link", entity_type="mediator",
                   entity_id=mediator.id, before=before,
                   after=journal.snapshot("mediator", mediator) | {"link_code_id": link.id})
+    replay_unlinked_pushes(session, mediator.id, now=now)
     return mediator
+
+
+# Pushes that ask the mediator to accept: worth sending late, once they can be received.
+_REPLAYED = ("appointment_new", "appointment_rescheduled")
+
+
+def replay_unlinked_pushes(session: Session, mediator_id: int, *, now: dt.datetime) -> int:
+    """Pushes that failed because the mediator had not linked Telegram yet are sent again now,
+    one per appointment still waiting for an answer (the latest), so nothing booked before the
+    link is lost. Returns how many."""
+    rows = session.execute(select(OutboxMessage).where(
+        OutboxMessage.recipient_type == RecipientType.MEDIATOR.value, OutboxMessage.recipient_id == mediator_id,
+        OutboxMessage.status == OutboxStatus.FAILED.value, OutboxMessage.last_error == NO_CHAT,
+        OutboxMessage.template.in_(_REPLAYED)).order_by(OutboxMessage.id)).scalars().all()
+    latest: dict[int, OutboxMessage] = {}
+    for row in rows:
+        appointment_id = (row.payload or {}).get("appointment_id")
+        if isinstance(appointment_id, int):
+            latest[appointment_id] = row
+    replayed = 0
+    for appointment_id, row in latest.items():
+        appt = session.get(Appointment, appointment_id)
+        if appt is None or appt.mediator_id != mediator_id or appt.responded_at is not None \
+                or appt.status not in (AppointmentStatus.BOOKED.value, AppointmentStatus.RESCHEDULED.value) \
+                or appt.starts_at <= now:
+            continue
+        journal.enqueue(session, key=f"{row.idempotency_key}:linked", recipient_type=RecipientType.MEDIATOR,
+                        recipient_id=mediator_id, template=row.template, payload=dict(row.payload), due_at=now)
+        replayed += 1
+    return replayed
 
 
 def by_chat(session: Session, chat_id: int) -> Optional[Mediator]:

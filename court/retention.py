@@ -49,7 +49,7 @@ SESSION_DAYS = 30
 # A conversation whose case is at one of these stages is still in the court's hands.
 _CASE_IN_PROGRESS = (CaseStatus.BOOKED.value, CaseStatus.MEDIATING.value, CaseStatus.AGREEMENT.value,
                      CaseStatus.JC_REQUESTED.value)
-_HANDOFF_OPEN = (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)
+_HANDOFF_OPEN = (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value, HandoffStatus.RETURNING.value)
 
 
 @dataclass(frozen=True)

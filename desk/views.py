@@ -28,7 +28,10 @@ for _bp in (queue_bp, handoff_bp, intake_bp):
     restrict(_bp, HOTLINE)
 
 NO_TRANSCRIPT = "暂时无法读取对话记录。"
-STATUS_LABELS = {"waiting": "等待接手", "taken": "处理中", "returned": "已交还助手", "closed": "已结束"}
+STATUS_LABELS = {"waiting": "等待接手", "taken": "处理中", "returning": "交还失败，待重试", "returned": "已交还助手",
+                 "closed": "已结束"}
+FALLBACK_NOTE = ("助手暂时连不上，以下是居民发来、系统保存的消息。您的回复照常送达居民，"
+                 "但要等助手恢复后才会出现在对话记录中。")
 WHO_LABELS = {"resident": "居民", "bot": "助手", "agent": "坐席"}
 # Reasons are the assistant's intent names; unknown ones are shown as they are.
 REASON_LABELS = {"request_human": "居民要求转人工", "resident_asked": "居民要求转人工", "assistant_down": "助手暂时故障",
@@ -65,6 +68,7 @@ def _row(item: Any) -> dict[str, Any]:
         "wait": wait_text(item.wait_minutes), "waiting_since": local_time(item.waiting_since),
         "dispute": item.dispute_label or "未分类", "summary": item.summary or "", "phone": item.phone_masked or "",
         "reason": reason_label(item.reason), "agent": item.agent or "",
+        "overdue": item.overdue, "automatic": item.automatic,
         "mine": bool(item.agent) and item.agent == current_user.username,
         "url": url_for("handoffs.show", handoff_id=item.handoff_id),
         "take_url": url_for("handoffs.take", handoff_id=item.handoff_id),
@@ -125,7 +129,14 @@ def take(handoff_id: int):  # type: ignore[no-untyped-def]
 def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
     with _db().reader() as s:
         view = desk.view(s, handoff_id, current_user.user)
-    return (view, *_transcript(view.conversation_id))
+    lines, ok = _transcript(view.conversation_id)
+    if not ok:
+        # Rasa is down: what the court still holds of the resident's words stands in.
+        with _db().reader() as s:
+            kept = desk.kept_messages(s, handoff_id, current_user.user)
+        lines = [{"who": "resident", "who_label": WHO_LABELS["resident"], "text": text, "at": local_time(at)}
+                 for at, text in kept]
+    return view, lines, ok
 
 
 @handoff_bp.route("/<int:handoff_id>")
@@ -138,6 +149,7 @@ def show(handoff_id: int):  # type: ignore[no-untyped-def]
     with _db().reader() as s:
         booking = desk_booking.booking_context(s, handoff_id, current_user.user)
     return render_template("handoff.html", h=view, handoff_id=handoff_id, lines=lines, transcript_ok=ok,
+                           fallback_note=FALLBACK_NOTE,
                            booking=booking,
                            status_label=STATUS_LABELS.get(view.status, view.status), reason=reason_label(view.reason),
                            created=local_time(view.created_at), open=view.status == "taken",
@@ -177,7 +189,9 @@ def reply(handoff_id: int):  # type: ignore[no-untyped-def]
 
 
 def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyped-def]
-    """Give back or close in the court, then let the assistant resume the chat."""
+    """Give back or close in the court, then let the assistant resume the chat. A give-back the
+    assistant missed stays in the queue as 交还失败，待重试 and is retried by the housekeeping process;
+    a closed one resumes itself at the resident's next message (the court's channel sees it closed)."""
     try:
         with _db().transaction() as s:
             conversation_id = action(s)
@@ -186,10 +200,16 @@ def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyp
         return redirect(url_for("handoffs.show", handoff_id=handoff_id))
     try:
         _assistant().resume(conversation_id)
-        flash(done, "info")
     except AssistantUnavailable as exc:
         log.warning("assistant not resumed: %s", exc)
-        flash(done + "但暂时无法通知助手恢复对话，请稍后告知技术人员。", "warning")
+        with _db().transaction() as s:
+            desk.resume_failed(s, handoff_id, now=clock.now())
+        flash(done + "但助手暂时连不上：这个对话留在排队列表中（交还失败，待重试），系统会自动重试，"
+                     "恢复后居民会收到通知。", "warning")
+        return redirect(url_for("queue.index"))
+    with _db().transaction() as s:
+        desk.resume_done(s, handoff_id, now=clock.now())
+    flash(done, "info")
     return redirect(url_for("queue.index"))
 
 

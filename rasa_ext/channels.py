@@ -7,17 +7,21 @@ never logs what the resident wrote.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from court import clock, waiting
 from court.internal_auth import CHANNEL_HEADER, matches
 from court.privacy import install_log_masking
+from court.timeutil import format_relative
 
 logger = logging.getLogger(__name__)
 install_log_masking()  # the Rasa server process: this module is imported before it serves
@@ -64,19 +68,125 @@ class CourtRestInput(InputChannel):
                 return response.json({"error": "bad request"}, status=400)
             sender, text, metadata = parsed
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                                 metadata=metadata))
-            except CancelledError:
-                logger.error("message handling timed out")
-            except Exception:  # noqa: BLE001 - e.g. the lock store (Redis) or the tracker store is down
+            failed = False
+
+            async def handle() -> None:
+                nonlocal failed
+                try:
+                    await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
+                                                     metadata=metadata))
+                except CancelledError:
+                    logger.error("message handling timed out")
+                except Exception:  # noqa: BLE001 - e.g. the lock store (Redis) or the tracker store is down
+                    logger.exception("message handling failed")  # the trace, never the text
+                    failed = True
+
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or agent.tracker_store is None:
+                await handle()
+            else:
+                await _with_pause(agent, sender, text, collector, handle)
+            if failed:
                 # Rasa saves the turn only when it is handled to the end, so nothing of it is kept:
                 # no half answer; a 503 makes the front end apologise and send the message again later.
-                logger.exception("message handling failed")  # the trace, never the text
                 return response.json({"error": "unavailable"}, status=503)
             return response.json(collector.messages)
 
         return webhook
+
+
+# --- a conversation paused for a 12368 agent ------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _court():  # type: ignore[no-untyped-def]
+    """The court facade, opened on first use (DATABASE_URL, as every court process)."""
+    from court.intake import Court
+    from court.store.db import Database
+
+    return Court(Database())
+
+
+async def _court_call(fn_name: str, *args: Any, default: Any = None, **kwargs: Any) -> Any:
+    """A court call from the event loop; when the court's database is down, ``default`` (logged)."""
+    try:
+        return await asyncio.to_thread(getattr(_court(), fn_name), *args, **kwargs)
+    except Exception:  # noqa: BLE001 - the resident still gets an answer, safety first
+        logger.exception("court call %s failed", fn_name)
+        return default
+
+
+async def _with_pause(agent: Any, sender: str, text: str, collector: CollectingOutputChannel,
+                      handle: Callable[[], Awaitable[None]]) -> None:
+    """Rasa says nothing at all while paused; the court decides what a waiting resident hears."""
+    tracker = await agent.tracker_store.retrieve(sender)
+    if tracker is None or not tracker.is_paused():
+        if text in waiting.WAITING_PAYLOADS:  # an old "取消转人工" button, pressed after the wait ended
+            collector.messages.append({"recipient_id": sender, "text": waiting.NOT_WAITING})
+            return
+        await handle()
+        return
+    # When the court's database is down: stay paused, and safety still answers.
+    status = await _court_call("handoff_status", sender, default="waiting")
+    if status in (None, "returning"):
+        # The court has no agent on it (given back while the assistant was down, closed, erased):
+        # nobody would ever answer, so the assistant takes the chat again.
+        await _resume(agent, sender)
+        await _court_call("confirm_resumed", sender)
+        await handle()
+        return
+    decision = waiting.decide(text)
+    if decision.leave:
+        await _court_call("leave_queue", sender)
+        await _resume(agent, sender)
+        if decision.rerun:
+            await handle()
+        else:
+            await _say(agent, sender, collector, [{"text": waiting.LEFT}])
+        return
+    await handle()  # logged in the transcript for the agent; Rasa stays silent
+    answers: List[Dict[str, Any]] = []
+    if decision.say:
+        await _say(agent, sender, collector, [{"text": decision.say}])
+        return
+    if decision.emergency:
+        answers.append({"text": decision.emergency})
+    if await _court_call("acknowledge_wait", sender, default=False):
+        now = clock.now()
+        hours = await _court_call("desk_hours", now)
+        if hours is not None:
+            is_open, opening = hours
+            answers.append({"text": waiting.acknowledgement(status, desk_open=is_open,
+                                                            next_opening=format_relative(opening, now)),
+                            "buttons": [waiting.LEAVE_BUTTON]})
+    await _say(agent, sender, collector, answers)
+
+
+async def _say(agent: Any, sender: str, collector: CollectingOutputChannel, answers: List[Dict[str, Any]]) -> None:
+    """Answer, and keep the answers in the transcript the agent reads."""
+    if not answers:
+        return
+    from rasa.shared.core.events import BotUttered
+
+    for answer in answers:
+        collector.messages.append({"recipient_id": sender, **answer})
+    async with agent.lock_store.lock(sender):
+        tracker = await agent.tracker_store.retrieve(sender)
+        for answer in answers:
+            tracker.update(BotUttered(answer["text"], data={"buttons": answer.get("buttons")} if answer.get("buttons")
+                                      else {}))
+        await agent.tracker_store.save(tracker)
+
+
+async def _resume(agent: Any, sender: str) -> None:
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, ConversationResumed
+
+    async with agent.lock_store.lock(sender):
+        tracker = await agent.tracker_store.retrieve(sender)
+        if tracker is not None and tracker.is_paused():
+            tracker.update(ConversationResumed())
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+            await agent.tracker_store.save(tracker)
 
 
 def _parse(body: Any) -> Optional[tuple[str, str, Dict[str, Any]]]:

@@ -31,7 +31,8 @@ def main() -> None:
         secret = os.environ.get(RASA_JWT_SECRET)
         if not secret:
             sys.exit(f"{RASA_JWT_SECRET} is not set: Rasa's HTTP API would be open to anyone")
-        args += ["--jwt-secret", secret, "--jwt-method", "HS256"]
+        # One token: a secret starting with "-" (token_urlsafe makes one in 64) is not read as an option.
+        args += [f"--jwt-secret={secret}", "--jwt-method", "HS256"]
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 

@@ -151,6 +151,7 @@ class OutcomeResult(StrEnum):
 class HandoffStatus(StrEnum):
     WAITING = "waiting"
     TAKEN = "taken"
+    RETURNING = "returning"  # given back, but the assistant has not resumed the chat yet: retried
     RETURNED = "returned"
     CLOSED = "closed"
 
@@ -466,6 +467,13 @@ class Handoff(Base):
     returned_at = Column(UTCDateTime)
     closed_at = Column(UTCDateTime)
     note = Column(Text)
+    # The one "kept for the agent" answer to messages sent while waiting.
+    acknowledged_at = Column(UTCDateTime)
+    # When the resident was told that no agent took it within the court's waiting limit.
+    overdue_at = Column(UTCDateTime)
+    # Giving back to the assistant while it was down: retried with backoff.
+    resume_attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    resume_next_at = Column(UTCDateTime)
     __table_args__ = (_values_check("status", HandoffStatus, "status"),)
 
 

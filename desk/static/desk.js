@@ -45,7 +45,9 @@
     var tr = el("tr", null, r.status);
     var wait = cell(r.wait, "等待");
     wait.title = "开始等待：" + r.waiting_since;
+    if (r.overdue) { wait.appendChild(document.createTextNode(" ")); wait.appendChild(el("strong", "超时", "overdue")); }
     tr.appendChild(wait);
+    tr.appendChild(cell(r.reason + (r.automatic ? "（自动）" : ""), "来由"));
     tr.appendChild(cell(r.dispute, "类型"));
     tr.appendChild(cell(r.summary, "简述", "summary"));
     tr.appendChild(cell(r.phone, "电话"));
@@ -85,7 +87,7 @@
         if (!rows.length) {
           var empty = el("tr", null, "empty");
           var cell = el("td", "目前没有排队的来电。");
-          cell.colSpan = 7;
+          cell.colSpan = 8;
           empty.appendChild(cell);
           fresh.appendChild(empty);
         }

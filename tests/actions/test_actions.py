@@ -100,7 +100,8 @@ def test_a_third_misunderstanding_in_a_row_hands_over_to_an_agent(court_db):
     assert slot_events(events) == {"misunderstood": 2} and messages[0]["response"] == "utter_default"
     with court_db.reader() as s:
         assert s.execute(select(Handoff).where(Handoff.conversation_id == sender)).first() is None
-    messages, events = run(ActionTriageClarify(), tracker(text="哎呀就是那个嘛", intent="nlu_fallback",
+    before = [{"event": "user", "text": t} for t in ("那个事儿你知道吧", "就那个事儿")]
+    messages, events = run(ActionTriageClarify(), tracker(text="哎呀就是那个嘛", intent="nlu_fallback", events=before,
                                                           ranking=ranking, slots={"misunderstood": 2}, sender=sender))
     assert "没听明白" in messages[0]["text"] and "12368" in messages[1]["text"]
     assert {"event": "pause"} in [{"event": e["event"]} for e in events]
@@ -108,6 +109,33 @@ def test_a_third_misunderstanding_in_a_row_hands_over_to_an_agent(court_db):
     with court_db.reader() as s:
         handoff = s.execute(select(Handoff).where(Handoff.conversation_id == sender)).scalar_one()
         assert (handoff.reason, handoff.status) == ("misunderstood", "waiting")
+
+
+def test_noise_is_never_handed_to_the_queue_and_a_person_at_most_once_a_day(court_db):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "greet", "confidence": 0.2}]
+    for junk in (["😡😡", "？？？", "😡😡"], ["asdfgh", "qwerty", "zxcvb"], ["啊啊啊啊", "啊啊啊啊", "啊啊啊啊"]):
+        sender = f"tg-noise-{uuid.uuid4().hex[:6]}"
+        before = [{"event": "user", "text": t} for t in junk[:2]]
+        messages, events = run(ActionTriageClarify(), tracker(text=junk[2], intent="nlu_fallback", events=before,
+                                                              ranking=ranking, slots={"misunderstood": 2},
+                                                              sender=sender))
+        assert "pause" not in [e["event"] for e in events] and slot_events(events)["misunderstood"] == 0
+        assert "转人工" in messages[0]["text"] and "110" in messages[0]["text"]
+        with court_db.reader() as s:
+            assert s.execute(select(Handoff).where(Handoff.conversation_id == sender)).first() is None
+    # A person trying: handed over once; again the same day only when they ask.
+    sender = "tg-trying-twice"
+    before = [{"event": "user", "text": t} for t in ("我家那个事说不清", "就是房子那个事情")]
+    first = run(ActionTriageClarify(), tracker(text="你们到底管不管这个事", intent="nlu_fallback", events=before,
+                                               ranking=ranking, slots={"misunderstood": 2}, sender=sender))[1]
+    assert "pause" in [e["event"] for e in first]
+    with court_db.transaction() as s:
+        s.execute(select(Handoff).where(Handoff.conversation_id == sender)).scalar_one().status = "returned"
+    again = run(ActionTriageClarify(), tracker(text="你们到底管不管这个事", intent="nlu_fallback", events=before,
+                                               ranking=ranking, slots={"misunderstood": 2}, sender=sender))[1]
+    assert "pause" not in [e["event"] for e in again]
+    with court_db.reader() as s:
+        assert len(s.execute(select(Handoff).where(Handoff.conversation_id == sender)).all()) == 1
 
 
 def test_emergency_routing_stops_forms_and_never_offers_mediation():
@@ -280,6 +308,47 @@ def test_booking_end_to_end_writes_the_case(court_db):
         assert case.place_id == case.service_point.place_id  # no town named: the point's place counts
 
 
+def test_asking_to_book_right_after_an_administrative_answer_gets_the_reason_again(court_db):
+    said = {"event": "user", "text": "城管把我的摊子没收了",
+            "parse_data": {"intent": {"name": "administrative", "confidence": 0.9}}}
+    routed = [said, {"event": "action", "name": "action_routing"}]
+    t = tracker(text="那你帮我预约个调解员吧", intent="book_mediation", events=routed)
+    assert asyncio.run(ValidateBookingForm().required_slots(DOMAIN["forms"]["booking_form"]["required_slots"],
+                                                            CollectingDispatcher(), t, DOMAIN)) == []
+    messages, events = run(ActionProposeSlots(), t)
+    assert "本服务无法为您预约" in messages[0]["text"] and "12368" in messages[0]["text"]
+    assert "复议" in messages[0]["text"]  # the reason again: reconsideration and its limits
+    # A civil matter described since: booking goes ahead.
+    civil = routed + [{"event": "user", "text": "邻居家漏水"}, {"event": "action", "name": "action_triage"}]
+    t = tracker(text="帮我预约", intent="book_mediation", events=civil, slots={"summary": "邻居家漏水"})
+    assert asyncio.run(ValidateBookingForm().required_slots(["consent"], CollectingDispatcher(), t, DOMAIN)) == [
+        "consent"]
+
+
+def test_a_criminal_or_administrative_summary_stops_the_form_and_is_never_booked(court_db):
+    for summary in ("他把我打成轻伤二级了，我想让他赔钱", "派出所罚了我五百块，我不服"):
+        t = tracker(text=summary, slots={"summary": summary, "consent": True}, requested="summary")
+        assert asyncio.run(ValidateBookingForm().required_slots(["consent", "summary"], CollectingDispatcher(), t,
+                                                                DOMAIN)) == []
+        messages, _ = run(ActionProposeSlots(), t)
+        assert "本服务无法为您预约" in messages[0]["text"]
+    # And the court refuses it however it gets there, before anything is written.
+    messages, _ = run(ActionBookAppointment(), tracker(slots={"consent": True, "summary": "对方被判刑了，谅解书怎么写",
+                                                              "name": "王桂芝", "phone": "13945612378",
+                                                              "slot_token": "S.1.1.1"}, sender="tg-book-crim2"))
+    assert "不属于人民调解" in messages[0]["text"]
+    with court_db.reader() as s:
+        assert s.execute(select(Case)).first() is None
+
+
+def test_the_same_dispute_asked_again_minutes_later_is_recognised_not_booked_twice(court_db):
+    _book(court_db, "tg-book-twice")
+    again, _ = _book(court_db, "tg-book-twice")
+    assert again[0]["text"].startswith("您已经预约了") and "案件编号：HH" in again[0]["text"]
+    with court_db.reader() as s:
+        assert len(s.execute(select(Case)).all()) == 1 and len(s.execute(select(Appointment)).all()) == 1
+
+
 def test_the_town_the_resident_named_is_the_cases_place(court_db):
     town = actions.common.court().resolve_place("爱辉区上马厂")
     _book(court_db, "tg-book-town", place_code=town.code)
@@ -343,5 +412,10 @@ def test_danger_words_bring_110_even_when_nlu_says_injury():
 def test_out_of_hours_the_resident_hears_when_the_desk_opens(court_db, monkeypatch):
     monkeypatch.setenv("COURT_FAKE_NOW", "2026-12-04T18:30:00+08:00")  # a Friday evening
     messages, events = run(ActionRequestHuman(), tracker(text="转人工", intent="request_human", sender="tg-h2"))
-    assert "下班时间" in messages[0]["text"] and "12月7日（周一）上午08:30" in messages[0]["text"]
+    assert "下班时间" in messages[0]["text"] and "12月7日（周一）上午8:30" in messages[0]["text"]
     assert any(e.get("event") == "pause" for e in events)  # a message left now is kept for the agent
+
+
+def test_a_summary_keeps_the_residents_own_punctuation(court_db):
+    _, result = _validate("summary", "楼上漏水，物业不管；找了三回！")
+    assert result["summary"] == "楼上漏水，物业不管；找了三回！"

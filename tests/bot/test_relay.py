@@ -17,6 +17,7 @@ from telegram import Bot
 
 from bot.assistant import Assistant
 from bot.relay import UNANSWERED, Relay
+from court import handoffs
 from court.frontdesk import FrontDesk
 from court.store.db import Database
 from court.store.schema import InboundMessage
@@ -61,10 +62,16 @@ def rasa_url() -> Iterator[str]:
     server.shutdown()
 
 
-def test_silence_gets_a_fallback_but_a_paused_chat_stays_quiet(db, rasa_url, tmp_path: Path) -> None:
-    SilentRasa.paused = {"tg-7002": True}
+def test_silence_gets_a_fallback_but_a_chat_the_court_holds_stays_quiet(db, rasa_url, tmp_path: Path) -> None:
+    """The court's handoff decides, not Rasa's flag: a chat Rasa still calls paused after its
+    handoff ended would otherwise never hear from anyone again."""
+    SilentRasa.paused = {"tg-7002": True, "tg-7003": True}
+    with db.transaction() as s:
+        handoffs.request(s, "tg-7002", reason="request_human")
+        done, _ = handoffs.request(s, "tg-7003", reason="request_human")
+        done.status = "closed"
     with FakeTelegram(token=TOKEN, bot_username="heihe_court_bot") as tg:
-        talking, held, unknown = tg.user(7001), tg.user(7002), tg.user(7003)
+        talking, held, stale = tg.user(7001), tg.user(7002), tg.user(7003)
 
         async def main() -> None:
             assistant = Assistant(rasa_url)
@@ -76,7 +83,8 @@ def test_silence_gets_a_fallback_but_a_paused_chat_stays_quiet(db, rasa_url, tmp
 
         asyncio.run(main())
         assert talking.texts() == [UNANSWERED] and "转人工" in UNANSWERED
-        assert held.texts() == [] and unknown.texts() == []  # held by an agent, or unknown: better quiet
+        assert held.texts() == []  # waiting for an agent: the court's channel acknowledged it once already
+        assert stale.texts() == [UNANSWERED]
         tg.assert_clean()
 
 

@@ -10,10 +10,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from court import desk, handoffs, outbox, residents
+from court import desk, handoffs, outbox, residents, workcalendar
 from court.errors import (ConsentRequired, HandoffUnavailable, IntakeLinkInvalid, NotFound, PermissionDenied,
                           TextTooLong, ValidationError)
 from court.privacy import mask_phone
+from court.settings import LOCAL_TZ
 from court.store.schema import AuditEntry, Case, DeskUser, Handoff, IntakeLink, OutboxMessage, Resident
 from tests.factories import NOW, new_case
 from tests.races import race
@@ -225,17 +226,78 @@ def test_give_back_returns_the_chat_and_tells_the_resident(db):
         assert desk.give_back(s, handoff_id, li, now=NOW) == "tg-501"
     with db.reader() as s:
         handoff = s.get(Handoff, handoff_id)
-        assert handoff.status == "returned" and handoff.returned_at == NOW
+        # 'returning' until the assistant confirms; only then 'returned'.
+        assert handoff.status == "returning" and handoff.returned_at == NOW
         [row] = _pushes(s, "handoff_returned")
         assert row.recipient_type == "chat" and row.payload == {"conversation_id": "tg-501", "agent": "李敏",
                                                                 "dispute_label": "邻里纠纷、相邻关系"}
         [entry] = _audits(s, "handoff.return")
-        assert entry.before["status"] == "taken" and entry.after["status"] == "returned"
+        assert entry.before["status"] == "taken" and entry.after["status"] == "returning"
         assert desk.queue(s, now=NOW) == []
+    with db.transaction() as s:
+        desk.resume_done(s, handoff_id, now=NOW)
+    with db.reader() as s:
+        assert s.get(Handoff, handoff_id).status == "returned"
     for action in (lambda s: desk.give_back(s, handoff_id, li, now=NOW),
                    lambda s: desk.reply(s, handoff_id, li, "还在吗", now=NOW)):
         with pytest.raises(HandoffUnavailable), db.transaction() as s:
             action(s)
+
+
+def test_a_give_back_the_assistant_missed_stays_queued_and_is_retried_with_backoff(db):
+    li = _user(db, "li")
+    handoff_id = _handoff(db, "tg-511")
+    with db.transaction() as s:
+        desk.take(s, handoff_id, li, now=NOW)
+        desk.give_back(s, handoff_id, li, now=NOW)
+    with db.transaction() as s:
+        desk.resume_failed(s, handoff_id, now=NOW)
+    with db.reader() as s:
+        [item] = desk.queue(s, now=NOW)
+        assert item.status == "returning" and item.resume_failed
+        assert handoffs.resumes_due(s, now=NOW) == []  # backoff
+        assert handoffs.resumes_due(s, now=NOW + dt.timedelta(seconds=11)) == [(handoff_id, "tg-511")]
+        assert not handoffs.holds_chat(s, "tg-511")  # given back: the assistant may answer
+    with db.transaction() as s:
+        desk.resume_failed(s, handoff_id, now=NOW + dt.timedelta(seconds=11))
+    with db.reader() as s:
+        assert s.get(Handoff, handoff_id).resume_next_at == NOW + dt.timedelta(seconds=31)
+    with db.transaction() as s:
+        desk.resume_done(s, handoff_id, now=NOW + dt.timedelta(seconds=40))
+    with db.reader() as s:
+        assert s.get(Handoff, handoff_id).status == "returned" and desk.queue(s, now=NOW) == []
+
+
+def test_waiting_is_acknowledged_once_left_by_the_resident_and_overdue_in_staffed_time(db):
+    conv = "tg-521"
+    with db.transaction() as s:
+        handoff, _ = handoffs.request(s, conv, reason="request_human")
+        handoff.created_at = NOW
+    with db.transaction() as s:
+        assert handoffs.acknowledge(s, conv, now=NOW) is True
+    with db.transaction() as s:
+        assert handoffs.acknowledge(s, conv, now=NOW) is False
+    with db.transaction() as s:
+        cal = workcalendar.of(s)
+        # Staffed minutes only: a Friday 16:00 wait is 60 minutes by Monday 8:30, 120 by 9:30.
+        friday4 = dt.datetime(2026, 11, 27, 16, 0, tzinfo=LOCAL_TZ)
+        assert handoffs.staffed_minutes(cal, friday4, dt.datetime(2026, 11, 30, 8, 30, tzinfo=LOCAL_TZ)) == 60
+        assert handoffs.staffed_minutes(cal, friday4, dt.datetime(2026, 11, 30, 9, 30, tzinfo=LOCAL_TZ)) == 120
+        s.get(Handoff, handoff.id).created_at = friday4
+    with db.transaction() as s:
+        assert handoffs.mark_overdue(s, workcalendar.of(s), now=dt.datetime(2026, 11, 30, 9, 0, tzinfo=LOCAL_TZ)) == []
+    with db.transaction() as s:
+        late = handoffs.mark_overdue(s, workcalendar.of(s), now=dt.datetime(2026, 11, 30, 9, 31, tzinfo=LOCAL_TZ))
+        assert [h.id for h in late] == [handoff.id]
+    with db.transaction() as s:
+        assert handoffs.mark_overdue(s, workcalendar.of(s), now=dt.datetime(2026, 11, 30, 12, 0, tzinfo=LOCAL_TZ)) == []
+        [item] = desk.queue(s, now=NOW)
+        assert item.overdue and not item.automatic
+    with db.transaction() as s:
+        assert handoffs.leave(s, conv, now=NOW) is True
+    with db.reader() as s:
+        assert s.get(Handoff, handoff.id).status == "closed" and "居民取消转人工" in s.get(Handoff, handoff.id).note
+        assert desk.queue(s, now=NOW) == [] and [e.action for e in _audits(s, "handoff.leave")] == ["handoff.leave"]
 
 
 def test_close_needs_a_note_and_admins_may_close_a_waiting_one(db):

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select, update
 
-from court import booking, cli, guidance, mediators, workcalendar
+from court import booking, cli, guidance, mediators, outbox, workcalendar
 from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.frontdesk import NOT_ACTIVE, NOT_LINKED, FrontDesk
 from court.store.schema import (
@@ -113,6 +113,28 @@ def test_an_expired_code_is_refused(db):
     assert "过期" in err.value.message and "法院工作人员" in err.value.message
     with db.reader() as s:
         assert mediators.by_chat(s, CHAT) is None
+
+
+def test_pushes_for_a_mediator_not_yet_linked_arrive_when_they_link(db):
+    """Booked before the link (the demo roster starts unlinked): the push fails at once with
+    no_telegram_chat, and is sent again, once per appointment still unanswered, at the link."""
+    with db.transaction() as s:
+        appt = _book(s)
+        mediator_id, mediator_code, appt_id = appt.mediator_id, appt.mediator.code, appt.id
+        cancelled = _book(s, start=AFTER, sp=appt.service_point)
+        booking.cancel(s, cancelled.id, actor="bot", now=NOW)
+    outbox.claim_due(db, now=NOW)  # fails the unlinked mediator's rows: no chat yet
+    with db.reader() as s:
+        failed = s.execute(select(OutboxMessage).where(
+            OutboxMessage.recipient_id == mediator_id, OutboxMessage.template == "appointment_new")).scalars().all()
+        assert failed and {r.last_error for r in failed} == {outbox.NO_CHAT}
+    _redeem(db, _issue(db, mediator_code), CHAT)
+    due = outbox.claim_due(db, now=NOW)
+    pushes = [d for d in due if d.template == "appointment_new" and d.chat_id == CHAT]
+    assert [d.payload["appointment_id"] for d in pushes] == [appt_id]  # the cancelled one is not asked again
+    # Linking again (a new phone) does not send it twice.
+    _redeem(db, _issue(db, mediator_code), OTHER_CHAT)
+    assert not [d for d in outbox.claim_due(db, now=NOW) if d.template == "appointment_new"]
 
 
 def test_a_used_code_cannot_link_another_chat(db):

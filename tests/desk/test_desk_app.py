@@ -12,7 +12,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from court import clock, desk, handoffs, residents
+from court import clock, desk, handoffs, inbox, residents
 from court.store.schema import AuditEntry, Case, DeskUser as DeskUserRow, Handoff, OutboxMessage
 from desk.app import create_app
 from tests.factories import NOW, blocked_mediator_alert
@@ -193,7 +193,13 @@ def test_handoff_page_and_reply_work_while_rasa_is_down(app, db) -> None:
     with db.reader() as s:
         [row] = s.execute(select(OutboxMessage).where(OutboxMessage.template == "agent_reply")).scalars().all()
         assert row.payload["text"] == "您好，我是12368的小李。<b>"
-    assert "暂时无法读取对话记录" in client.get(f"/handoffs/{handoff_id}").get_data(as_text=True)
+    # Rasa is down: the resident's kept messages stand in for the transcript, punctuation as typed.
+    with db.transaction() as s:
+        conversation = s.get(Handoff, handoff_id).conversation_id
+        inbox.receive(s, update_id=None, chat_id=int(conversation.split("-")[1]), conversation_id=conversation,
+                      text="工资拖了三个月，老板说下个月给。", meta={}, now=NOW)
+    page = client.get(f"/handoffs/{handoff_id}").get_data(as_text=True)
+    assert "暂时无法读取对话记录" in page and "工资拖了三个月，老板说下个月给。" in page and "照常送达" in page
 
     too_long = _post(client, f"/handoffs/{handoff_id}/reply", {"text": "字" * 2001}, token_from=f"/handoffs/{handoff_id}")
     assert too_long.status_code == 302
@@ -209,7 +215,10 @@ def test_give_back_and_close_change_the_status(app, db) -> None:
         assert _status(db, handoff_id) == "taken"
 
     assert _post(client, f"/handoffs/{returned}/return", token_from=f"/handoffs/{returned}").status_code == 302
-    assert _status(db, returned) == "returned"
+    # No assistant in this test: the give-back stays in the queue, to be retried, not lost.
+    assert _status(db, returned) == "returning"
+    [row] = [r for r in client.get("/queue.json").get_json() if r["id"] == returned]
+    assert row["status_label"] == "交还失败，待重试"
 
     no_note = _post(client, f"/handoffs/{closed}/close", {"note": " "}, token_from=f"/handoffs/{closed}")
     assert no_note.status_code == 302 and _status(db, closed) == "taken"

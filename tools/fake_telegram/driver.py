@@ -24,6 +24,7 @@ from aiohttp import web
 from tools.fake_telegram.server import (
     MAX_CAPTION,
     MAX_TEXT,
+    DROP,
     BotApi,
     ChatState,
     Injection,
@@ -186,6 +187,16 @@ class FakeTelegram:
             retry_after = int(digits) if digits else 1
         with self.api.lock:
             self.api.injections.append(Injection(matches, error_code, description, count, retry_after))
+
+    def drop_next(self, method: str, count: int = 1) -> None:
+        """The next `count` calls of `method` ("*": any but getUpdates) get no answer: the connection drops."""
+        wanted = method.lower()
+
+        def matches(called: str) -> bool:
+            return called.lower() == wanted or (wanted == "*" and called.lower() != "getupdates")
+
+        with self.api.lock:
+            self.api.injections.append(Injection(matches, DROP, "connection dropped", count))
 
     # ---- inspection --------------------------------------------------------------------------
 

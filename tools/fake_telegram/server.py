@@ -814,6 +814,9 @@ class Injection:
     retry_after: Optional[int] = None
 
 
+DROP = 0  # an injection "code" that drops the connection instead of answering
+
+
 def _real_methods() -> set[str]:
     """Every Bot API method python-telegram-bot knows (its camelCase aliases)."""
     names = {n.lower() for n in dir(telegram.Bot)
@@ -1493,6 +1496,14 @@ def build_app(api: BotApi) -> web.Application:
                 raise ApiError(404, "Not Found")
             params = Params(await _read_params(request))
             injected = api.take_injection(name)
+            if injected is not None and injected.code == DROP:
+                # A dropped connection: no HTTP answer at all (the bot cannot know whether it was sent).
+                with api.lock:
+                    api.call_log.append({"method": name, "params": params.logged(), "ok": False, "error_code": None,
+                                         "description": "connection dropped", "result": None, "at": time.time()})
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError()
             if injected is not None:
                 raise injected
             handler = getattr(api, entry[1])
