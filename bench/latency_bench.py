@@ -79,7 +79,7 @@ class Tally:
                 self.latencies.append(seconds or 0.0)
 
 
-def script(i: int) -> list[str]:
+def script(i: int) -> list[Optional[str]]:
     """The resident's typed messages; None marks the press on the first offered time."""
     return [GREETINGS[i % len(GREETINGS)], STORIES[i % len(STORIES)], "我想约调解员", "同意", NAMES[i % len(NAMES)],
             f"139{i % 10}{(4561237 + i * 7919) % 10_000_000:07d}", PLACES[i % len(PLACES)], "下周三上午", None,
