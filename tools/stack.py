@@ -88,18 +88,12 @@ class Stack:
                                 "--port", str(self.action_port)], {"SANIC_HOST": LOOPBACK})
         self._spawn_rasa()
         deadline = time.monotonic() + timeout
-        for url, headers in ((f"{self.action_url}/health", {}), (f"{self.rasa_url}/status", self.api_headers())):
-            while True:
-                self._check_alive()
-                try:
-                    if requests.get(url, headers=headers, timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"stack did not start in {timeout:.0f} s; see {self.log_dir}")
-                time.sleep(0.5)
+        try:
+            self.await_ok(f"{self.action_url}/health", deadline, "the action server")
+            self.await_ok(f"{self.rasa_url}/status", deadline, "rasa", self.api_headers())
+        except RuntimeError:
+            self.stop()
+            raise
         # Transcript erasures until Rasa confirms them, and the retention rules: never only in the bot.
         self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
         return self
@@ -126,17 +120,21 @@ class Stack:
                 proc.wait(timeout=10)
             self.procs.remove(proc)
         self._spawn_rasa()
-        deadline = started + timeout
+        self.await_ok(f"{self.rasa_url}/status", started + timeout, "rasa", self.api_headers())
+        return time.monotonic() - started
+
+    def await_ok(self, url: str, deadline: float, what: str, headers: Optional[dict[str, str]] = None) -> None:
+        """Poll ``url`` until it answers 2xx; a child that died or the deadline passing raise."""
         while True:
             self._check_alive()
             try:
-                if requests.get(f"{self.rasa_url}/status", headers=self.api_headers(), timeout=2).ok:
-                    return time.monotonic() - started
+                if requests.get(url, headers=headers or {}, timeout=2).ok:
+                    return
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"rasa did not restart in {timeout:.0f} s; see {self.log_dir}")
-            time.sleep(0.5)
+                raise RuntimeError(f"{what} did not answer at {url} in time; see {self.log_dir}")
+            time.sleep(0.3)
 
     def _check_alive(self) -> None:
         for proc in self.procs:
@@ -168,17 +166,8 @@ class Stack:
         self._spawn("desk", [sys.executable, "-m", "desk"],
                     {"DESK_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
         url = f"http://{LOOPBACK}:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).ok:
-                    return url
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"desk did not start in {timeout:.0f} s; see {self.log_dir}")
-            time.sleep(0.3)
+        self.await_ok(f"{url}/healthz", time.monotonic() + timeout, "desk")
+        return url
 
     def start_webchat(self, *, port: Optional[int] = None, extra_env: Optional[dict[str, str]] = None,
                       timeout: float = 60) -> str:
@@ -187,17 +176,8 @@ class Stack:
         self._spawn("webchat", [sys.executable, "-m", "webchat"],
                     {"WEBCHAT_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
         url = f"http://{LOOPBACK}:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).ok:
-                    return url
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"web chat did not start in {timeout:.0f} s; see {self.log_dir}")
-            time.sleep(0.3)
+        self.await_ok(f"{url}/healthz", time.monotonic() + timeout, "web chat")
+        return url
 
     def kill_webchat(self) -> None:
         """SIGKILL the web chat server (a crash)."""

@@ -86,23 +86,14 @@ class Topology(Stack):
         for port in self.replica_ports:
             self._spawn_rasa(port, SCALE_ENDPOINTS, name=f"rasa-{port}")
         deadline = time.monotonic() + timeout
-        for url in [f"{u}/status" for u in self.replica_urls] + [f"{self.rasa_url}/status"]:
-            self._wait(url, deadline)
+        try:
+            for url in [f"{u}/status" for u in self.replica_urls] + [f"{self.rasa_url}/status"]:
+                self.await_ok(url, deadline, "rasa", self.api_headers())
+        except RuntimeError:
+            self.stop()
+            raise
         self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
         return self
-
-    def _wait(self, url: str, deadline: float) -> None:
-        while True:
-            self._check_alive()
-            try:
-                if requests.get(url, headers=self.api_headers(), timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{url} did not answer in time; see {self.log_dir}")
-            time.sleep(0.5)
 
     def _replica_proc(self, index: int) -> subprocess.Popen:
         port = str(self.replica_ports[index])
@@ -118,7 +109,7 @@ class Topology(Stack):
     def start_replica(self, index: int, timeout: float = 180) -> float:
         started = time.monotonic()
         self._spawn_rasa(self.replica_ports[index], SCALE_ENDPOINTS, name=f"rasa-{self.replica_ports[index]}")
-        self._wait(f"{self.replica_urls[index]}/status", started + timeout)
+        self.await_ok(f"{self.replica_urls[index]}/status", started + timeout, "rasa", self.api_headers())
         return time.monotonic() - started
 
     def say_to(self, index: int, sender: str, text: str, timeout: float = 60) -> list[dict]:
