@@ -1,22 +1,49 @@
 """`python -m bot`: start the action server, Rasa, the hotline desk and the web chat, then the
-Telegram bot when TELEGRAM_BOT_TOKEN is set, else a local chat in the terminal."""
+Telegram bot when TELEGRAM_BOT_TOKEN is set, else a local chat in the terminal.
+
+Every child is supervised (tools/supervisor.py): a dead or hung one is restarted with
+backoff; one that keeps failing raises a desk alert and ends the launcher with exit code 1.
+"""
 from __future__ import annotations
 
+import _thread
+import logging
 import os
+import signal
 import sys
+import threading
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from bot.settings import BotSettings  # noqa: E402
+from court import service_alerts  # noqa: E402
 from court.privacy import install_log_masking  # noqa: E402
 from court.settings import database_url, private_files  # noqa: E402
+from court.store.db import Database  # noqa: E402
 from tools.stack import Stack  # noqa: E402
 from tools.train import ensure_model  # noqa: E402
+
+log = logging.getLogger("launcher")
+
+
+def _give_up(name: str, reason: str, restarts: int) -> None:
+    """The desk hears of it (when the database is there), then the launcher ends."""
+    print(f"\n{service_alerts.label(name)}（{name}）反复故障（{reason}），已停止自动重启。请查看 var/logs/{name}.log。",
+          file=sys.stderr, flush=True)
+    try:
+        db = Database()
+        with db.transaction() as session:
+            service_alerts.service_down(session, name, reason, restarts)
+        db.dispose()
+    except Exception:  # noqa: BLE001 - the database may be what broke
+        log.exception("could not record the alert for %s", name)
+    _thread.interrupt_main()  # the console's input() or the wait below
 
 
 def main() -> int:
     private_files()  # logs, secrets, spool and SQLite files under var/: owner-only
     install_log_masking()  # the launcher: its own lines and uncaught exceptions
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print("正在启动助手（首次需要训练模型，约几分钟）……", flush=True)
     model = ensure_model(quiet=True)
     with Stack(model, database_url=database_url()) as stack:
@@ -27,15 +54,22 @@ def main() -> int:
               flush=True)
         web = stack.start_webchat(port=web_port, extra_env={"WEBCHAT_PUBLIC_URL": public})
         print(f"居民网页聊天：{web}（手机浏览器或微信里打开；同一局域网的手机请经 HTTPS 反向代理访问）", flush=True)
-        if BotSettings().token:
-            from bot import app
+        settings = BotSettings()
+        if settings.token:
+            stack.start_bot(token=settings.token, api_base=settings.api_base)
+        supervisor = stack.supervise(on_give_up=_give_up)
+        try:
+            if settings.token:
+                print(f"Telegram 机器人已启动（{settings.api_base}），Ctrl-C 结束。", flush=True)
+                signal.signal(signal.SIGTERM, lambda *_: _thread.interrupt_main())
+                threading.Event().wait()
+            else:
+                from bot import console
 
-            os.environ["RASA_URL"] = stack.rasa_url
-            print(f"Telegram 机器人已启动（{BotSettings().api_base}），Ctrl-C 结束。", flush=True)
-            return app.main()
-        from bot import console
-
-        return console.chat(stack)
+                console.chat(stack)
+        except KeyboardInterrupt:
+            pass
+        return 1 if supervisor.gave_up else 0
 
 
 if __name__ == "__main__":

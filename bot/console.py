@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import uuid
 
+import requests
+
+from bot.settings import HOTLINE
 from bot.text import neutralise
 from tools.stack import Stack
 
@@ -30,7 +33,7 @@ def chat(stack: Stack) -> int:
     """Chat with the running stack until Ctrl-D or “退出”."""
     sender = f"console-{uuid.uuid4().hex[:8]}"
     print(f"已启动：Rasa {stack.rasa_url}。输入“退出”结束。数字可以点按钮。")
-    buttons = _show(stack.say(sender, "/greet"))
+    buttons = _show(_say(stack, sender, "/greet"))
     while True:
         try:
             line = input("\n您：").strip()
@@ -45,5 +48,13 @@ def chat(stack: Stack) -> int:
             message = buttons[int(line) - 1]["payload"]
         else:
             message = neutralise(line)
-        buttons = _show(stack.say(sender, message))
+        buttons = _show(_say(stack, sender, message))
     return 0
+
+
+def _say(stack: Stack, sender: str, message: str) -> list[dict]:
+    try:
+        return stack.say(sender, message)
+    except requests.RequestException:  # a part is down or restarting: the supervisor brings it back
+        print(f"\n助手：抱歉，助手暂时出了点问题，请稍后再发一次。着急可以拨打{HOTLINE}诉讼服务热线。")
+        return []

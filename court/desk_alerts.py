@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from court import journal, outbox
+from court import journal, outbox, service_alerts
 from court.desk import DeskUser
 from court.errors import NotFound, ValidationError
 from court.privacy import mask_name, mask_phone
@@ -25,6 +25,7 @@ KIND_LABELS = {
     "recipient_blocked": "已屏蔽助手",
     "recipient_unreachable": "聊天已不存在（账号可能已注销）",
     "delivery_failed": "多次发送失败",
+    service_alerts.TEMPLATE: "系统部件反复故障，已停止自动重启",
 }
 WHO_LABELS = {RecipientType.RESIDENT.value: "居民", RecipientType.MEDIATOR.value: "调解员",
               RecipientType.CHAT.value: "居民（未登记）"}
@@ -60,6 +61,10 @@ def _contact(session: Session, recipient_type: Optional[str], recipient_id: Opti
 
 def _alert(session: Session, row: OutboxMessage, *, full: bool) -> Alert:
     p = row.payload or {}
+    if row.template == service_alerts.TEMPLATE:  # no person behind it: what broke, and why
+        return Alert(alert_id=row.id, kind=KIND_LABELS[row.template], who="系统",
+                     name=service_alerts.label(str(p.get("component", ""))), phone="", reference=None,
+                     push=str(p.get("reason", "")), created_at=row.created_at)
     name, phone = _contact(session, p.get("recipient_type"), p.get("recipient_id"))
     return Alert(
         alert_id=row.id, kind=KIND_LABELS.get(row.template, row.template),

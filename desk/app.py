@@ -99,6 +99,13 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
         with app.extensions["desk_db"].reader() as s:
             return {"calendar_missing": workcalendar.next_year_missing(s, clock.now())}
 
+    @app.context_processor
+    def _assistant_health():  # type: ignore[no-untyped-def]
+        # Agents should know residents are getting apologies, not answers.
+        if not (current_user.is_authenticated and current_user.role in ("agent", "admin")):
+            return {}
+        return {"assistant_degraded": app.extensions["desk_assistant"].degraded()}
+
     @app.route("/healthz")
     def _healthz():  # type: ignore[no-untyped-def]
         return Response("ok", mimetype="text/plain")

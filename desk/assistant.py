@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from typing import Any, Optional
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ import requests
 from court import internal_auth
 
 TIMEOUT = 5  # seconds; a slow Rasa must not hang an agent's page
+HEALTH_TTL = 10  # seconds an answer about the assistant's health is reused across pages
 
 
 class AssistantUnavailable(Exception):
@@ -23,6 +25,20 @@ class Assistant:
     def __init__(self, base_url: Optional[str] = None) -> None:
         self.base_url = (base_url or os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
         self._headers = internal_auth.rasa_headers("desk")
+        self._health: tuple[float, Optional[str]] = (0.0, None)
+
+    def degraded(self) -> Optional[str]:
+        """None when residents are answered; else which part is down, in Chinese (cached briefly)."""
+        checked, answer = self._health
+        if time.monotonic() - checked < HEALTH_TTL:
+            return answer
+        try:
+            body = requests.get(f"{self.base_url}/webhooks/court/", timeout=2).json()
+            answer = None if body.get("status") == "ok" else "业务动作服务无响应"
+        except (requests.RequestException, ValueError):
+            answer = "对话助手无响应"
+        self._health = (time.monotonic(), answer)
+        return answer
 
     def _url(self, conversation_id: str, suffix: str = "") -> str:
         # Conversation ids come from chats; quote them so they stay one path segment.

@@ -52,8 +52,12 @@ class CourtRestInput(InputChannel):
         webhook = Blueprint("court_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        async def health(request: Request) -> HTTPResponse:
+            # Answering /status is not enough: without the action server every turn fails.
+            agent = getattr(request.app.ctx, "agent", None)
+            actions = await _actions_reachable(getattr(agent, "action_endpoint", None))
+            return response.json({"status": "ok" if actions else "degraded", "actions": "ok" if actions else "down"},
+                                 status=200 if actions else 503)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -187,6 +191,21 @@ async def _resume(agent: Any, sender: str) -> None:
             tracker.update(ConversationResumed())
             tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
             await agent.tracker_store.save(tracker)
+
+
+async def _actions_reachable(endpoint: Any) -> bool:
+    url = getattr(endpoint, "url", None)
+    if not url:
+        return False
+    import aiohttp
+
+    health_url = url.rsplit("/webhook", 1)[0] + "/health"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            async with session.get(health_url) as answer:
+                return answer.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return False
 
 
 def _parse(body: Any) -> Optional[tuple[str, str, Dict[str, Any]]]:

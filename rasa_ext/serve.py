@@ -36,9 +36,10 @@ def main() -> None:
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 
-    from rasa_ext import action_response_validation
+    from rasa_ext import action_failure, action_response_validation
 
     action_response_validation.install()
+    action_failure.install()
 
     rasa_main()
 

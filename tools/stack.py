@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -24,6 +25,7 @@ import requests
 
 from court import internal_auth
 from court.settings import PRIVATE_UMASK
+from tools.supervisor import Supervisor
 from tools.train import real_clock_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +57,12 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "3",
         } | (extra_env or {})
         self.procs: list[subprocess.Popen] = []
+        # By name, for the supervisor: how to start each child again and how to tell it is well.
+        self._specs: dict[str, tuple[list[str], dict[str, str], bool]] = {}
+        self._named: dict[str, subprocess.Popen] = {}
+        self._probes: dict[str, tuple[str, Optional[dict[str, str]], float]] = {}
+        self._lock = threading.RLock()
+        self.supervisor: Optional[Supervisor] = None
 
     @property
     def rasa_url(self) -> str:
@@ -78,14 +86,75 @@ class Stack:
         env = self.env | (extra_env or {})
         if real_clock:  # out of `make test-dates`' faketime: see _spawn_rasa
             env = real_clock_env(env)
-        self.procs.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK))
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, umask=PRIVATE_UMASK)
         log.close()  # the child has its own copy
+        with self._lock:
+            self.procs.append(proc)
+            self._specs[name] = (args, extra_env or {}, real_clock)
+            self._named[name] = proc
+        if self.supervisor is not None:
+            self.supervisor.watch(name)
+
+    def _probe(self, name: str, url: str, headers: Optional[dict[str, str]] = None, grace: float = 60) -> None:
+        """How the supervisor tells ``name`` is well: ``url`` answers 2xx (after ``grace`` s to start)."""
+        self._probes[name] = (url, headers, grace)
+
+    # --- supervision (tools/supervisor.py) -----------------------------------------------
+
+    def supervise(self, **options: object) -> Supervisor:
+        """Watch every child from now on: restart the dead and the hung, give up after repeated failures."""
+        self.supervisor = Supervisor(self, **options)  # type: ignore[arg-type]
+        self.supervisor.start()
+        return self.supervisor
+
+    def supervised_names(self) -> list[str]:
+        with self._lock:
+            return list(self._named)
+
+    def alive(self, name: str) -> Optional[int]:
+        with self._lock:
+            return self._named[name].poll()
+
+    def healthy(self, name: str) -> bool:
+        probe = self._probes.get(name)
+        if probe is None:
+            return True  # no port to ask: alive is well
+        url, headers, _ = probe
+        try:
+            return requests.get(url, headers=headers or {}, timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def start_grace(self, name: str) -> float:
+        probe = self._probes.get(name)
+        return probe[2] if probe else 30.0
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal a child's whole process group (SIGKILL: a crash; SIGSTOP: a hang)."""
+        with self._lock:
+            proc = self._named.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        if sig == signal.SIGKILL:
+            proc.wait(timeout=10)
+
+    def respawn(self, name: str) -> None:
+        """Start a child again as it was first started (the old one killed if still there)."""
+        self.kill(name)
+        with self._lock:
+            args, extra_env, real_clock = self._specs[name]
+            old = self._named.pop(name)
+            if old in self.procs:
+                self.procs.remove(old)
+        self._spawn(name, args, extra_env, real_clock)
 
     def start(self, timeout: float = 180) -> "Stack":
         # rasa_sdk binds to SANIC_HOST (its default is every interface); the token check is rasa_sdk_plugins.
         self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
                                 "--port", str(self.action_port)], {"SANIC_HOST": LOOPBACK})
+        self._probe("actions", f"{self.action_url}/health")
         self._spawn_rasa()
         deadline = time.monotonic() + timeout
         try:
@@ -99,6 +168,8 @@ class Stack:
         return self
 
     def _spawn_rasa(self, port: Optional[int] = None, endpoints: str = "endpoints.yml", name: str = "rasa") -> None:
+        # Loading the model takes a while, longer on a busy machine.
+        self._probe(name, f"http://{LOOPBACK}:{port or self.rasa_port}/status", self.api_headers(), grace=240)
         # rasa_ext.serve is Rasa's command line with the JWT secret added from the environment.
         # TensorFlow's thread pools hang under libfaketime, so when the tests move the wall clock
         # (make test-dates) Rasa keeps the real one; the court's processes read the court's clock.
@@ -114,11 +185,7 @@ class Stack:
         """SIGKILL the Rasa server (a crash; the action server keeps running), start it
         again on the same port and wait for /status. Returns the seconds it took."""
         started = time.monotonic()
-        for proc in [p for p in self.procs if "--enable-api" in p.args]:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-            self.procs.remove(proc)
+        self._remove("rasa")
         self._spawn_rasa()
         self.await_ok(f"{self.rasa_url}/status", started + timeout, "rasa", self.api_headers())
         return time.monotonic() - started
@@ -166,6 +233,7 @@ class Stack:
         self._spawn("desk", [sys.executable, "-m", "desk"],
                     {"DESK_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
         url = f"http://{LOOPBACK}:{port}"
+        self._probe("desk", f"{url}/healthz")
         self.await_ok(f"{url}/healthz", time.monotonic() + timeout, "desk")
         return url
 
@@ -176,26 +244,29 @@ class Stack:
         self._spawn("webchat", [sys.executable, "-m", "webchat"],
                     {"WEBCHAT_PORT": str(port), "RASA_URL": self.rasa_url} | (extra_env or {}))
         url = f"http://{LOOPBACK}:{port}"
+        self._probe("webchat", f"{url}/healthz")
         self.await_ok(f"{url}/healthz", time.monotonic() + timeout, "web chat")
         return url
 
     def kill_webchat(self) -> None:
         """SIGKILL the web chat server (a crash)."""
-        for proc in [p for p in self.procs if p.args[1:3] == ["-m", "webchat"]]:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-            self.procs.remove(proc)
+        self._remove("webchat")
 
     def kill_bot(self) -> None:
         """SIGKILL, no clean-up: what a crash or a pulled plug does."""
-        for proc in [p for p in self.procs if p.args[1:3] == ["-m", "bot.app"]]:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-            self.procs.remove(proc)
+        self._remove("bot")
+
+    def _remove(self, name: str) -> None:
+        self.kill(name)
+        with self._lock:
+            proc = self._named.pop(name, None)
+            if proc in self.procs:
+                self.procs.remove(proc)
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor.join(timeout=10)
         for proc in self.procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -95,16 +93,9 @@ class Topology(Stack):
         self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
         return self
 
-    def _replica_proc(self, index: int) -> subprocess.Popen:
-        port = str(self.replica_ports[index])
-        return next(p for p in self.procs if "--enable-api" in p.args and port in p.args)
-
     def kill_replica(self, index: int) -> None:
         """SIGKILL one Rasa replica, as a crash would; the others carry on."""
-        proc = self._replica_proc(index)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        self.procs.remove(proc)
+        self._remove(f"rasa-{self.replica_ports[index]}")
 
     def start_replica(self, index: int, timeout: float = 180) -> float:
         started = time.monotonic()

@@ -51,3 +51,16 @@ def test_an_alert_is_handled_once_with_a_note_kept_off_the_audit_log(db):
         assert row.status == "sent" and row.payload["resolution"].startswith("已电话通知调解员")
         [entry] = s.execute(select(AuditEntry).where(AuditEntry.action == "alert.resolve")).scalars().all()
         assert "电话" not in str(entry.after) and desk_alerts.pending(s) == []
+
+
+def test_a_part_the_launcher_gave_up_on_is_an_alert_naming_it_once_a_minute(db):
+    from court import service_alerts
+
+    for _ in range(3):  # a flapping launcher writes once per minute, not once per attempt
+        with db.transaction() as s:
+            service_alerts.service_down(s, "actions", "exited with 1", 5)
+    with db.reader() as s:
+        [item] = desk_alerts.pending(s)
+    assert (item.kind, item.who, item.name, item.push) == (
+        "系统部件反复故障，已停止自动重启", "系统", "业务动作服务", "exited with 1")
+    assert item.phone == "" and item.reference is None

@@ -386,3 +386,46 @@ def test_no_desk_page_may_be_cached(app, db) -> None:
                  "/alerts/", "/intake", "/login"):
         assert li.get(path).headers.get("Cache-Control") == "no-store", path
     assert app.test_client().get("/login").headers.get("Cache-Control") == "no-store"
+
+
+def _serve_status(status: int, body: bytes):  # type: ignore[no-untyped-def]
+    """A one-route HTTP server standing where Rasa's court channel answers its health."""
+    import http.server
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (200, b'{"status": "ok", "actions": "ok"}', None),
+    (503, b'{"status": "degraded", "actions": "down"}', "业务动作服务无响应"),
+])
+def test_agents_see_when_residents_are_getting_apologies(db, status, body, expected) -> None:
+    server = _serve_status(status, body)
+    try:
+        app = create_app(db, rasa_url=f"http://127.0.0.1:{server.server_port}", testing=True)
+        with db.transaction() as s:
+            desk.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
+        page = _login(app).get("/").get_data(as_text=True)
+    finally:
+        server.shutdown()
+    assert ('id="assistant-degraded"' in page) == (expected is not None)
+    if expected:
+        assert expected in page and "12368" in page
+
+
+def test_agents_see_when_the_assistant_does_not_answer_at_all(app) -> None:
+    page = _login(app).get("/").get_data(as_text=True)
+    assert 'id="assistant-degraded"' in page and "对话助手无响应" in page
