@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court import clock, desk, settings, workcalendar
+from court import clock, desk, service_alerts, settings, workcalendar
 from court import mediators as mediator_links  # main() has a local named mediators
 from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.calendar import load_year_file
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     p_user.add_argument("--name", required=True, help="the name residents see on replies")
     p_list = sub.add_parser("list-mediators", help="mediators and whether their Telegram chat is linked")
     p_list.add_argument("--point", help="only the mediators of this service point code")
+    p_down = sub.add_parser("service-down", help="alert the desk that a part of the stack stopped (systemd OnFailure=)")
+    p_down.add_argument("component", help="the unit or part, e.g. court-rasa@5015.service")
+    p_down.add_argument("--reason", default="systemd gave up restarting it")
     args = parser.parse_args(argv)
 
     settings.private_files()  # `make db` creates var/court.db: owner-only
@@ -133,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{year}年节假日安排已录入" + ("并发布" if done else "（未发布：只有确认的上班日可以预约）"))
         elif args.command == "calendar":
             _show_calendar(db)
+        elif args.command == "service-down":
+            component = args.component.removeprefix("court-").removesuffix(".service").split("@")[0]
+            with db.transaction() as session:
+                service_alerts.service_down(session, component, args.reason, restarts=0)
+            print(f"已提醒热线工作台：{service_alerts.label(component)}停止运行")
         elif args.command == "status":
             with db.reader() as session:
                 for label, model in (("places", Place), ("service_points", ServicePoint),

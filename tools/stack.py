@@ -145,7 +145,7 @@ class Stack:
         self.kill(name)
         with self._lock:
             args, extra_env, real_clock = self._specs[name]
-            old = self._named.pop(name)
+            old = self._named[name]  # stays until _spawn replaces it: readers never miss the name
             if old in self.procs:
                 self.procs.remove(old)
         self._spawn(name, args, extra_env, real_clock)

@@ -37,6 +37,17 @@ def test_admin_cli_migrates_seeds_and_reports(tmp_path):
     bad.write_text("service_points:\n  - code: X\n", encoding="utf-8")
     refused = cli("load-roster", str(bad))
     assert refused.returncode == 1 and "名册数据有误" in refused.stderr
+    # systemd's OnFailure= for a unit it gave up on: the desk hears of it.
+    down = cli("service-down", "court-rasa@5015.service")
+    assert down.returncode == 0 and "对话助手" in down.stdout
+    from court import desk_alerts
+    from court.store.db import Database
+
+    db = Database(env["DATABASE_URL"])
+    with db.reader() as s:
+        [alert] = desk_alerts.pending(s)
+    db.dispose()
+    assert (alert.who, alert.name, alert.push) == ("系统", "对话助手", "systemd gave up restarting it")
 
 
 def test_migration_0007_takes_chat_ids_out_of_the_audit_log(db):

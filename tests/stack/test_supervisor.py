@@ -106,3 +106,15 @@ def test_backoff_grows_between_restarts(stack: Stack) -> None:
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert len(gaps) == 4, gaps
     assert gaps[-1] > gaps[0] * 3  # 0.2, 0.4, 0.8, 1.6 s plus the checks
+
+
+def test_the_production_health_check_names_a_silent_unit(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    from tools import healthcheck
+
+    url = serve_http(stack, "web")
+    assert healthcheck.main([f"court-web.service={url}", "--dry-run"]) == 0
+    stack.kill("web", signal.SIGSTOP)
+    silent = f"http://127.0.0.1:{free_port()}/"
+    assert healthcheck.main([f"court-web.service={url}", f"court-gone.service={silent}", "--dry-run"]) == 1
+    killed = [r.getMessage() for r in caplog.records if "killing it" in r.getMessage()]
+    assert len(killed) == 2 and killed[0].startswith("court-web.service")
