@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test test-dates eval bench bench-latency bench-scale bench-telegram bench-webchat bench-report bench-desk clean
+.PHONY: help setup db model run test test-dates eval bench bench-latency bench-scale bench-telegram bench-webchat bench-report bench-desk soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench-report: setup ## statistics on 100,000 synthetic cases: SQL report beside 
 
 bench-desk: setup ## the 12368 desk under a busy queue: queue, handoff page, desk bookings, a take race
 	@$(PY) -m bench.desk_bench --postgres "$$(bin/pg-test-server start)"
+
+soak: setup ## 30 minutes of Telegram residents booking while a random part of the stack is killed every 150 s (not in CI)
+	@$(PY) -m bench.soak --minutes 30 --postgres "$$(bin/pg-test-server start)"
 
 clean: ## stop the test PostgreSQL and delete var/ and .venv/
 	@bin/pg-test-server stop
