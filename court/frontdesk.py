@@ -8,8 +8,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import (booking, chat_buttons, clock, conversations, desk, erasure, handoffs, inbox, journal, mediators,
-                   outbox, retention, workcalendar)
+from court import (acceptance, booking, chat_buttons, clock, conversations, desk, erasure, handoffs, inbox, journal,
+                   mediators, outbox, retention, workcalendar)
 from court.store.schema import RecipientType
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
@@ -80,6 +80,18 @@ class FrontDesk:
                                 payload={"conversation_id": handoff.conversation_id,
                                          "limit_minutes": handoffs.WAIT_LIMIT_MINUTES})
             return len(late)
+
+    def expire_unaccepted(self) -> int:
+        """Appointments their mediator did not accept in time: a desk alert each, and offered to a
+        colleague (court/acceptance.py); one transaction per appointment. Returns how many."""
+        now = self.now()
+        with self.db.reader() as s:
+            due = acceptance.overdue(s, now=now)
+        done = 0
+        for appointment_id in due:
+            with self.db.transaction() as s:
+                done += acceptance.expire(s, appointment_id, now=now) is not None
+        return done
 
     def resumes_due(self) -> list[tuple[int, str]]:
         with self.db.reader() as s:
