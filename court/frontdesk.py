@@ -190,13 +190,18 @@ class FrontDesk:
 
     def agenda(self, chat_id: int, *, days: int, title: str) -> str:
         """The mediator's agenda as text, or why this chat has none."""
+        return self.agenda_with_answers(chat_id, days=days, title=title)[0]
+
+    def agenda_with_answers(self, chat_id: int, *, days: int, title: str) -> tuple[str, list[tuple[int, str]]]:
+        """The agenda as text, and (appointment id, line) for each appointment still waiting for
+        this mediator's answer, to be offered with 接受 / 拒绝."""
+        now = self.now()
         with self.db.reader() as s:
             mediator = mediators.by_chat(s, chat_id)
             if mediator is None:
-                return self._not_a_mediator(s, chat_id)
-            today = to_local(self.now()).date()
-            items = mediators.agenda(s, mediator.id, start=today, days=days, now=self.now())
-            return mediators.render_agenda(items, title)
+                return self._not_a_mediator(s, chat_id), []
+            items = mediators.agenda(s, mediator.id, start=to_local(now).date(), days=days, now=now)
+            return mediators.render_agenda(items, title), mediators.awaiting_answer(items, now=now)
 
     def accept(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:
