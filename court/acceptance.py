@@ -3,7 +3,7 @@
 A new or moved appointment asks its mediator to accept (the push with 接受 / 拒绝, or
 /week). If no answer comes within the court's set time (``COURT_ACCEPT_HOURS`` after
 the push, default 24 h) or before the meeting draws near (``COURT_ACCEPT_BEFORE_START_MINUTES``
-before it, default 60), whichever is first, the hotline desk gets an alert (a court
+before it, default 60), whichever is first (``COURT_ACCEPT_HOURS=0``: no deadline), the hotline desk gets an alert (a court
 outbox row, shown under 送达提醒) and the booking engine offers the appointment to a
 colleague: free at the same point and time first, else the resident is offered the
 nearest other times (court/booking.py's hand-over). The housekeeping loop runs it.
@@ -79,7 +79,10 @@ def _alert(session: Session, appt: Appointment, now: dt.datetime) -> None:
 
 
 def overdue(session: Session, *, now: dt.datetime) -> list[int]:
-    """Ids of appointments waiting for their mediator's answer past the deadline, earliest first."""
+    """Ids of appointments waiting for their mediator's answer past the deadline, earliest first
+    (none when the court set no deadline: ``COURT_ACCEPT_HOURS=0``)."""
+    if ACCEPT_HOURS <= 0:
+        return []
     rows = session.execute(select(Appointment).where(
         Appointment.status.in_(_WAITING), Appointment.responded_at.is_(None),
         Appointment.starts_at > now).order_by(Appointment.starts_at, Appointment.id)).scalars().all()

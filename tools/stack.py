@@ -179,6 +179,16 @@ class Stack:
         self.await_ok(f"{url}/healthz", time.monotonic() + timeout, "web chat")
         return url
 
+    def restart_housekeeping(self, extra_env: Optional[dict[str, str]] = None) -> None:
+        """Stop the scheduled jobs and start them again with ``extra_env`` (a test changing a court setting)."""
+        for proc in [p for p in self.procs if p.args[1:3] == ["-m", "bot.housekeeping"]]:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+            self.procs.remove(proc)
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"],
+                    {"RASA_URL": self.rasa_url} | (extra_env or {}))
+
     def kill_webchat(self) -> None:
         """SIGKILL the web chat server (a crash)."""
         for proc in [p for p in self.procs if p.args[1:3] == ["-m", "webchat"]]:
