@@ -94,7 +94,7 @@ class FrontDesk:
         return done
 
     def resumes_due(self) -> list[tuple[int, str]]:
-        with self.db.reader() as s:
+        with self.db.transaction() as s:  # settles those a newer handoff made moot
             return handoffs.resumes_due(s, now=self.now())
 
     def resume_done(self, handoff_id: int) -> None:
