@@ -207,3 +207,21 @@ def test_a_desk_reply_to_a_resident_who_blocked_the_bot_is_failed_once_and_the_c
     with stack_db.reader() as s:
         person = s.execute(select(Resident).where(Resident.telegram_user_id == me.id)).scalar_one_or_none()
         assert person is None or person.telegram_blocked_at is None
+
+
+def test_a_reply_refused_with_403_mid_turn_ends_the_turn_without_a_retry_loop(telegram, stack_db):
+    from tests.e2e.test_telegram import DESCRIPTION
+
+    me = resident(telegram)
+    mark = me.mark()
+    me.command("start")
+    me.wait_for("诉前调解助手", after=mark)
+    before = len(telegram.calls("sendMessage"))
+    telegram.fail_next("sendMessage", 403, FORBIDDEN)
+    me.send(DESCRIPTION)
+    assert eventually(lambda: any(c.get("error_code") == 403 for c in telegram.calls("sendMessage")[before:]))
+    time.sleep(2)  # the rest of that turn is not sent, and nothing is retried
+    refused = [c for c in telegram.calls("sendMessage")[before:] if c.get("error_code") == 403]
+    assert len(refused) == 1
+    # The bot carries on: the next message is answered.
+    assert "人民调解" in say(me, DESCRIPTION, "人民调解")["text"]
