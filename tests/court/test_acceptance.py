@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from court import acceptance, booking, desk_alerts
 from court.frontdesk import FrontDesk
+from court.stats import mediator_scores
 from court.store.schema import Appointment, OutboxMessage
 from tests.factories import NOW, local, new_case, shared_slot, single_mediator_point
 
@@ -62,6 +63,10 @@ def test_an_unanswered_appointment_alerts_the_desk_and_goes_to_a_colleague_once(
         alerts = desk_alerts.pending(s)
         assert len(alerts) == 1 and alerts[0].kind.startswith("调解员超时未确认")
         assert alerts[0].who == "调解员" and alerts[0].reference == old.case.reference
+        # Ignored until the deadline counts against the mediator's acceptance, not as withdrawn.
+        [card] = [c for c in mediator_scores.scorecards(s, county_id=None, start=NOW.date(), end=FRIDAY,
+                                                        now=clock.at) if c.mediator_id == owner]
+        assert (card.offered, card.unanswered, card.withdrawn) == (1, 1, 0)
     # The next pass changes nothing: one alert, one notice to the resident.
     clock.at += dt.timedelta(minutes=1)
     assert desk.expire_unaccepted() == 0
