@@ -21,7 +21,6 @@ from tests.e2e.test_telegram import (
     press,
     resident,
     say,
-    say_command,
     xigangzi,
 )
 from tests.factories import NOW
