@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from court import booking, journal
@@ -83,9 +83,13 @@ def overdue(session: Session, *, now: dt.datetime) -> list[int]:
     (none when the court set no deadline: ``COURT_ACCEPT_HOURS=0``)."""
     if ACCEPT_HOURS <= 0:
         return []
+    # Only these can be late: a push is never older than its appointment, so one created within the
+    # last ACCEPT_HOURS and not yet near its start has a deadline still ahead (checked every pass).
     rows = session.execute(select(Appointment).where(
-        Appointment.status.in_(_WAITING), Appointment.responded_at.is_(None),
-        Appointment.starts_at > now).order_by(Appointment.starts_at, Appointment.id)).scalars().all()
+        Appointment.status.in_(_WAITING), Appointment.responded_at.is_(None), Appointment.starts_at > now,
+        or_(Appointment.created_at <= now - dt.timedelta(hours=ACCEPT_HOURS),
+            Appointment.starts_at <= now + BEFORE_START))
+        .order_by(Appointment.starts_at, Appointment.id)).scalars().all()
     return [a.id for a in rows if deadline(pushed_at(session, a), a.starts_at) <= now]
 
 
