@@ -201,7 +201,11 @@ class FrontDesk:
             if mediator is None:
                 return self._not_a_mediator(s, chat_id), []
             items = mediators.agenda(s, mediator.id, start=to_local(now).date(), days=days, now=now)
-            return mediators.render_agenda(items, title), mediators.awaiting_answer(items, now=now)
+            text, waiting = mediators.render_agenda(items, title), mediators.awaiting_answer(items, now=now)
+        shown = waiting[:mediators.MAX_ANSWER_PROMPTS]
+        if len(waiting) > len(shown):
+            text += f"\n\n下面先列出{len(shown)}个待确认的预约，处理后再发一次命令查看其余{len(waiting) - len(shown)}个。"
+        return text, shown
 
     def accept(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:

@@ -382,8 +382,7 @@ def awaiting_answer(items: Sequence[AgendaItem], *, now: dt.datetime) -> list[tu
     """(appointment id, one line naming it) for each item still waiting for the mediator's answer."""
     waiting = [i for i in items if i.status in (AppointmentStatus.BOOKED.value, AppointmentStatus.RESCHEDULED.value)
                and i.starts_at > now]
-    return [(i.appointment_id, f"待确认：{i.time}｜案件 {i.reference}｜{i.service_point}")
-            for i in waiting[:MAX_ANSWER_PROMPTS]]
+    return [(i.appointment_id, f"待确认：{i.time}｜案件 {i.reference}｜{i.service_point}") for i in waiting]
 
 
 # --- contact after acceptance ---------------------------------------------
