@@ -585,3 +585,19 @@ def test_a_resident_who_leaves_while_an_agent_holds_the_chat_is_shown_to_the_age
     assert "居民已取消转人工" in err.value.message
     with db.reader() as s:
         assert _pushes(s, "agent_reply") == []
+
+
+def test_an_erased_conversation_is_not_given_back_to_the_assistant(db):
+    from court import erasure
+
+    li = _user(db, "li")
+    handoff_id = _handoff(db, "tg-631")
+    with db.transaction() as s:
+        desk.take(s, handoff_id, li, now=NOW)
+        desk.close(s, handoff_id, li, note="已处理。", now=NOW)
+        desk.resume_failed(s, handoff_id, now=NOW)
+    with db.transaction() as s:
+        erasure.erase(s, telegram_user_id=631, conversation_id="tg-631", chat_id=631, now=NOW)
+    with db.transaction() as s:
+        assert handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
+        assert desk.queue(s, now=NOW) == []
