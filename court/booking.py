@@ -491,8 +491,23 @@ def reassign(session: Session, appointment_id: int, *, actor: str, reason: str =
                     actor=actor, reason=reason, now=now)
 
 
+def lapse(session: Session, appointment_id: int, *, actor: str, reason: str, now: Optional[dt.datetime] = None,
+          exclude: Iterable[int] = ()) -> DeclineResult:
+    """The mediator never answered in time (court/acceptance.py): taken off them as by ``reassign``,
+    and offered to a colleague other than those in ``exclude`` (who let it lapse before)."""
+    now = now or clock.now()
+    appt = get_appointment(session, appointment_id, lock=True)
+    if appt.status not in _ACTIVE:
+        raise ValidationError("这个预约已经取消或结束了。")
+    journal.enqueue(session, key=f"{_push_keys(appt)}appointment_moved_away:mediator",
+                    recipient_type=RecipientType.MEDIATOR, recipient_id=appt.mediator_id,
+                    template="appointment_moved_away", payload=_card(appt), due_at=now)
+    return _release(session, appt, status=AppointmentStatus.CANCELLED, action="appointment.lapse",
+                    actor=actor, reason=reason, now=now, exclude=exclude)
+
+
 def _release(session: Session, appt: Appointment, *, status: AppointmentStatus, action: str, actor: str,
-             reason: str, now: dt.datetime, responded: bool = False) -> DeclineResult:
+             reason: str, now: dt.datetime, responded: bool = False, exclude: Iterable[int] = ()) -> DeclineResult:
     """Take an appointment off its mediator (declined by them, or withdrawn), then hand it over."""
     leaving = appt.mediator_id
     before = journal.snapshot("appointment", appt)
@@ -505,7 +520,7 @@ def _release(session: Session, appt: Appointment, *, status: AppointmentStatus, 
     session.flush()
     journal.audit(session, at=now, actor=actor, action=action, entity_type="appointment", entity_id=appt.id,
                   before=before, after=journal.snapshot("appointment", appt))
-    return _hand_over(session, appt, actor=actor, leaving=leaving, now=now)
+    return _hand_over(session, appt, actor=actor, leaving=leaving, now=now, exclude=exclude)
 
 
 def renew_reminders(session: Session, appointment_id: int, *, actor: str,
@@ -524,16 +539,18 @@ def renew_reminders(session: Session, appointment_id: int, *, actor: str,
     return appt
 
 
-def _hand_over(session: Session, appt: Appointment, *, actor: str, leaving: int, now: dt.datetime) -> DeclineResult:
+def _hand_over(session: Session, appt: Appointment, *, actor: str, leaving: int, now: dt.datetime,
+               exclude: Iterable[int] = ()) -> DeclineResult:
     """After ``appt`` left its mediator: a colleague at the same point and time, else proposals."""
     result = DeclineResult(declined=appt)
     case = appt.case
     point = appt.service_point
 
     day = to_local(appt.starts_at).date()
+    skip = set(exclude)
     colleagues = [
         s for s in free_slots(session, point.id, day, day, dispute_type=case.dispute_type, now=now)
-        if s.starts_at == appt.starts_at and s.mediator_id != leaving
+        if s.starts_at == appt.starts_at and s.mediator_id != leaving and s.mediator_id not in skip
     ] if point.active else []
     if colleagues and appt.starts_at >= now + LEAD_TIME:
         slot = colleagues[0]

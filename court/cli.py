@@ -8,6 +8,7 @@
     python -m court.cli status             # what the database holds
     python -m court.cli issue-link-code M-231102101-1 [--hours 72]   # a mediator's Telegram link code
     python -m court.cli list-mediators [--point SP-231102101]       # who is linked to Telegram
+    python -m court.cli find-mediator HH261129-7K3Q | 王 | 西岗子     # by case reference, name or service point
     DESK_PASSWORD=... python -m court.cli add-desk-user li.min --role agent --name 李敏   # a 12368 desk account
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court import clock, desk, service_alerts, settings, workcalendar
+from court import clock, desk, management, service_alerts, settings, workcalendar
 from court import mediators as mediator_links  # main() has a local named mediators
 from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.calendar import load_year_file
@@ -77,6 +78,20 @@ def _list_mediators(db: Database, point_code: str | None) -> None:
         print(f"共{len(rows)}位调解员")
 
 
+def _find_mediator(db: Database, query: str) -> None:
+    with db.reader() as session:
+        found = management.find_mediators(session, query, now=clock.now())
+    if not found:
+        print("没有找到符合条件的调解员。")
+        return
+    print("编号\t姓名\t电话\t服务点\tTelegram\t匹配")
+    for f in found:
+        r = f.row
+        name = r.name + _STATUS_NOTE.get(r.status, "")
+        print(f"{r.code}\t{name}\t{r.phone_masked}\t{'、'.join(r.points)}\t{r.telegram}\t{f.matched}")
+    print(f"共{len(found)}位调解员")
+
+
 def _show_calendar(db: Database) -> None:
     with db.reader() as session:
         this_year = to_local(clock.now()).year
@@ -113,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p_down = sub.add_parser("service-down", help="alert the desk that a part of the stack stopped (systemd OnFailure=)")
     p_down.add_argument("component", help="the unit or part, e.g. court-rasa@5015.service")
     p_down.add_argument("--reason", default="systemd gave up restarting it")
+    p_find = sub.add_parser("find-mediator", help="a mediator by case reference, (part of a) name or service point")
+    p_find.add_argument("query", help="a case reference, part of a name or code, or part of a service point's name")
     args = parser.parse_args(argv)
 
     settings.private_files()  # `make db` creates var/court.db: owner-only
@@ -152,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             _add_desk_user(db, args.username, args.role, args.name)
         elif args.command == "list-mediators":
             _list_mediators(db, args.point)
+        elif args.command == "find-mediator":
+            _find_mediator(db, args.query)
     except CourtError as exc:
         print(exc.message, file=sys.stderr)
         return 1

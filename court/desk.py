@@ -28,6 +28,7 @@ from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid
     IntakeLinkInvalid,
     NotFound,
     PermissionDenied,
+    ResidentLeft,
     ValidationError,
 )
 from court.privacy import mask_phone
@@ -54,6 +55,8 @@ INTAKE_TTL = dt.timedelta(hours=24)
 REPLY_LIMIT = 2000
 CLOSE_NOTE_LIMIT = 500
 SUMMARY_PREVIEW = 120
+LEFT_SHOWN = dt.timedelta(minutes=30)  # how long the queue shows a chat the resident left while it was held
+LEFT_NOTICE = "居民已取消转人工，这个对话已结束，回复不会再发给居民。如需联系，请按居民留下的电话回拨。"
 UNCLASSIFIED = "未分类"
 _CHAT_TAKEN = "这个 Telegram 账号已经登记过其他信息，不能再绑定这次热线登记。请拨打12368热线，请工作人员帮您处理。"
 
@@ -240,7 +243,8 @@ class QueueItem:
     agent: Optional[str]
     overdue: bool = False  # no agent took it within the court's waiting limit; the resident was told
     automatic: bool = False  # handed over by the assistant (misunderstood), not asked for
-    resume_failed: bool = False  # given back while the assistant was down: retried automatically
+    resume_failed: bool = False  # given back (or closed) while the assistant was down: retried automatically
+    resident_left: bool = False  # the resident left the queue while an agent held the chat
 
 
 @dataclass(frozen=True)
@@ -325,15 +329,26 @@ def _minutes(since: dt.datetime, now: dt.datetime) -> int:
     return max(0, int((now - since).total_seconds() // 60))
 
 
+def resident_left(handoff: Handoff) -> bool:
+    """Closed because the resident left the queue (取消转人工, /start, /cancel), not by the desk."""
+    return handoff.status == HandoffStatus.CLOSED.value and handoffs.RESIDENT_LEFT in (handoff.note or "").split("\n")
+
+
 def queue(session: Session, *, now: dt.datetime) -> list[QueueItem]:
-    """Waiting handoffs, oldest first, then the taken ones, then give-backs the assistant has not
-    confirmed yet (retried automatically); returned and closed are done."""
+    """Waiting handoffs, oldest first, then the taken ones, then give-backs and closes the assistant has
+    not confirmed yet (retried automatically), then for a while those the resident left while an agent
+    held them (the agent must not go on answering); returned and closed are done."""
     rows = session.execute(
         select(Handoff).where(or_(
             Handoff.status.in_((HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)),
-            (Handoff.status == HandoffStatus.RETURNING.value) & (Handoff.resume_attempts > 0)))
+            Handoff.status.in_((HandoffStatus.RETURNING.value, HandoffStatus.CLOSED.value))
+            & (Handoff.resume_attempts > 0) & Handoff.resume_next_at.isnot(None),
+            (Handoff.status == HandoffStatus.CLOSED.value) & Handoff.agent.isnot(None)
+            & (Handoff.closed_at >= now - LEFT_SHOWN)))
         .order_by(Handoff.created_at, Handoff.id)
     ).scalars().all()
+    rows = [h for h in rows if h.status != HandoffStatus.CLOSED.value or handoffs.awaits_resume(h)
+            or resident_left(h)]
     items: list[QueueItem] = []
     contexts = _contexts(session, rows)
     for h in rows:
@@ -345,7 +360,8 @@ def queue(session: Session, *, now: dt.datetime) -> list[QueueItem]:
             phone_masked=mask_phone(resident.phone) if resident is not None else "", agent=h.agent,
             overdue=h.overdue_at is not None and h.status == HandoffStatus.WAITING.value,
             automatic=h.reason in handoffs.AUTO_REASONS,
-            resume_failed=h.status == HandoffStatus.RETURNING.value,
+            resume_failed=handoffs.awaits_resume(h),
+            resident_left=resident_left(h),
         ))
     # Stable sort: created_at order is kept within each group.
     order = {HandoffStatus.WAITING.value: 0, HandoffStatus.TAKEN.value: 1}
@@ -393,6 +409,8 @@ def view(session: Session, handoff_id: int, user: DeskUser) -> HandoffView:
     handoff = _handoff(session, handoff_id)
     if not _holding(handoff, user) and not user.is_admin:
         if handoff.agent == user.username and handoff.agent is not None:
+            if resident_left(handoff):
+                raise ResidentLeft(LEFT_NOTICE)
             raise PermissionDenied("这个对话已经交还助手或已结束，不能再查看。")
         raise PermissionDenied("请先接手这个对话。")
     case, resident, dispute = context(session, handoff)
@@ -419,7 +437,7 @@ def taken_by(session: Session, handoff_id: int, user: DeskUser) -> Handoff:
     handoff = _handoff(session, handoff_id, lock=True)
     _require_taker(handoff, user, admin_ok=False)
     if handoff.status != HandoffStatus.TAKEN.value:
-        raise HandoffUnavailable("这个对话已经交还助手或已结束。")
+        raise HandoffUnavailable(LEFT_NOTICE if resident_left(handoff) else "这个对话已经交还助手或已结束。")
     return handoff
 
 
@@ -465,7 +483,7 @@ def resume_done(session: Session, handoff_id: int, *, now: dt.datetime) -> None:
 def resume_failed(session: Session, handoff_id: int, *, now: dt.datetime) -> None:
     """The assistant was down at the give-back: the handoff stays in the queue, retried with backoff."""
     handoff = _handoff(session, handoff_id, lock=True)
-    if handoff.status == HandoffStatus.RETURNING.value:
+    if handoffs.awaits_resume(handoff):
         handoffs.resume_failed(session, handoff, now=now)
 
 
@@ -489,10 +507,11 @@ def close(session: Session, handoff_id: int, user: DeskUser, *, note: str, now: 
     _require_taker(handoff, user, admin_ok=True)
     allowed = {HandoffStatus.TAKEN.value} | ({HandoffStatus.WAITING.value} if user.is_admin else set())
     if handoff.status not in allowed:
-        raise HandoffUnavailable("这个对话已经交还助手或已结束。")
+        raise HandoffUnavailable(LEFT_NOTICE if resident_left(handoff) else "这个对话已经交还助手或已结束。")
     text = clean_text(note, limit=CLOSE_NOTE_LIMIT, field="备注", fold_width=False)  # staff read it as written
     before = journal.snapshot("handoff", handoff)
-    handoff.status, handoff.closed_at = HandoffStatus.CLOSED.value, now
+    # Closed, and pending until the assistant confirms it has the chat again (resume_done), retried if it is down.
+    handoff.status, handoff.closed_at, handoff.resume_next_at = HandoffStatus.CLOSED.value, now, now
     # Appended: the "dispute_type=…" line handoffs.request wrote stays readable.
     handoff.note = f"{handoff.note}\n{text}" if handoff.note else text
     session.flush()

@@ -26,6 +26,7 @@ KIND_LABELS = {
     "recipient_unreachable": "聊天已不存在（账号可能已注销）",
     "delivery_failed": "多次发送失败",
     service_alerts.TEMPLATE: "系统部件反复故障，已停止自动重启",
+    "acceptance_overdue": "调解员超时未确认预约（已转给其他调解员或请居民另约）",
 }
 WHO_LABELS = {RecipientType.RESIDENT.value: "居民", RecipientType.MEDIATOR.value: "调解员",
               RecipientType.CHAT.value: "居民（未登记）"}

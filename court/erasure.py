@@ -130,6 +130,7 @@ def _erase_handoffs(session: Session, conversation_id: str, resident_id: Optiona
         before = journal.snapshot("handoff", handoff)
         if handoff.status in (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value, HandoffStatus.RETURNING.value):
             handoff.status, handoff.closed_at = HandoffStatus.CLOSED.value, now
+        handoff.resume_next_at = None  # no conversation left to give back to the assistant
         handoff.conversation_id = ERASED_CONVERSATION
         handoff.note = _dispute_line(handoff.note)
         keys = OutboxMessage.idempotency_key.like(f"handoff:{handoff.id}:%")

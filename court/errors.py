@@ -162,6 +162,12 @@ class LinkCodeInvalid(ValidationError):
     message = "绑定码不正确或已失效。请向法院工作人员索取新的绑定码，然后发送：/link 绑定码"
 
 
+class ResidentLeft(PermissionDenied):
+    """The resident left the queue while an agent held the chat: the agent's page says so."""
+    code = "resident_left"
+    message = "居民已取消转人工，这个对话已结束。"
+
+
 class HandoffUnavailable(ValidationError):
     code = "handoff_unavailable"
     message = "这个对话已被其他工作人员接手，或已结束。"

@@ -8,8 +8,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import (booking, chat_buttons, clock, conversations, desk, erasure, handoffs, inbox, journal, mediators,
-                   outbox, retention, workcalendar)
+from court import (acceptance, booking, chat_buttons, clock, conversations, desk, erasure, handoffs, inbox, journal,
+                   mediators, outbox, retention, workcalendar)
 from court.store.schema import RecipientType
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
@@ -81,8 +81,20 @@ class FrontDesk:
                                          "limit_minutes": handoffs.WAIT_LIMIT_MINUTES})
             return len(late)
 
-    def resumes_due(self) -> list[tuple[int, str]]:
+    def expire_unaccepted(self) -> int:
+        """Appointments their mediator did not accept in time: a desk alert each, and offered to a
+        colleague (court/acceptance.py); one transaction per appointment. Returns how many."""
+        now = self.now()
         with self.db.reader() as s:
+            due = acceptance.overdue(s, now=now)
+        done = 0
+        for appointment_id in due:
+            with self.db.transaction() as s:
+                done += acceptance.expire(s, appointment_id, now=now) is not None
+        return done
+
+    def resumes_due(self) -> list[tuple[int, str]]:
+        with self.db.transaction() as s:  # settles those a newer handoff made moot
             return handoffs.resumes_due(s, now=self.now())
 
     def resume_done(self, handoff_id: int) -> None:
@@ -178,13 +190,22 @@ class FrontDesk:
 
     def agenda(self, chat_id: int, *, days: int, title: str) -> str:
         """The mediator's agenda as text, or why this chat has none."""
+        return self.agenda_with_answers(chat_id, days=days, title=title)[0]
+
+    def agenda_with_answers(self, chat_id: int, *, days: int, title: str) -> tuple[str, list[tuple[int, str]]]:
+        """The agenda as text, and (appointment id, line) for each appointment still waiting for
+        this mediator's answer, to be offered with 接受 / 拒绝."""
+        now = self.now()
         with self.db.reader() as s:
             mediator = mediators.by_chat(s, chat_id)
             if mediator is None:
-                return self._not_a_mediator(s, chat_id)
-            today = to_local(self.now()).date()
-            items = mediators.agenda(s, mediator.id, start=today, days=days, now=self.now())
-            return mediators.render_agenda(items, title)
+                return self._not_a_mediator(s, chat_id), []
+            items = mediators.agenda(s, mediator.id, start=to_local(now).date(), days=days, now=now)
+            text, waiting = mediators.render_agenda(items, title), mediators.awaiting_answer(items, now=now)
+        shown = waiting[:mediators.MAX_ANSWER_PROMPTS]
+        if len(waiting) > len(shown):
+            text += f"\n\n下面先列出{len(shown)}个待确认的预约，处理后再发一次命令查看其余{len(waiting) - len(shown)}个。"
+        return text, shown
 
     def accept(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:

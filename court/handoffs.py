@@ -5,7 +5,7 @@ import datetime as dt
 import os
 from typing import Optional
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from court import journal, residents
@@ -153,9 +153,17 @@ def mark_overdue(session: Session, calendar: WorkCalendar, *, now: dt.datetime,
     return late
 
 
+def awaits_resume(handoff: Handoff) -> bool:
+    """Given back, or closed by the desk, and the assistant has not confirmed it has the chat again."""
+    return handoff.status == HandoffStatus.RETURNING.value or (
+        handoff.status == HandoffStatus.CLOSED.value and handoff.resume_next_at is not None)
+
+
 def resume_failed(session: Session, handoff: Handoff, *, now: dt.datetime) -> None:
-    """The assistant did not resume the chat: stay in the queue as 'returning', retried with backoff."""
-    handoff.status = HandoffStatus.RETURNING.value
+    """The assistant did not resume the chat: a give-back stays in the queue as 'returning', a closed
+    handoff stays closed; both are retried with backoff."""
+    if handoff.status != HandoffStatus.CLOSED.value:
+        handoff.status = HandoffStatus.RETURNING.value
     handoff.resume_attempts = (handoff.resume_attempts or 0) + 1
     wait = min(RESUME_BACKOFF * (2 ** min(handoff.resume_attempts - 1, 10)), RESUME_BACKOFF_MAX)
     handoff.resume_next_at = now + wait
@@ -164,9 +172,10 @@ def resume_failed(session: Session, handoff: Handoff, *, now: dt.datetime) -> No
 
 def resumed(session: Session, handoff: Handoff, *, now: dt.datetime) -> None:
     """The assistant confirmed it has the chat again."""
-    if handoff.status == HandoffStatus.RETURNING.value:
-        handoff.status = HandoffStatus.RETURNED.value
-        handoff.returned_at = handoff.returned_at or now
+    if awaits_resume(handoff):
+        if handoff.status == HandoffStatus.RETURNING.value:
+            handoff.status = HandoffStatus.RETURNED.value
+            handoff.returned_at = handoff.returned_at or now
         handoff.resume_next_at = None
         journal.audit(session, at=now, actor="court:handoffs", action="handoff.resumed", entity_type="handoff",
                       entity_id=handoff.id, after={"status": handoff.status, "attempts": handoff.resume_attempts})
@@ -174,7 +183,19 @@ def resumed(session: Session, handoff: Handoff, *, now: dt.datetime) -> None:
 
 
 def resumes_due(session: Session, *, now: dt.datetime) -> list[tuple[int, str]]:
-    """(handoff id, conversation id) of give-backs to retry now."""
-    return [(h.id, h.conversation_id) for h in session.execute(select(Handoff).where(
-        Handoff.status == HandoffStatus.RETURNING.value,
-        (Handoff.resume_next_at.is_(None)) | (Handoff.resume_next_at <= now))).scalars()]
+    """(handoff id, conversation id) of give-backs and desk closes to retry now. One the conversation
+    has moved past (a newer handoff) is settled instead: resuming it would unpause a newer wait."""
+    due = session.execute(select(Handoff).where(or_(
+        (Handoff.status == HandoffStatus.RETURNING.value)
+        & ((Handoff.resume_next_at.is_(None)) | (Handoff.resume_next_at <= now)),
+        (Handoff.status == HandoffStatus.CLOSED.value) & (Handoff.resume_next_at <= now)))
+        .order_by(Handoff.id)).scalars().all()
+    out: list[tuple[int, str]] = []
+    for handoff in due:
+        newer = session.execute(select(Handoff.id).where(
+            Handoff.conversation_id == handoff.conversation_id, Handoff.id > handoff.id).limit(1)).first()
+        if newer is not None:
+            resumed(session, handoff, now=now)
+        else:
+            out.append((handoff.id, handoff.conversation_id))
+    return out

@@ -369,10 +369,20 @@ def render_agenda(items: Sequence[AgendaItem], title: str) -> str:
         size += len(block) + 2
     notes = []
     if any(i.status in (AppointmentStatus.BOOKED.value, AppointmentStatus.RESCHEDULED.value) for i in items):
-        notes.append("待确认的预约，请在预约推送里点“接受”或“拒绝”；接受后可看到当事人联系方式。")
+        notes.append("待确认的预约，请点下面对应预约的“接受”或“拒绝”；接受后可看到当事人联系方式。")
     if any(i.needs_outcome for i in items):
         notes.append("调解结束后，发送 /outcome 案件编号 登记结果。")
     return "\n\n".join([head, *body, *notes])
+
+
+MAX_ANSWER_PROMPTS = 10  # one message with 接受 / 拒绝 each; more wait for the next /week
+
+
+def awaiting_answer(items: Sequence[AgendaItem], *, now: dt.datetime) -> list[tuple[int, str]]:
+    """(appointment id, one line naming it) for each item still waiting for the mediator's answer."""
+    waiting = [i for i in items if i.status in (AppointmentStatus.BOOKED.value, AppointmentStatus.RESCHEDULED.value)
+               and i.starts_at > now]
+    return [(i.appointment_id, f"待确认：{i.time}｜案件 {i.reference}｜{i.service_point}") for i in waiting]
 
 
 # --- contact after acceptance ---------------------------------------------

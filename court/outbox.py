@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from court import conversations, journal
@@ -248,26 +248,34 @@ def mark_blocked(session: Session, outbox_id: int, *, error: object, now: dt.dat
     flagged already (only the row is failed then) or the row does not exist.
     """
     found = session.execute(
-        select(OutboxMessage.recipient_type, OutboxMessage.recipient_id).where(OutboxMessage.id == outbox_id)
+        select(OutboxMessage.recipient_type, OutboxMessage.recipient_id, OutboxMessage.payload)
+        .where(OutboxMessage.id == outbox_id)
     ).first()
     if found is None:
         return False
+    recipient_type, recipient_id = found.recipient_type, found.recipient_id
+    if recipient_type == RecipientType.CHAT.value:  # a desk reply: the resident behind the conversation, if known
+        recipient_type, recipient_id = _chat_resident(session, (found.payload or {}).get("conversation_id"))
     # Recipient first, then rows: two workers blocking the same recipient queue
     # up on the recipient instead of deadlocking on each other's rows.
-    recipient = _recipient_locked(session, found.recipient_type, found.recipient_id)
+    recipient = _recipient_locked(session, recipient_type, recipient_id)
     row = _locked(session, outbox_id)
     failed_here = row.status == _PENDING
     if failed_here:
         row.status, row.last_error = _FAILED, clean_error(f"{BLOCKED}: {error}")
     if recipient is None:
         session.flush()
+        if failed_here and row.recipient_type == RecipientType.CHAT.value:
+            # Nobody on record to flag: the desk still hears that its words did not arrive.
+            _alert(session, row, "recipient_blocked", f"alert:blocked:chat:{row.id}")
+            return True
         return False
     newly_blocked = recipient.telegram_blocked_at is None
     if newly_blocked:
         recipient.telegram_blocked_at = now
     others = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.recipient_type == row.recipient_type, OutboxMessage.recipient_id == row.recipient_id,
+        .where(OutboxMessage.recipient_type == recipient_type, OutboxMessage.recipient_id == recipient_id,
                OutboxMessage.status == _PENDING, OutboxMessage.id != row.id)
         .values(status=_FAILED, last_error=BLOCKED)
         .execution_options(synchronize_session=False)
@@ -275,13 +283,25 @@ def mark_blocked(session: Session, outbox_id: int, *, error: object, now: dt.dat
     session.flush()
     if not newly_blocked:
         return False
-    key = f"alert:blocked:{row.recipient_type}:{row.recipient_id}:{row.id}"
-    _alert(session, row, "recipient_blocked", key)
-    journal.audit(session, at=now, actor=ACTOR, action="recipient.blocked", entity_type=row.recipient_type,
-                  entity_id=row.recipient_id, before={"telegram_blocked_at": None},
+    key = f"alert:blocked:{recipient_type}:{recipient_id}:{row.id}"
+    _alert(session, row, "recipient_blocked", key, recipient_type=recipient_type, recipient_id=recipient_id)
+    journal.audit(session, at=now, actor=ACTOR, action="recipient.blocked", entity_type=recipient_type,
+                  entity_id=recipient_id, before={"telegram_blocked_at": None},
                   after={"telegram_blocked_at": now.isoformat(), "outbox_id": row.id,
                          "failed_pushes": others + int(failed_here)})
     return True
+
+
+def _chat_resident(session: Session, conversation_id: object) -> tuple[str, Optional[int]]:
+    """(recipient type, id) of the resident chatting in a conversation, or the chat itself if none is on record."""
+    chat = chat_id_of(conversation_id)
+    if chat is not None:
+        resident_id = session.execute(select(Resident.id).where(or_(
+            Resident.telegram_user_id == chat, Resident.conversation_id == str(conversation_id)))
+            .order_by(Resident.id).limit(1)).scalar_one_or_none()
+        if resident_id is not None:
+            return RecipientType.RESIDENT.value, resident_id
+    return RecipientType.CHAT.value, None
 
 
 def mark_undeliverable(session: Session, outbox_id: int, *, error: object, now: dt.datetime) -> bool:

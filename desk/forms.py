@@ -84,3 +84,8 @@ class CancelForm(FlaskForm):
 class ResolveForm(FlaskForm):
     note = TextAreaField("处理备注", validators=[DataRequired("请填写处理备注。"),
                                              Length(max=500, message="备注请控制在500字以内。")])
+
+
+class FindMediatorForm(FlaskForm):
+    q = StringField("案件编号、姓名或服务点", validators=[DataRequired("请输入案件编号、调解员姓名或服务点。"),
+                                                     Length(max=40, message="搜索内容不能超过40个字。")])

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from court import clock, desk, desk_booking, sms
-from court.errors import CourtError, NotFound, PermissionDenied
+from court.errors import CourtError, NotFound, PermissionDenied, ResidentLeft
 from court.settings import LOCAL_TZ
 from desk.assistant import AssistantUnavailable
 from desk.auth import HOTLINE, restrict
@@ -30,6 +30,8 @@ for _bp in (queue_bp, handoff_bp, intake_bp):
 NO_TRANSCRIPT = "暂时无法读取对话记录。"
 STATUS_LABELS = {"waiting": "等待接手", "taken": "处理中", "returning": "交还失败，待重试", "returned": "已交还助手",
                  "closed": "已结束"}
+LEFT_LABEL = "居民已取消转人工"
+CLOSED_RETRY_LABEL = "已结束，交还助手失败，待重试"
 FALLBACK_NOTE = ("助手暂时连不上，以下是居民发来、系统保存的消息。您的回复照常送达居民，"
                  "但要等助手恢复后才会出现在对话记录中。")
 WHO_LABELS = {"resident": "居民", "bot": "助手", "agent": "坐席"}
@@ -61,10 +63,19 @@ def local_time(moment: dt.datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")
 
 
+def status_label(item: Any) -> str:
+    if item.resident_left:
+        return LEFT_LABEL
+    if item.status == "closed" and item.resume_failed:
+        return CLOSED_RETRY_LABEL
+    return STATUS_LABELS.get(item.status, item.status)
+
+
 def _row(item: Any) -> dict[str, Any]:
     """One queue row as JSON: the poller and the first render use the same data."""
     return {
-        "id": item.handoff_id, "status": item.status, "status_label": STATUS_LABELS.get(item.status, item.status),
+        "id": item.handoff_id, "status": item.status, "status_label": status_label(item),
+        "left": item.resident_left,
         "wait": wait_text(item.wait_minutes), "waiting_since": local_time(item.waiting_since),
         "dispute": item.dispute_label or "未分类", "summary": item.summary or "", "phone": item.phone_masked or "",
         "reason": reason_label(item.reason), "agent": item.agent or "",
@@ -159,7 +170,10 @@ def show(handoff_id: int):  # type: ignore[no-untyped-def]
 @handoff_bp.route("/<int:handoff_id>/transcript.json")
 @login_required
 def transcript_json(handoff_id: int):  # type: ignore[no-untyped-def]
-    view, lines, ok = _view_with_transcript(handoff_id)
+    try:
+        view, lines, ok = _view_with_transcript(handoff_id)
+    except ResidentLeft as exc:  # the open page tells the agent at its next poll
+        return jsonify({"ok": False, "left": True, "notice": exc.message, "status": "closed", "lines": []})
     return jsonify({"ok": ok, "status": view.status, "lines": lines})
 
 

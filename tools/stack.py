@@ -137,8 +137,12 @@ class Stack:
         if proc is None or proc.poll() is not None:
             return
         os.killpg(proc.pid, sig)
-        if sig == signal.SIGKILL:
-            proc.wait(timeout=10)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
 
     def respawn(self, name: str) -> None:
         """Start a child again as it was first started (the old one killed if still there)."""
@@ -247,6 +251,13 @@ class Stack:
         self._probe("webchat", f"{url}/healthz")
         self.await_ok(f"{url}/healthz", time.monotonic() + timeout, "web chat")
         return url
+
+    def restart_housekeeping(self, extra_env: Optional[dict[str, str]] = None) -> None:
+        """Stop the scheduled jobs and start them again with ``extra_env`` (a test changing a court setting)."""
+        self.kill("housekeeping", signal.SIGTERM)
+        self._remove("housekeeping")  # SIGKILL if it did not stop by itself
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"],
+                    {"RASA_URL": self.rasa_url} | (extra_env or {}))
 
     def kill_webchat(self) -> None:
         """SIGKILL the web chat server (a crash)."""

@@ -7,6 +7,7 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.notifications import ACCEPT, DECLINE
 from bot.outgoing import inline_keyboard, send_text
 from bot.services import services
 from court.errors import CourtError
@@ -46,11 +47,18 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _agenda(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
+    """The agenda, then one short message with 接受 / 拒绝 per appointment still waiting for an answer
+    (its own keyboard: pressing one never uses up another's buttons)."""
+    desk, chat_id = services(context).desk, update.effective_chat.id
     try:
-        text = await asyncio.to_thread(services(context).desk.agenda, update.effective_chat.id, days=days, title=title)
+        text, waiting = await asyncio.to_thread(desk.agenda_with_answers, chat_id, days=days, title=title)
     except CourtError as exc:
-        text = exc.message
+        text, waiting = exc.message, []
     await _reply(update, context, text)
+    for appointment_id, line in waiting:
+        markup = await inline_keyboard(desk, chat_id, [("接受", f"{ACCEPT}{appointment_id}"),
+                                                       ("拒绝", f"{DECLINE}{appointment_id}")])
+        await _reply(update, context, line, markup)
 
 
 async def today(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

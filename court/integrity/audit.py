@@ -65,7 +65,7 @@ _ACTION_LABELS = {
     "case.agreement": "达成协议", "case.failed": "调解不成", "case.jc_requested": "申请司法确认", "case.closed": "结案",
     "intake.create": "热线电话登记", "intake.redeem": "热线登记转入对话",
     "appointment.book": "预约", "appointment.accept": "调解员接受预约", "appointment.decline": "调解员拒绝预约",
-    "appointment.reassign": "改派调解员", "appointment.reschedule": "改约", "appointment.cancel": "取消预约",
+    "appointment.reassign": "改派调解员", "appointment.lapse": "调解员超时未确认", "appointment.reschedule": "改约", "appointment.cancel": "取消预约",
     "appointment.done": "调解结束", "appointment.no_show": "当事人未到",
     "outcome.record": "登记调解结果",
     "mediator.load": "导入调解员名册", "mediator.link": "绑定Telegram", "mediator.unlink": "解除Telegram绑定",

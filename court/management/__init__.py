@@ -8,7 +8,8 @@ so residents and mediators are told exactly as after a decline.
 
 Modules: ``checks`` (what every action checks at the boundary, and what the others
 share), ``handover`` (what happens to the appointments), ``mediators``, ``points``
-(service points) and ``reads`` (what the desk's pages show). Callers import from
+(service points), ``reads`` (what the desk's pages show) and ``finder`` (a mediator by case
+reference, name or service point). Callers import from
 here: ``from court import management; management.suspend_mediator(...)``.
 """
 from court.management.checks import (
@@ -25,6 +26,7 @@ from court.management.checks import (
     hours_text,
     parse_hours,
 )
+from court.management.finder import Found, find_mediators
 from court.management.handover import Change, HandOver
 from court.management.mediators import (
     add_leave,
@@ -68,5 +70,5 @@ __all__ = [
     "history", "hours_spec", "hours_text", "issue_link_code", "list_mediators", "list_points", "mediator_detail",
     "move_point", "open_point", "parse_hours", "place_choices", "point_choices", "point_detail", "reinstate_mediator",
     "retire_mediator", "suspend_mediator", "telegram_label", "unlink_telegram", "update_assignment",
-    "LEAVE_KINDS", "add_leave", "update_hours",
+    "LEAVE_KINDS", "add_leave", "update_hours", "Found", "find_mediators",
 ]

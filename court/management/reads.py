@@ -88,16 +88,18 @@ def list_mediators(session: Session, *, now: dt.datetime, county_code: str = "",
         query = query.where(Mediator.status == status)
     if county_code:
         query = query.where(Mediator.service_points.any(ServicePoint.place.has(Place.county_code == county_code)))
-    upcoming = _upcoming_counts(session, now, Appointment.mediator_id)
-    rows = []
-    for m in session.execute(query).scalars():
-        rows.append(MediatorRow(
-            id=m.id, code=m.code, name=m.name, phone_masked=mask_phone(m.phone),
-            points=[_point_label(p) for p in sorted(m.service_points, key=lambda p: p.id)],
-            specialities=[dispute_label(t) for t in sorted(m.dispute_types)],
-            status=m.status, status_label=STATUS_LABELS.get(m.status, m.status), telegram=telegram_label(m),
-            upcoming=upcoming.get(m.id, 0)))
-    return rows
+    return mediator_rows(session, session.execute(query).scalars().all(), now=now)
+
+
+def mediator_rows(session: Session, found: Sequence[Mediator], *, now: dt.datetime) -> list[MediatorRow]:
+    """Mediators as the roster pages list them: phones masked."""
+    upcoming = _upcoming_counts(session, now, Appointment.mediator_id) if found else {}
+    return [MediatorRow(
+        id=m.id, code=m.code, name=m.name, phone_masked=mask_phone(m.phone),
+        points=[_point_label(p) for p in sorted(m.service_points, key=lambda p: p.id)],
+        specialities=[dispute_label(t) for t in sorted(m.dispute_types)],
+        status=m.status, status_label=STATUS_LABELS.get(m.status, m.status), telegram=telegram_label(m),
+        upcoming=upcoming.get(m.id, 0)) for m in found]
 
 
 @dataclass(frozen=True)

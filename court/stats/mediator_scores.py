@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from court import clock
+from court import acceptance, clock
 from court.stats.area_scope import county_code_of
 from court.stats.sql import Spread, period, scaled, seconds_between, share, spreads, sum_when, within
 from court.store.schema import (
@@ -68,7 +68,8 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
       the declined row with the decliner and its own status, and books any reassignment as
       a new row for the colleague, so each decline stays with the one who made it;
     - unanswered: offers never answered whose meeting time has come (held or not);
-      withdrawn: cancelled before any answer; pending: no answer yet, meeting still ahead of
+      withdrawn: cancelled before any answer (not at the acceptance deadline: that one is
+      unanswered); pending: no answer yet, meeting still ahead of
       ``now``. offered = accepted + declined + unanswered + withdrawn + pending;
     - acceptance_rate = accepted / (accepted + declined + unanswered): a push ignored counts
       against acceptance; withdrawn and pending offers are left out;
@@ -91,7 +92,9 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
     answered = Appointment.responded_at.isnot(None)
     silent = Appointment.responded_at.is_(None)
     declined = Appointment.status == AppointmentStatus.DECLINED.value
-    withdrawn = and_(silent, Appointment.status == AppointmentStatus.CANCELLED.value)
+    # Taken off them unanswered at the acceptance deadline (court/acceptance.py): ignored, not withdrawn.
+    lapsed = func.coalesce(Appointment.note, "") == acceptance.LAPSED_NOTE
+    withdrawn = and_(silent, Appointment.status == AppointmentStatus.CANCELLED.value, ~lapsed)
     pending = and_(silent, Appointment.status.in_(_ACTIVE), Appointment.starts_at > now)
     offers = {m: tuple(int(v or 0) for v in counts) for m, *counts in session.execute(mine(
         select(Appointment.mediator_id, func.count(), sum_when(and_(answered, ~declined)), sum_when(declined),

@@ -100,9 +100,21 @@
     });
   }
 
+  // The resident left the queue while this agent held the chat: say so, and offer nothing to send.
+  function showLeft(notice) {
+    if (document.getElementById("resident-left")) return;
+    var main = document.querySelector("main");
+    var banner = el("p", notice, "flash warning");
+    banner.id = "resident-left";
+    banner.setAttribute("role", "alert");
+    main.insertBefore(banner, main.firstChild);
+    Array.prototype.forEach.call(main.querySelectorAll("form"), function (f) { f.hidden = true; });
+  }
+
   function startTranscript(list) {
     poll(function () {
       return getJSON(list.getAttribute("data-src")).then(function (data) {
+        if (data.left) { showLeft(data.notice); return; }
         var note = document.getElementById("transcript-note");
         if (note) note.hidden = data.ok;
         var count = parseInt(list.getAttribute("data-count"), 10) || 0;

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from court import desk, handoffs, outbox, residents, workcalendar
 from court.errors import (ConsentRequired, HandoffUnavailable, IntakeLinkInvalid, NotFound, PermissionDenied,
-                          TextTooLong, ValidationError)
+                          ResidentLeft, TextTooLong, ValidationError)
 from court.privacy import mask_phone
 from court.settings import LOCAL_TZ
 from court.store.schema import AuditEntry, Case, DeskUser, Handoff, IntakeLink, OutboxMessage, Resident
@@ -519,3 +519,85 @@ def test_the_queue_reads_in_bulk_what_one_handoff_reads_alone(db):
             assert item.phone_masked == (mask_phone(resident.phone) if resident else "")
     assert items["tg-601"].dispute_label == desk._label("debt")  # the resident's newer case counts
     assert items["tg-603"].dispute_label == desk.UNCLASSIFIED and items["tg-603"].phone_masked == ""
+
+
+def test_a_close_the_assistant_missed_is_retried_like_a_give_back(db):
+    li = _user(db, "li")
+    handoff_id = _handoff(db, "tg-611")
+    with db.transaction() as s:
+        desk.take(s, handoff_id, li, now=NOW)
+        desk.close(s, handoff_id, li, note="已电话联系。", now=NOW)
+    with db.transaction() as s:
+        desk.resume_failed(s, handoff_id, now=NOW)
+    with db.transaction() as s:
+        handoff = s.get(Handoff, handoff_id)
+        assert handoff.status == "closed" and handoff.resume_attempts == 1  # stays closed: the desk is done with it
+        [item] = desk.queue(s, now=NOW)
+        assert item.status == "closed" and item.resume_failed and not item.resident_left
+        assert handoffs.resumes_due(s, now=NOW) == []  # backoff
+        assert handoffs.resumes_due(s, now=NOW + dt.timedelta(seconds=11)) == [(handoff_id, "tg-611")]
+        assert not handoffs.holds_chat(s, "tg-611")
+    with db.transaction() as s:
+        desk.resume_done(s, handoff_id, now=NOW + dt.timedelta(seconds=12))
+    with db.transaction() as s:
+        assert s.get(Handoff, handoff_id).status == "closed" and s.get(Handoff, handoff_id).resume_next_at is None
+        assert desk.queue(s, now=NOW) == [] and handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
+    # Closed while the assistant was up: confirmed at once, never retried.
+    other = _handoff(db, "tg-612")
+    with db.transaction() as s:
+        desk.take(s, other, li, now=NOW)
+        desk.close(s, other, li, note="好的。", now=NOW)
+        desk.resume_done(s, other, now=NOW)
+    with db.transaction() as s:
+        assert handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
+
+
+def test_a_retry_the_conversation_moved_past_is_settled_not_resumed(db):
+    li = _user(db, "li")
+    first = _handoff(db, "tg-613")
+    with db.transaction() as s:
+        desk.take(s, first, li, now=NOW)
+        desk.close(s, first, li, note="已处理。", now=NOW)
+        desk.resume_failed(s, first, now=NOW)
+    second = _handoff(db, "tg-613")  # the resident asked again: the assistant must stay paused
+    with db.transaction() as s:
+        assert handoffs.resumes_due(s, now=NOW + dt.timedelta(minutes=1)) == []
+    with db.reader() as s:
+        assert s.get(Handoff, first).resume_next_at is None and s.get(Handoff, second).status == "waiting"
+
+
+def test_a_resident_who_leaves_while_an_agent_holds_the_chat_is_shown_to_the_agent(db):
+    li = _user(db, "li")
+    handoff_id = _handoff(db, "tg-621")
+    with db.transaction() as s:
+        desk.take(s, handoff_id, li, now=NOW)
+    with db.transaction() as s:
+        assert handoffs.leave(s, "tg-621", now=NOW + dt.timedelta(minutes=2))
+    with db.reader() as s:
+        [item] = desk.queue(s, now=NOW + dt.timedelta(minutes=3))
+        assert item.resident_left and item.status == "closed" and item.agent == "li" and not item.resume_failed
+        assert desk.queue(s, now=NOW + dt.timedelta(minutes=33)) == []  # for a while only
+        with pytest.raises(ResidentLeft) as err:
+            desk.view(s, handoff_id, li)
+        assert "居民已取消转人工" in err.value.message
+    with pytest.raises(HandoffUnavailable) as err, db.transaction() as s:
+        desk.reply(s, handoff_id, li, "您好？", now=NOW + dt.timedelta(minutes=3))
+    assert "居民已取消转人工" in err.value.message
+    with db.reader() as s:
+        assert _pushes(s, "agent_reply") == []
+
+
+def test_an_erased_conversation_is_not_given_back_to_the_assistant(db):
+    from court import erasure
+
+    li = _user(db, "li")
+    handoff_id = _handoff(db, "tg-631")
+    with db.transaction() as s:
+        desk.take(s, handoff_id, li, now=NOW)
+        desk.close(s, handoff_id, li, note="已处理。", now=NOW)
+        desk.resume_failed(s, handoff_id, now=NOW)
+    with db.transaction() as s:
+        erasure.erase(s, telegram_user_id=631, conversation_id="tg-631", chat_id=631, now=NOW)
+    with db.transaction() as s:
+        assert handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
+        assert desk.queue(s, now=NOW) == []

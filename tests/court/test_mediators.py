@@ -538,3 +538,30 @@ def test_cli_runs_as_a_module(db):
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "请调解员在 Telegram 里向机器人发送：/link " in done.stdout
+
+
+def test_the_week_offers_an_answer_for_each_appointment_still_waiting_for_one(db):
+    with db.transaction() as s:
+        appt = _book(s)
+        appt_id, reference, mediator_code = appt.id, appt.case.reference, appt.mediator.code
+    clock = {"now": NOW}
+    desk = FrontDesk(db, now=lambda: clock["now"])
+    desk.link_mediator(_issue(db, mediator_code), CHAT)
+    text, waiting = desk.agenda_with_answers(CHAT, days=7, title="未来七天的预约")
+    assert reference in text and "点下面" in text
+    assert [a for a, _ in waiting] == [appt_id] and reference in waiting[0][1]
+    desk.accept(CHAT, appt_id)
+    assert desk.agenda_with_answers(CHAT, days=7, title="未来七天的预约")[1] == []
+    assert desk.agenda_with_answers(OTHER_CHAT, days=7, title="未来七天的预约") == (NOT_LINKED, [])
+
+
+def test_the_week_offers_at_most_so_many_answers_and_says_how_many_wait(db, monkeypatch):
+    with db.transaction() as s:
+        first = _book(s)
+        second = _book(s, start=START + dt.timedelta(hours=1), sp=first.service_point)
+        mediator_code, ids = first.mediator.code, [first.id, second.id]
+    desk = FrontDesk(db, now=lambda: NOW)
+    desk.link_mediator(_issue(db, mediator_code), CHAT)
+    monkeypatch.setattr(mediators, "MAX_ANSWER_PROMPTS", 1)
+    text, waiting = desk.agenda_with_answers(CHAT, days=7, title="未来七天的预约")
+    assert [a for a, _ in waiting] == ids[:1] and "其余1个" in text

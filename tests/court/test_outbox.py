@@ -332,3 +332,31 @@ def test_clean_error_is_short_and_masked(error):
     text = outbox.clean_error(error)
     assert len(text) <= outbox.ERROR_LIMIT
     assert "13945612378" not in text and "199001011234" not in text
+
+
+def _chat_push(s, conversation_id: str, key: str):  # type: ignore[no-untyped-def]
+    return journal.enqueue(s, key=key, recipient_type=RecipientType.CHAT, recipient_id=None,
+                           template="agent_reply", payload={"conversation_id": conversation_id, "text": "您好"},
+                           due_at=NOW)
+
+
+def test_a_desk_reply_to_a_resident_who_blocked_the_bot_flags_them_and_alerts_the_court(db):
+    with db.transaction() as s:
+        appt = _book(s)
+        resident_id = appt.case.resident_id
+        _chat_push(s, f"tg-{RESIDENT_CHAT}", "handoff:1:reply:a")
+        _chat_push(s, "tg-8000000999", "handoff:2:reply:a")  # a chat nobody is on record for
+    claimed = [d for d in outbox.claim_due(db, now=NOW) if d.recipient_type == "chat"]
+    assert len(claimed) == 2
+    with db.transaction() as s:
+        for d in claimed:
+            assert outbox.mark_blocked(s, d.outbox_id, error="Forbidden: bot was blocked by the user", now=NOW)
+    with db.transaction() as s:  # the same row again: nothing new
+        assert not outbox.mark_blocked(s, claimed[0].outbox_id, error="Forbidden", now=NOW)
+    with db.reader() as s:
+        assert s.get(Resident, resident_id).telegram_blocked_at == NOW
+        assert all(s.get(OutboxMessage, d.outbox_id).status == "failed" for d in claimed)
+        alerts = _alerts(s, "recipient_blocked")
+        assert sorted((a.payload["recipient_type"], a.payload["recipient_id"]) for a in alerts) == [
+            ("chat", None), ("resident", resident_id)]
+        assert all(a.payload["template"] == "agent_reply" for a in alerts)

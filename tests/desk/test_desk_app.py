@@ -429,3 +429,37 @@ def test_agents_see_when_residents_are_getting_apologies(db, status, body, expec
 def test_agents_see_when_the_assistant_does_not_answer_at_all(app) -> None:
     page = _login(app).get("/").get_data(as_text=True)
     assert 'id="assistant-degraded"' in page and "对话助手无响应" in page
+
+
+def test_a_close_while_the_assistant_is_down_stays_queued_to_be_retried(app, db) -> None:
+    handoff_id = _handoff(db, "tg-621")
+    client = _login(app)
+    _post(client, f"/handoffs/{handoff_id}/take")
+    done = _post(client, f"/handoffs/{handoff_id}/close", {"note": "已电话联系。"}, token_from=f"/handoffs/{handoff_id}")
+    assert done.status_code == 302 and _status(db, handoff_id) == "closed"
+    assert "交还失败，待重试" in client.get("/").get_data(as_text=True)  # the flash, on the queue
+    [row] = [r for r in client.get("/queue.json").get_json() if r["id"] == handoff_id]
+    assert row["status_label"] == "已结束，交还助手失败，待重试" and not row["left"]
+    with db.reader() as s:
+        assert handoffs.resumes_due(s, now=clock.now() + dt.timedelta(minutes=1)) == [(handoff_id, "tg-621")]
+
+
+def test_the_agent_sees_that_the_resident_left_while_they_held_the_chat(app, db) -> None:
+    handoff_id = _handoff(db, "tg-622")
+    client = _login(app)
+    _post(client, f"/handoffs/{handoff_id}/take")
+    assert client.get(f"/handoffs/{handoff_id}/transcript.json").get_json().get("left") is None
+    with db.transaction() as s:
+        handoffs.leave(s, "tg-622", now=clock.now())
+    polled = client.get(f"/handoffs/{handoff_id}/transcript.json")
+    assert polled.status_code == 200 and polled.get_json()["left"] is True
+    assert "居民已取消转人工" in polled.get_json()["notice"]
+    page = client.get(f"/handoffs/{handoff_id}")
+    assert page.status_code == 403 and "居民已取消转人工" in page.get_data(as_text=True)
+    assert PHONE not in page.get_data(as_text=True)
+    [row] = [r for r in client.get("/queue.json").get_json() if r["id"] == handoff_id]
+    assert row["left"] and row["status_label"] == "居民已取消转人工"
+    assert "居民已取消转人工" in client.get("/").get_data(as_text=True)
+    # Another agent's poll of it is refused as before.
+    other = _login(app, "wang")
+    assert other.get(f"/handoffs/{handoff_id}/transcript.json").status_code == 403

@@ -50,7 +50,10 @@ def court_clock(monkeypatch: pytest.MonkeyPatch, clock: FileClock) -> None:
 @pytest.fixture(scope="session")
 def stack(model: Path, stack_db: Database, clock: FileClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(model, database_url=stack_db.url, log_dir=tmp_path_factory.mktemp("logs"),
-               extra_env={"COURT_FAKE_NOW": clock.env, "HOUSEKEEPING_INTERVAL": "0.5"}) as running:
+               extra_env={"COURT_FAKE_NOW": clock.env, "HOUSEKEEPING_INTERVAL": "0.5",
+                          # Tests move the shared clock by hours and days: the acceptance deadline would
+                          # hand their appointments on. Its own test turns it on (test_mediator_answers.py).
+                          "COURT_ACCEPT_HOURS": "0"}) as running:
         yield running
 
 

@@ -89,7 +89,7 @@ def pages(db: Database) -> dict[str, str]:
         "scorecards": f"/stats/mediators?{year}", "admin-mediators": "/admin/mediators",
         "admin-mediator": f"/admin/mediators/{mediator}", "admin-points": "/admin/points",
         "admin-point": f"/admin/points/{point}", "integrity": "/integrity/", "calendar": "/admin/calendar/",
-        "calendar-year": "/admin/calendar/2026",
+        "calendar-year": "/admin/calendar/2026", "find-mediator": "/mediators/find",
     }
 
 
