@@ -194,40 +194,46 @@ class ActionProposeSlots(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        routed = not_mediable(tracker) if tracker.get_slot("flow") != "reschedule" else None
-        if routed is not None:
-            kind, text = routed
-            dispatcher.utter_message(text=(f"{guidance.render_routing(kind, text)}\n\n{ROUTED_NO_BOOKING}"))
-            return clear(*BOOKING_SLOTS)
-        if tracker.get_slot("flow") != "reschedule" and tracker.get_slot("consent") is not True:
-            return [SlotSet("consent", None)]  # refused: ask again next time they want to book
-        lat, lng = tracker.get_slot("place_lat"), tracker.get_slot("place_lng")
-        if lat is None or lng is None:
-            dispatcher.utter_message(response="utter_ask_place")
-            return [SlotSet("place", None), FollowupAction("booking_form")]
-        extra = [{"title": "换个时间", "payload": "/change_time"}, {"title": "换个服务点", "payload": "/change_point"},
-                 {"title": "转人工", "payload": "/request_human"}]
-        try:
-            offers = await call(court().offer_slots, lat=lat, lng=lng, dispute_type=tracker.get_slot("dispute_type"),
-                                after=_after(tracker), exclude=[int(x) for x in tracker.get_slot("excluded_points") or []],
-                                now=now())
-        except CourtError as exc:  # e.g. a date in a year whose holidays the court has not published
-            dispatcher.utter_message(text=exc.message, buttons=[extra[0], extra[2]])
-            return []
-        except Exception as exc:  # noqa: BLE001
-            dispatcher.utter_message(text=error_message(exc))
-            return []
-        if not offers:
-            dispatcher.utter_message(text="这段时间附近的服务点都约满了。可以换个日期，或请12368热线工作人员帮您安排。",
-                                     buttons=[extra[0], extra[2]])
-            return []
-        first = offers[0]
-        dispatcher.utter_message(
-            text=(f"离您最近的是{first.point_name}（{distance_text(first.distance_km)}，{first.address}）。"
-                  "请选一个时间："),
-            buttons=[{"title": o.label, "payload": f'/choose_slot{{"slot_token":"{o.token}"}}'} for o in offers] + extra,
-        )
-        return [SlotSet("proposed_point", first.token.split(".")[1])]
+        return await propose_slots(dispatcher, tracker)
+
+
+async def propose_slots(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The offer itself; also said in place when a chosen time was taken meanwhile (a FollowupAction
+    there would leave the dialogue policy guessing what comes after it)."""
+    routed = not_mediable(tracker) if tracker.get_slot("flow") != "reschedule" else None
+    if routed is not None:
+        kind, text = routed
+        dispatcher.utter_message(text=(f"{guidance.render_routing(kind, text)}\n\n{ROUTED_NO_BOOKING}"))
+        return clear(*BOOKING_SLOTS)
+    if tracker.get_slot("flow") != "reschedule" and tracker.get_slot("consent") is not True:
+        return [SlotSet("consent", None)]  # refused: ask again next time they want to book
+    lat, lng = tracker.get_slot("place_lat"), tracker.get_slot("place_lng")
+    if lat is None or lng is None:
+        dispatcher.utter_message(response="utter_ask_place")
+        return [SlotSet("place", None), FollowupAction("booking_form")]
+    extra = [{"title": "换个时间", "payload": "/change_time"}, {"title": "换个服务点", "payload": "/change_point"},
+             {"title": "转人工", "payload": "/request_human"}]
+    try:
+        offers = await call(court().offer_slots, lat=lat, lng=lng, dispute_type=tracker.get_slot("dispute_type"),
+                            after=_after(tracker), exclude=[int(x) for x in tracker.get_slot("excluded_points") or []],
+                            now=now())
+    except CourtError as exc:  # e.g. a date in a year whose holidays the court has not published
+        dispatcher.utter_message(text=exc.message, buttons=[extra[0], extra[2]])
+        return []
+    except Exception as exc:  # noqa: BLE001
+        dispatcher.utter_message(text=error_message(exc))
+        return []
+    if not offers:
+        dispatcher.utter_message(text="这段时间附近的服务点都约满了。可以换个日期，或请12368热线工作人员帮您安排。",
+                                 buttons=[extra[0], extra[2]])
+        return []
+    first = offers[0]
+    dispatcher.utter_message(
+        text=(f"离您最近的是{first.point_name}（{distance_text(first.distance_km)}，{first.address}）。"
+              "请选一个时间："),
+        buttons=[{"title": o.label, "payload": f'/choose_slot{{"slot_token":"{o.token}"}}'} for o in offers] + extra,
+    )
+    return [SlotSet("proposed_point", first.token.split(".")[1])]
 
 
 class ActionConfirmSlot(Action):
@@ -238,9 +244,9 @@ class ActionConfirmSlot(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         try:
             offer = await call(court().describe_slot, tracker.get_slot("slot_token"), now=now())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - taken meanwhile: say so and offer again, in this turn
             dispatcher.utter_message(text=error_message(exc))
-            return [SlotSet("slot_token", None), FollowupAction("action_propose_slots")]
+            return [SlotSet("slot_token", None)] + await propose_slots(dispatcher, tracker)
         who = ""
         if tracker.get_slot("flow") != "reschedule":
             who = f"\n预约人：{mask_name(tracker.get_slot('name'))}  电话：{mask_phone(tracker.get_slot('phone'))}"
@@ -271,9 +277,9 @@ class ActionBookAppointment(Action):
         except (AlreadyBooked, NotMediable) as exc:  # nothing to choose again: say why and stop
             dispatcher.utter_message(text=exc.message)
             return clear(*BOOKING_SLOTS)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - e.g. taken meanwhile: say so and offer again, in this turn
             dispatcher.utter_message(text=error_message(exc))
-            return [SlotSet("slot_token", None), FollowupAction("action_propose_slots")]
+            return [SlotSet("slot_token", None)] + await propose_slots(dispatcher, tracker)
         head = "改约成功！" if rescheduling else "预约成功！"
         dispatcher.utter_message(
             text=(f"{head}\n{card.render()}\n\n调解员确认后会通知您；开始前一天和前两小时会提醒您。"

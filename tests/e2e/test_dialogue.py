@@ -120,3 +120,47 @@ def test_the_faq_selector_answers_faq_questions_and_skips_the_rest(stack):
     assert story["intent"]["name"] == "dispute_labor"
     assert "faq" not in (story.get("response_selector") or {})  # the network did not run for it
     assert "人民调解法第4条" in texts(stack.say(sender(), "人民调解是干啥的，管用不"))
+
+
+def _to_the_offers(stack, me: str, phone: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    stack.say(me, "俺家楼上天天往下漏水，找他好几回了也不管，这事咋整")
+    stack.say(me, "/book_mediation")
+    stack.say(me, "/affirm")
+    stack.say(me, "王桂芝")
+    stack.say(me, phone)
+    stack.say(me, "爱辉区西岗子")
+    offers = stack.say(me, "明天上午")
+    return [b for b in buttons(offers) if "slot_token" in b["payload"]]
+
+
+def test_a_time_taken_meanwhile_is_offered_again_plainly(stack):
+    # Two residents see the same first time; the second to press it hears that it is gone and
+    # gets new times, and nothing else: no "didn't understand" after the new offer.
+    first, second = sender(), sender()
+    mine = _to_the_offers(stack, first, "13945612301")
+    theirs = _to_the_offers(stack, second, "13945612302")
+    assert mine[0]["payload"] == theirs[0]["payload"]
+    stack.say(first, mine[0]["payload"])
+    assert "预约成功" in texts(stack.say(first, "/affirm"))
+    gone = stack.say(second, theirs[0]["payload"])
+    assert "这个时段已经没有了" in texts(gone)
+    again = [b for b in buttons(gone) if "slot_token" in b["payload"]]
+    assert again and theirs[0]["payload"] not in [b["payload"] for b in again]
+    assert "没太明白" not in texts(gone)
+    assert "请确认" in texts(stack.say(second, again[0]["payload"]))
+    assert "预约成功" in texts(stack.say(second, "/affirm"))
+
+
+def test_a_time_taken_between_the_confirmation_and_the_yes_is_offered_again_plainly(stack):
+    first, second = sender(), sender()
+    mine = _to_the_offers(stack, first, "13945612303")
+    theirs = _to_the_offers(stack, second, "13945612304")
+    assert mine[0]["payload"] == theirs[0]["payload"]
+    stack.say(first, mine[0]["payload"])
+    stack.say(second, theirs[0]["payload"])
+    assert "预约成功" in texts(stack.say(first, "/affirm"))
+    gone = stack.say(second, "/affirm")
+    assert "不能接待，请换一个时段" in texts(gone) and "没太明白" not in texts(gone)
+    again = [b for b in buttons(gone) if "slot_token" in b["payload"]]
+    assert again
+    assert "请确认" in texts(stack.say(second, again[0]["payload"]))
