@@ -106,13 +106,24 @@ def _conversation(user, town: str, rng: random.Random, tally: Tally) -> None:  #
         if answer is None:
             return
         think()
-    first = answer["reply_markup"]["inline_keyboard"][0][0]["text"]
-    if _turn(user, lambda: user.press(first, message_id=answer["message_id"]), _has_button("确认"), tally) is None:
+    for _ in range(3):  # another resident may take the time first: the bot offers new ones
+        first = answer["reply_markup"]["inline_keyboard"][0][0]["text"]
+        shown = _turn(user, lambda: user.press(first, message_id=answer["message_id"]),
+                      lambda m: _has_button("确认")(m) or "请选一个时间" in (m.get("text") or ""), tally)
+        if shown is None:
+            return
+        think()
+        if "请选一个时间" in (shown.get("text") or ""):
+            answer = shown
+            continue
+        booked = _turn(user, lambda: user.press("确认", message_id=shown["message_id"]),
+                       lambda m: "预约成功" in (m.get("text") or "") or "请选一个时间" in (m.get("text") or ""), tally)
+        if booked is None or "预约成功" in (booked.get("text") or ""):
+            break
+        answer = booked
+    else:
         return
-    think()
-    shown = user.wait_for(_has_button("确认"))
-    booked = _turn(user, lambda: user.press("确认", message_id=shown["message_id"]), "预约成功", tally)
-    if booked is not None:
+    if booked is not None and "预约成功" in (booked.get("text") or ""):
         with tally.lock:
             tally.references.append(booked["text"].split("案件编号：")[1].split()[0])
 
