@@ -10,12 +10,16 @@ from webchat.app import create_app
 from webchat.settings import WebSettings
 
 
-def main() -> None:
-    private_files()
+def configure_logging() -> None:
     logging.basicConfig(level=os.environ.get("WEBCHAT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    install_log_masking()
+    install_log_masking()  # phones and ID numbers masked, tracebacks included
+
+
+def main() -> None:
+    private_files()
+    configure_logging()
     settings = WebSettings()
     app = create_app(settings)
     # One worker: the open pages and the outbox worker share one process's memory.

@@ -72,6 +72,7 @@ def test_credentials_are_cut_from_log_lines():
 @pytest.mark.parametrize("setup", [
     "from desk.__main__ import configure_logging; configure_logging()",
     "from bot.app import configure_logging; configure_logging()",
+    "from webchat.__main__ import configure_logging; configure_logging()",
     # The action server: rasa_sdk_plugins installs it when rasa_sdk attaches the extension.
     "import rasa_sdk_plugins, sanic, os; os.environ['ACTION_SERVER_TOKEN'] = 't'\n"
     "rasa_sdk_plugins.ActionServerGuard().attach_sanic_app_extensions(sanic.Sanic('probe'))",

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import socket
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from court import clock, desk, handoffs, inbox, residents
+from court import cases, clock, desk, handoffs, inbox, residents
 from court.store.schema import AuditEntry, Case, DeskUser as DeskUserRow, Handoff, OutboxMessage
 from desk.app import create_app
 from tests.factories import NOW, blocked_mediator_alert
@@ -463,3 +464,25 @@ def test_the_agent_sees_that_the_resident_left_while_they_held_the_chat(app, db)
     # Another agent's poll of it is refused as before.
     other = _login(app, "wang")
     assert other.get(f"/handoffs/{handoff_id}/transcript.json").status_code == 403
+
+
+def test_what_residents_typed_is_shown_as_text_never_as_markup(app, db) -> None:
+    # A resident's name and story reach the agent's pages: escaped by the templates, and the
+    # queue's JSON is rendered with textContent by desk.js (never innerHTML).
+    script, tag = "<script>alert(1)</script>", '<img src=x onerror="alert(2)">'
+    handoff_id = _handoff(db, "tg-666")
+    with db.transaction() as s:
+        resident = residents.find(s, conversation_id="tg-666")
+        resident.name = f"张{script}"
+        cases.open_case(s, dispute_type="neighbor", summary=f"楼上漏水{tag}", actor="test", resident=resident,
+                        conversation_id="tg-666")
+    client = _login(app)
+    _post(client, f"/handoffs/{handoff_id}/take")
+    for path in ("/", f"/handoffs/{handoff_id}", "/alerts/"):
+        page = client.get(path).get_data(as_text=True)
+        assert script not in page and tag not in page, path
+    page = client.get(f"/handoffs/{handoff_id}").get_data(as_text=True)
+    assert "&lt;script&gt;" in page or "&lt;img" in page  # shown, as text
+    root = Path(__file__).resolve().parents[2]
+    for script_file in (root / "desk" / "static" / "desk.js", root / "webchat" / "static" / "chat.js"):
+        assert "innerHTML" not in script_file.read_text(encoding="utf-8"), script_file

@@ -33,12 +33,12 @@ def desk_url(stack) -> str:  # type: ignore[no-untyped-def]
     return stack.start_desk(extra_env={"DESK_SECRET_KEY": "security-test-secret"})
 
 
-def test_no_port_of_the_stack_listens_beyond_loopback(stack, telegram, desk_url):
+def test_no_port_of_the_stack_listens_beyond_loopback(stack, telegram, desk_url, webchat):
     pids = set().union(*(descendants(proc.pid) for proc in stack.procs))
     sockets = listening(pids)
     ports = {s.port for s in sockets}
-    # Not vacuous: the action server, Rasa and the desk were found listening.
-    assert {stack.action_port, stack.rasa_port, urlsplit(desk_url).port} <= ports, sockets
+    # Not vacuous: the action server, Rasa, the desk and the web chat were found listening.
+    assert {stack.action_port, stack.rasa_port, urlsplit(desk_url).port, urlsplit(webchat).port} <= ports, sockets
     assert [s for s in sockets if not s.loopback] == []
     # The bot long-polls: it opens no port at all.
     bots = [p for p in stack.procs if p.args[1:3] == ["-m", "bot.app"]]
