@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.settings import BotSettings
 from court.frontdesk import FrontDesk
 from court.privacy import install_log_masking
-from court.settings import VAR_DIR
+from court.settings import spool_path
 from court.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[Assistant]
     assistant = assistant or Assistant(settings.rasa_url, timeout=settings.rasa_timeout)
     app.bot_data["services"] = Services(
         settings=settings, desk=desk, assistant=assistant,
-        relay=Relay(desk, assistant, VAR_DIR / "inbound-spool.jsonl"),
+        relay=Relay(desk, assistant, spool_path("telegram")),
         limiter=UserRateLimiter(settings.rate_messages, settings.rate_window))
 
     private = filters.ChatType.PRIVATE

@@ -27,7 +27,7 @@ from bot.assistant import Assistant, AssistantUnavailable
 from bot.outgoing import send_plan, send_text
 from bot.replies import Outgoing, plan
 from bot.settings import HOTLINE
-from court import conversations, internal_auth
+from court import conversations, internal_auth, waiting
 from court.frontdesk import FrontDesk, PendingMessage
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class Relay:
         self.channel = channel  # the retry loop relays only this channel's chats
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._apologised: set[int] = set()
+        self._warned: set[int] = set()  # inbound ids whose emergency advice went out while the assistant was down
         self._fernet = Fernet(key or internal_auth.fernet_key())
         self._spool_lock = threading.Lock()  # written from the event loop, drained from worker threads
 
@@ -93,6 +94,9 @@ class Relay:
         except Exception:  # noqa: BLE001 - the database is down: keep it on disk until it is back
             log.exception("inbound journal unavailable; spooling update %s", update_id)
             self._spool({"update_id": update_id, "chat_id": chat_id, "text": text, "meta": meta})
+            advice = waiting.decide(text).emergency  # danger needs no database either
+            if advice:
+                await self._tell(bot, chat_id, advice)
             await self._apologise(bot, chat_id)
             return
         await self.flush(bot, chat_id, chat_data)
@@ -110,6 +114,7 @@ class Relay:
             replies = await self.assistant.send(conversation_id(chat_id), message.text, message.meta)
         except AssistantUnavailable as exc:
             log.warning("assistant unavailable for inbound %s: %s", message.id, exc)
+            await self._emergency(bot, chat_id, message)
             state = await asyncio.to_thread(self.desk.inbox_failed, message.id, str(exc)[:200])
             if state == "kept":
                 await self._tell(bot, chat_id, KEPT)
@@ -151,6 +156,15 @@ class Relay:
             while True:
                 await port.typing(chat_id)
                 await asyncio.sleep(TYPING_EVERY)
+
+    async def _emergency(self, bot: "Bot | ChatPort", chat_id: int, message: PendingMessage) -> None:
+        """Danger needs no assistant: the advice (110, 120 …) goes out now, once per message."""
+        if message.id in self._warned:
+            return
+        advice = waiting.decide(message.text).emergency
+        if advice:
+            self._warned.add(message.id)
+            await self._tell(bot, chat_id, advice)
 
     async def _apologise(self, bot: "Bot | ChatPort", chat_id: int) -> None:
         if chat_id not in self._apologised:

@@ -1,6 +1,7 @@
 """Process-wide settings read from the environment."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +33,13 @@ def private_files() -> None:
                 path.chmod(0o700 if path.is_dir() else 0o600)
         except OSError:  # not ours (another user's file): leave it to the operator
             pass
+
+
+def spool_path(channel: str) -> Path:
+    """A channel's inbound spool (messages kept on disk while the database is down), one per court
+    database: two stacks on one machine (tests, a staging copy) never drain each other's messages."""
+    digest = hashlib.sha256(database_url().encode("utf-8")).hexdigest()[:12]
+    return VAR_DIR / f"{channel}-inbound-spool-{digest}.jsonl"
 
 
 def database_url() -> str:

@@ -89,7 +89,11 @@ class CourtRestInput(InputChannel):
             if agent is None or agent.tracker_store is None:
                 await handle()
             else:
-                await _with_pause(agent, sender, text, collector, handle)
+                try:
+                    await _with_pause(agent, sender, text, collector, handle)
+                except Exception:  # noqa: BLE001 - the tracker store is down (rasa_ext/strict_tracker_store.py)
+                    logger.exception("reading the conversation failed")
+                    failed = True
             if failed:
                 # Rasa saves the turn only when it is handled to the end, so nothing of it is kept:
                 # no half answer; a 503 makes the front end apologise and send the message again later.

@@ -35,7 +35,7 @@ from bot.text import neutralise
 from court import conversations, internal_auth
 from court.errors import CourtError
 from court.frontdesk import FrontDesk
-from court.settings import VAR_DIR
+from court.settings import spool_path
 from court.store.db import Database
 from court.webchat import Conversation, WebChatDesk, new_cookie, valid_cookie
 from webchat.delivery import WebOutbox, WebPort
@@ -87,7 +87,7 @@ class WebChat:
 
     async def start(self) -> None:
         self.assistant = Assistant(self.settings.rasa_url, timeout=self.settings.rasa_timeout)
-        self.relay = Relay(self.desk, self.assistant, VAR_DIR / "web-inbound-spool.jsonl", channel=conversations.WEB)
+        self.relay = Relay(self.desk, self.assistant, spool_path("web"), channel=conversations.WEB)
         worker = WebOutbox(self.desk, self.web, self.hub, link=self.settings.link("/"),
                            interval=self.settings.outbox_interval)
         self.tasks = [asyncio.create_task(worker.run(), name="web-outbox"),

@@ -118,3 +118,29 @@ def test_the_spool_is_owner_only_sealed_and_forgets_an_erased_chat(db, tmp_path:
     with db.reader() as s:
         rows = s.execute(select(InboundMessage.chat_id, InboundMessage.text)).all()
     assert rows == [(7102, "楼上漏水")]
+
+
+def test_danger_gets_the_emergency_advice_even_when_the_assistant_or_the_database_is_down(db, tmp_path: Path) -> None:
+    """Nothing stands between a resident in danger and 110: not Rasa down, not the database down;
+    the advice goes out once per message, not once per retry."""
+    from bot.relay import APOLOGY
+
+    danger = "他拿着刀说要砍我，我躲在屋里"
+    with FakeTelegram(token=TOKEN, bot_username="heihe_court_bot") as tg:
+        rasa_down, db_down = tg.user(7201), tg.user(7202)
+
+        async def main() -> None:
+            assistant = Assistant("http://127.0.0.1:9")  # nothing listens there
+            relay = Relay(FrontDesk(db), assistant, tmp_path / "spool.jsonl")
+            spooling = Relay(FrontDesk(Database("postgresql+psycopg2://court@127.0.0.1:9/none")), assistant,
+                             tmp_path / "spool2.jsonl")
+            async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
+                await relay.submit(bot, {}, chat_id=7201, update_id=21, text=danger, meta={})
+                await relay.flush(bot, 7201, {})  # a retry while the assistant is still down
+                await spooling.submit(bot, {}, chat_id=7202, update_id=22, text=danger, meta={})
+            await assistant.close()
+
+        asyncio.run(main())
+    for user in (rasa_down, db_down):
+        said = user.texts()
+        assert len(said) == 2 and "110" in said[0] and said[1] == APOLOGY, said

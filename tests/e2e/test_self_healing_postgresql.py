@@ -3,9 +3,11 @@ the resident hears a clear answer to every message, the supervisor brings the pa
 back, the conversation goes on where it was, and nothing is lost or doubled."""
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from court.store.schema import Appointment, AuditEntry, Case, OutboxMessage
 from tests.conftest import SEED_DAY, _pg_url
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import DESCRIPTION, has_button, link_point_mediators, press, resident, say, xigangzi
-from tools.stack import Stack
+from tools.stack import ROOT, Stack, free_port
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")
 
@@ -27,15 +29,40 @@ APOLOGY = "助手暂时出了点问题"
 RECOVERY: dict[str, float] = {}
 
 
+class Postgres:
+    """A PostgreSQL server of this module's own (bin/pg-test-server on a free port), so that
+    killing it disturbs no other test."""
+
+    def __init__(self) -> None:
+        port = free_port()
+        # Under /tmp, not pytest's owner-only tmp: the server runs as the postgres user when we are root.
+        self.directory = Path(f"/tmp/heihe-court-pgtest-{port}")
+        self.env = os.environ | {"PGTEST_PORT": str(port), "PGTEST_DIR": str(self.directory)}
+
+    def start(self) -> str:
+        return subprocess.run([str(ROOT / "bin" / "pg-test-server"), "start"], env=self.env, check=True,
+                              capture_output=True, text=True, timeout=120).stdout.strip()
+
+    def kill(self) -> None:
+        pid = int((self.directory / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)  # the postmaster: its backends end with it
+
+    def stop(self) -> None:
+        subprocess.run([str(ROOT / "bin" / "pg-test-server"), "stop"], env=self.env, check=False, timeout=120)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def healing(model: Path, clock, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from tools.fake_telegram import FakeTelegram
 
-    name = f"court_heal_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(_pg_url(), future=True, isolation_level="AUTOCOMMIT")
+    server = Postgres()
+    url = server.start()
+    admin = create_engine(url, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    db = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
+        conn.execute(text("CREATE DATABASE court_heal"))
+    admin.dispose()
+    db = Database(make_url(url).set(database="court_heal").render_as_string(hide_password=False))
     db.migrate()
     seed(db, today=SEED_DAY)
     env = {"COURT_FAKE_NOW": clock.env, "HOUSEKEEPING_INTERVAL": "0.5", "ACTION_TIMEOUT_SECONDS": "3"}
@@ -43,15 +70,13 @@ def healing(model: Path, clock, tmp_path_factory: pytest.TempPathFactory):  # ty
         with Stack(model, database_url=db.url, log_dir=tmp_path_factory.mktemp("heal-logs"), extra_env=env) as stack, \
                 FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot") as tg:
             desk = stack.start_desk()
+            webchat = stack.start_webchat()
             stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV)
             supervisor = stack.supervise(interval=0.5, misses=2, backoff=0.5, max_backoff=2)
-            yield stack, tg, supervisor, db, desk
+            yield stack, tg, supervisor, db, desk, webchat, server
     finally:
         db.engine.dispose()
-        with admin.connect() as conn:
-            for database in (name, f"{name}_tracker"):
-                conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        admin.dispose()
+        server.stop()
         if RECOVERY:
             print("\ntime to recover: " + ", ".join(f"{k} {v:.1f} s" for k, v in RECOVERY.items()))
 
@@ -82,7 +107,7 @@ def user_turns(stack: Stack, chat_id: int) -> list[str]:
 
 
 def test_every_part_killed_mid_booking_the_resident_is_answered_and_nothing_is_lost(healing) -> None:
-    stack, tg, supervisor, db, desk = healing
+    stack, tg, supervisor, db, desk, webchat, _ = healing
     lat, lng = xigangzi(db)
     team = link_point_mediators(tg, db, lat, lng)
     me = resident(tg)
@@ -130,12 +155,12 @@ def test_every_part_killed_mid_booking_the_resident_is_answered_and_nothing_is_l
     me.wait_for("乡镇", after=mark, timeout=120)
     RECOVERY["Telegram front end (SIGKILL)"] = back(supervisor, "bot", since)
 
-    # The housekeeping worker and the desk die: both come back; the resident notices nothing.
-    for name in ("housekeeping", "desk"):
+    # The housekeeping worker, the desk and the web chat die: they come back; the resident notices nothing.
+    for name in ("housekeeping", "desk", "webchat"):
         since = time.monotonic()
         stack.kill(name)
         RECOVERY[f"{name} (SIGKILL)"] = back(supervisor, name, since)
-    assert requests.get(f"{desk}/healthz", timeout=5).ok
+    assert requests.get(f"{desk}/healthz", timeout=5).ok and requests.get(f"{webchat}/healthz", timeout=5).ok
 
     mark = me.mark()
     me.share_location(lat, lng)
@@ -164,4 +189,38 @@ def test_every_part_killed_mid_booking_the_resident_is_answered_and_nothing_is_l
         assert booked_audits == 1
         mediator_id = appointments[0].mediator_id
     team[mediator_id].wait_for(reference)
+    assert supervisor.gave_up is None
+
+
+def test_rasa_hung_and_postgresql_killed_the_resident_hears_the_apology_then_the_answer(healing) -> None:
+    stack, tg, supervisor, db, _, _, server = healing
+    me = resident(tg)
+    mark = me.mark()
+    me.command("start")
+    me.wait_for("诉前调解助手", after=mark)
+
+    # Rasa hangs: the front end's wait runs out (the apology), the supervisor's probe fails and
+    # the hung server is killed and started again; the kept message is then answered.
+    since = time.monotonic()
+    stack.kill("rasa", signal.SIGSTOP)
+    mark = me.mark()
+    me.send(DESCRIPTION)
+    answered_after_apology(me, mark, "人民调解")
+    me.wait_for(has_button("帮我预约"))
+    RECOVERY["Rasa (SIGSTOP)"] = back(supervisor, "rasa", since)
+
+    # PostgreSQL dies under everything: the inbound journal spools to disk, the resident hears
+    # the apology; systemd (here: the test, after 5 s) starts it again and the message is answered.
+    killed = time.monotonic()
+    server.kill()
+    mark = me.mark()
+    me.send("我想约调解员")
+    apology = me.wait_for(APOLOGY, after=mark, timeout=60)
+    time.sleep(5)
+    server.start()
+    answered_after_apology(me, mark, "同意")
+    RECOVERY["PostgreSQL (SIGKILL, restarted after 5 s)"] = time.monotonic() - killed
+    assert apology["message_id"] > mark
+    turns = user_turns(stack, me.id)
+    assert turns.count(DESCRIPTION) == 1 and turns.count("我想约调解员") == 1, turns
     assert supervisor.gave_up is None
