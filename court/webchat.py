@@ -27,7 +27,7 @@ from court.store.schema import Appointment, Case, WebConversation, WebMessage
 COOKIE_BYTES = 32
 _COOKIE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 HISTORY_LIMIT = 200
-IDLE_KEPT = dt.timedelta(days=90)  # like transcripts: 90 days after the last message
+IDLE_KEPT = dt.timedelta(days=90)  # the default; retention passes COURT_WEB_MESSAGE_DAYS
 ROLES = ("resident", "assistant", "push")
 
 

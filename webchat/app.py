@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "hh_chat"
-COOKIE_DAYS = 90  # as long as the court keeps the conversation
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {
@@ -138,7 +137,7 @@ class WebChat:
         cookie["httponly"] = True
         cookie["samesite"] = "Lax"
         cookie["path"] = "/"
-        cookie["max-age"] = COOKIE_DAYS * 86400
+        cookie["max-age"] = self.settings.kept_days * 86400  # as long as the court keeps it
         if self.secure(request):
             cookie["secure"] = True
 
