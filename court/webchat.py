@@ -22,13 +22,14 @@ from court.appointment_cards import AppointmentCard
 from court.chat_buttons import Pressed
 from court.errors import ButtonInvalid
 from court.store.db import Database
-from court.store.schema import Appointment, Case, WebConversation, WebMessage
+from court.store.schema import Appointment, Case, ServicePoint, WebConversation, WebMessage
 
 COOKIE_BYTES = 32
 _COOKIE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 HISTORY_LIMIT = 200
 IDLE_KEPT = dt.timedelta(days=90)  # the default; retention passes COURT_WEB_MESSAGE_DAYS
 ROLES = ("resident", "assistant", "push")
+PLACE_KEYBOARD = "location"  # the question that asks where the resident is
 
 
 def new_cookie() -> str:
@@ -145,6 +146,26 @@ def press(session: Session, number: int, token: str, *, now: dt.datetime) -> Pre
     return pressed
 
 
+def remember_point(session: Session, number: int, point_id: int) -> Optional[ServicePoint]:
+    """The point whose poster the resident scanned, kept as their starting place; None if it no longer serves."""
+    point = session.get(ServicePoint, point_id)
+    if point is None or not point.active:
+        return None
+    session.execute(update(WebConversation).where(WebConversation.id == number).values(start_point_id=point.id)
+                    .execution_options(synchronize_session=False))
+    return point
+
+
+def start_point_button(session: Session, number: int) -> Optional[tuple[str, str]]:
+    """When the assistant asks where the resident is: the remembered point's town, as one button."""
+    point = session.execute(select(ServicePoint).join(WebConversation, WebConversation.start_point_id == ServicePoint.id)
+                            .where(WebConversation.id == number)).scalar_one_or_none()
+    if point is None or not point.active:
+        return None
+    short = point.name.replace("调解工作服务点", "")
+    return f"就在{short}附近", '/choose_place{"place_code":"%s"}' % point.place.code
+
+
 def appointments(session: Session, number: int) -> list[AppointmentCard]:
     """The resident's appointments still ahead (active), soonest first."""
     resident = residents.find(session, conversation_id=conversations.web(number))
@@ -207,6 +228,9 @@ class WebChatDesk:
         """One message with its buttons issued as opaque tokens bound to this conversation, in one transaction."""
         with self.db.transaction() as s:
             now = self.now()
+            if keyboard == PLACE_KEYBOARD and role == "assistant":
+                remembered = start_point_button(s, number)
+                buttons = [remembered, *buttons] if remembered else buttons
             tokens = chat_buttons.issue(s, chat_id=conversations.web_key(number), buttons=list(buttons), now=now)
             shown = [(label, token) for (label, _), token in zip(buttons, tokens)]
             return append(s, number, role=role, text=text, buttons=shown, venue=venue, keyboard=keyboard,
@@ -234,6 +258,11 @@ class WebChatDesk:
     def resident_phone(self, number: int) -> Optional[str]:
         with self.db.reader() as s:
             return resident_phone(s, number)
+
+    def remember_point(self, number: int, point_id: int) -> Optional[dict[str, str]]:
+        with self.db.transaction() as s:
+            point = remember_point(s, number, point_id)
+            return {"name": point.name, "address": point.address} if point is not None else None
 
     def exists(self, number: int) -> bool:
         with self.db.reader() as s:

@@ -32,7 +32,7 @@ from bot.handlers.resident import (DELETE_CONFIRM, DELETE_KEEP, DELETE_QUESTION,
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.text import neutralise
-from court import conversations, internal_auth
+from court import conversations, internal_auth, poster_links
 from court.errors import CourtError
 from court.frontdesk import FrontDesk
 from court.settings import VAR_DIR
@@ -244,6 +244,28 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         await asyncio.sleep(0)
         return resp
 
+    @app.get("/p/<token>")
+    async def poster_link(request: Request, token: str) -> response.HTTPResponse:
+        """A service point's QR poster: the chat opens with that point remembered as the starting place."""
+        cookie = request.cookies.get(COOKIE)
+        if not valid_cookie(cookie):
+            cookie = new_cookie()
+        resp = response.redirect("/", status=303)
+        chat.set_cookie(request, resp, str(cookie))
+        point_id = poster_links.point_of(token)
+        if point_id is None:  # altered, another installation's, or not a poster at all: a plain start
+            return resp
+        known = await chat.conversation(request)
+        if known is None and not await chat.new_chats.allow(hash(chat.client(request))):
+            return resp
+        conversation = known or (await asyncio.to_thread(chat.web.open, str(cookie)))[0]
+        point = await asyncio.to_thread(chat.web.remember_point, conversation.number, point_id)
+        if point is None:
+            return resp
+        # Before the redirect: the page then finds the greeting and does not ask for another.
+        await _poster_welcome(chat, conversation, point)
+        return resp
+
     @app.get("/api/state")
     async def state(request: Request) -> response.HTTPResponse:
         conversation = await chat.conversation(request)
@@ -420,6 +442,13 @@ async def _erase(chat: WebChat, conversation: Conversation, confirmed: bool) -> 
 def _sse(event: dict[str, Any], ident: Optional[int]) -> str:
     head = f"id: {ident}\n" if ident is not None else ""
     return f"{head}data: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+async def _poster_welcome(chat: WebChat, conversation: Conversation, point: dict[str, str]) -> None:
+    if not (await asyncio.to_thread(chat.web.history, conversation.number))["messages"]:
+        await _relay(chat, conversation, "/greet", {})
+    await chat.port.show(conversation.number, text=(
+        f"您扫的是{point['name']}的二维码（{point['address']}）。预约调解时，可以直接选这个服务点附近的时间。"))
 
 
 async def _relay(chat: WebChat, conversation: Conversation, text: str, extra: dict[str, Any]) -> None:
