@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from court import appointment_cards, chat_buttons, clock, conversations, residents
+from court import appointment_cards, chat_buttons, clock, conversations, inbox, residents
 from court.appointment_cards import AppointmentCard
 from court.chat_buttons import Pressed
 from court.errors import ButtonInvalid
@@ -30,6 +30,8 @@ HISTORY_LIMIT = 200
 IDLE_KEPT = dt.timedelta(days=90)  # the default; retention passes COURT_WEB_MESSAGE_DAYS
 ROLES = ("resident", "assistant", "push")
 PLACE_KEYBOARD = "location"  # the question that asks where the resident is
+# The last visit counts for retention (days): a request writes it only when it is this old.
+SEEN_TOUCH = dt.timedelta(minutes=10)
 
 
 def new_cookie() -> str:
@@ -71,7 +73,8 @@ def find(session: Session, cookie: object, *, now: dt.datetime) -> Optional[Conv
                           ).scalar_one_or_none()
     if row is None:
         return None
-    row.last_seen_at = now
+    if now - row.last_seen_at >= SEEN_TOUCH:
+        row.last_seen_at = now
     return Conversation(row.id)
 
 
@@ -209,10 +212,40 @@ class WebChatDesk:
         self.db, self.now = db, now
 
     def find(self, cookie: object) -> Optional[Conversation]:
+        """A read on most requests: the write lock is taken only to renew a stale last visit."""
         if not valid_cookie(cookie):
             return None
+        now = self.now()
+        with self.db.reader() as s:
+            row = s.execute(select(WebConversation.id, WebConversation.last_seen_at)
+                            .where(WebConversation.cookie_hash == _hash(str(cookie)))).first()
+        if row is None:
+            return None
+        if now - row.last_seen_at >= SEEN_TOUCH:
+            with self.db.transaction() as s:
+                s.execute(update(WebConversation).where(WebConversation.id == row.id,
+                                                        WebConversation.last_seen_at < now)
+                          .values(last_seen_at=now).execution_options(synchronize_session=False))
+        return Conversation(row.id)
+
+    def receive(self, number: int, *, shown: Optional[str], relayed: str,
+                meta: dict[str, Any]) -> tuple[Optional[dict[str, Any]], int]:
+        """A resident's message, in one transaction: the page's copy (``shown``; None for the greeting)
+        and the inbound journal's row for the relay (``relayed``: the text or payload the assistant gets)."""
         with self.db.transaction() as s:
-            return find(s, cookie, now=self.now())
+            now = self.now()
+            mine = append(s, number, role="resident", text=shown, now=now) if shown is not None else None
+            inbound_id, _ = inbox.receive(s, update_id=None, chat_id=conversations.web_key(number),
+                                          conversation_id=conversations.web(number), text=relayed, meta=meta, now=now)
+            return mine, inbound_id
+
+    def settle(self, number: int, inbound_id: int, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """After the assistant answered: the journal row delivered and every reply stored, in one transaction."""
+        with self.db.transaction() as s:
+            now = self.now()
+            inbox.delivered(s, inbound_id, now=now)
+            shown = [self._show(s, number, now=now, **item) for item in items]
+            return [m for m in shown if m is not None]
 
     def open(self, cookie: str) -> tuple[Conversation, bool]:
         with self.db.transaction() as s:
@@ -227,14 +260,20 @@ class WebChatDesk:
                        outbox_id: Optional[int] = None) -> Optional[dict[str, Any]]:
         """One message with its buttons issued as opaque tokens bound to this conversation, in one transaction."""
         with self.db.transaction() as s:
-            now = self.now()
-            if keyboard == PLACE_KEYBOARD and role == "assistant":
-                remembered = start_point_button(s, number)
-                buttons = [remembered, *buttons] if remembered else buttons
-            tokens = chat_buttons.issue(s, chat_id=conversations.web_key(number), buttons=list(buttons), now=now)
-            shown = [(label, token) for (label, _), token in zip(buttons, tokens)]
-            return append(s, number, role=role, text=text, buttons=shown, venue=venue, keyboard=keyboard,
-                          outbox_id=outbox_id, now=now)
+            return self._show(s, number, text=text, buttons=buttons, venue=venue, keyboard=keyboard, role=role,
+                              outbox_id=outbox_id, now=self.now())
+
+    @staticmethod
+    def _show(s: Session, number: int, *, text: str, buttons: Sequence[tuple[str, str]] = (),
+              venue: Optional[dict[str, Any]] = None, keyboard: Optional[str] = None, role: str = "assistant",
+              outbox_id: Optional[int] = None, now: dt.datetime) -> Optional[dict[str, Any]]:
+        if keyboard == PLACE_KEYBOARD and role == "assistant":
+            remembered = start_point_button(s, number)
+            buttons = [remembered, *buttons] if remembered else buttons
+        tokens = chat_buttons.issue(s, chat_id=conversations.web_key(number), buttons=list(buttons), now=now)
+        shown = [(label, token) for (label, _), token in zip(buttons, tokens)]
+        return append(s, number, role=role, text=text, buttons=shown, venue=venue, keyboard=keyboard,
+                      outbox_id=outbox_id, now=now)
 
     def history(self, number: int, *, after: int = 0) -> dict[str, Any]:
         with self.db.reader() as s:

@@ -290,7 +290,7 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         history = await asyncio.to_thread(chat.web.history, conversation.number)
         if history["messages"]:
             return response.json({"ok": True})
-        return await _turn(chat, conversation, "/greet", {})
+        return await _turn(chat, conversation, None, "/greet", {})
 
     @app.post("/api/send")
     async def send(request: Request) -> response.HTTPResponse:
@@ -312,9 +312,7 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         if len(text) > settings.max_text:
             await chat.port.tell(conversation.chat_key, too_long(settings.max_text))
             return response.json({"ok": True})
-        mine = await asyncio.to_thread(chat.web.append, conversation.number, role="resident", text=text)
-        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
-        return await _turn(chat, conversation, neutralise(text), {}, mine)
+        return await _turn(chat, conversation, text, neutralise(text), {})
 
     @app.post("/api/press")
     async def press(request: Request) -> response.HTTPResponse:
@@ -336,9 +334,7 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
             return _refuse(409, "这个按钮在网页上不能使用。")
         if not await chat.limiter.allow(conversation.chat_key):
             return _refuse(429, TOO_FAST)
-        mine = await asyncio.to_thread(chat.web.append, conversation.number, role="resident", text=button.label)
-        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
-        return await _turn(chat, conversation, button.payload, {}, mine)
+        return await _turn(chat, conversation, button.label, button.payload, {})
 
     @app.post("/api/location")
     async def location(request: Request) -> response.HTTPResponse:
@@ -357,10 +353,9 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
             return _refuse(400, "没有收到位置。")
         if not await chat.limiter.allow(conversation.chat_key):
             return _refuse(429, TOO_FAST)
-        mine = await asyncio.to_thread(chat.web.append, conversation.number, role="resident", text="📍 我的位置")
-        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
         # As Telegram's shared location: the form reads the coordinates from the metadata.
-        return await _turn(chat, conversation, "/inform", {"location": {"latitude": lat, "longitude": lng}}, mine)
+        return await _turn(chat, conversation, "📍 我的位置", "/inform",
+                           {"location": {"latitude": lat, "longitude": lng}})
 
     @app.post("/api/erase")
     async def erase(request: Request) -> response.HTTPResponse:
@@ -458,10 +453,22 @@ async def _relay(chat: WebChat, conversation: Conversation, text: str, extra: di
     await chat.relay.submit(chat.port, {}, chat_id=conversation.chat_key, update_id=None, text=text, meta=meta)
 
 
-async def _turn(chat: WebChat, conversation: Conversation, text: str, extra: dict[str, Any],
-                mine: Optional[dict[str, Any]] = None) -> response.HTTPResponse:
-    """Relay one message; the answer is on the page's stream and in the reply, for pages without one."""
-    before = mine["id"] if mine else (await asyncio.to_thread(chat.web.history, conversation.number))["read_up_to"]
-    await _relay(chat, conversation, text, extra)
-    after = await asyncio.to_thread(chat.web.history, conversation.number, after=before)
-    return response.json({"ok": True, "messages": ([mine] if mine else []) + after["messages"]})
+async def _turn(chat: WebChat, conversation: Conversation, shown: Optional[str], text: str,
+                extra: dict[str, Any]) -> response.HTTPResponse:
+    """Relay one message; the answer is on the page's stream and in the reply, for pages without one.
+
+    The page's copy (``shown``) and the journal row go in one transaction, the journal row's
+    delivery and the replies in another (WebPort.settle); the reply lists what this turn showed."""
+    assert chat.relay is not None
+    meta: dict[str, Any] = {"channel": "web"}
+    meta.update(extra)
+    try:
+        mine, _ = await asyncio.to_thread(chat.web.receive, conversation.number, shown=shown, relayed=text, meta=meta)
+    except Exception:  # noqa: BLE001 - the court's database is down: the page says it was not sent
+        log.exception("web message not journaled")
+        return _refuse(503, NOT_SENT)
+    if mine is not None:
+        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
+    with chat.port.collect(conversation.number) as answered:
+        await chat.relay.flush(chat.port, conversation.chat_key, {})
+    return response.json({"ok": True, "messages": ([mine] if mine else []) + answered})

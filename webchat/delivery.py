@@ -9,8 +9,9 @@ is configured and no page is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
 from bot.notifications import UnknownTemplate, render
@@ -47,17 +48,47 @@ def venue_json(venue: Optional[Venue]) -> Optional[dict[str, Any]]:
             "map": f"https://uri.amap.com/marker?position={lng},{lat}&name={quote(venue.title)}&coordinate=wgs84"}
 
 
+def _item(item: Outgoing) -> dict[str, Any]:
+    if item.venue is not None:
+        return {"text": "", "venue": venue_json(item.venue)}
+    return {"text": item.text, "buttons": item.buttons, "keyboard": item.keyboard}
+
+
 class WebPort:
-    """relay.ChatPort for the web chat."""
+    """relay.ChatPort for the web chat. A request relaying a message collects what was shown
+    meanwhile (``collect``), so it answers without reading the conversation back."""
 
     def __init__(self, web: WebChatDesk, hub: Hub) -> None:
         self.web, self.hub = web, hub
+        self._collectors: dict[int, list[list[dict[str, Any]]]] = {}
+
+    @contextlib.contextmanager
+    def collect(self, number: int) -> Iterator[list[dict[str, Any]]]:
+        shown: list[dict[str, Any]] = []
+        self._collectors.setdefault(number, []).append(shown)
+        try:
+            yield shown
+        finally:
+            collectors = self._collectors[number]
+            collectors.remove(shown)
+            if not collectors:
+                del self._collectors[number]
+
+    def _shown(self, number: int, message: dict[str, Any]) -> None:
+        self.hub.publish(number, {"type": "message", "message": message})
+        for shown in self._collectors.get(number, ()):
+            shown.append(message)
 
     async def show(self, number: int, **item: Any) -> Optional[dict[str, Any]]:
         message = await asyncio.to_thread(self.web.show_plan_item, number, **item)
         if message is not None:
-            self.hub.publish(number, {"type": "message", "message": message})
+            self._shown(number, message)
         return message
+
+    async def settle(self, chat_id: int, inbound_id: int, items: Sequence[Outgoing]) -> None:
+        number = number_of(chat_id)
+        for message in await asyncio.to_thread(self.web.settle, number, inbound_id, [_item(i) for i in items]):
+            self._shown(number, message)
 
     async def typing(self, chat_id: int) -> None:
         self.hub.publish(number_of(chat_id), {"type": "typing"})
@@ -68,10 +99,7 @@ class WebPort:
     async def send_plan(self, chat_id: int, items: Sequence[Outgoing], chat_data: dict) -> None:
         number = number_of(chat_id)
         for item in items:
-            if item.venue is not None:
-                await self.show(number, text="", venue=venue_json(item.venue))
-            else:
-                await self.show(number, text=item.text, buttons=item.buttons, keyboard=item.keyboard)
+            await self.show(number, **_item(item))
 
 
 class WebOutbox:

@@ -57,8 +57,7 @@ def test_a_resident_moves_and_then_cancels_an_appointment_from_the_page(browser,
         assert moved.starts_at != was and moved.status in ("rescheduled", "booked")
     # Then the resident cannot go after all.
     send(page, "取消预约", "案件编号")
-    send(page, reference, "手机号")
-    send(page, "13945617701", "确定要取消")
+    send(page, reference, "确定要取消")  # the phone was checked a moment ago in this conversation
     tap(page, "确定取消", "已取消")
     with stack_db.reader() as s:
         case = s.execute(select(Case).where(Case.reference == reference)).scalar_one()
