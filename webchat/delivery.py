@@ -17,6 +17,7 @@ from urllib.parse import quote
 from bot.notifications import UnknownTemplate, render
 from bot.replies import Outgoing, Venue
 from court import conversations, sms
+from court.store import notify
 from court.frontdesk import Delivery, FrontDesk
 from court.webchat import WebChatDesk, number_of
 from webchat.hub import Hub
@@ -103,21 +104,36 @@ class WebPort:
 
 
 class WebOutbox:
+    """Delivers pushes to web conversations. On PostgreSQL a push written anywhere wakes it
+    (court/store/notify.py) and it polls only every ``listening_interval`` for reminders
+    falling due and rows left by a crash; on SQLite it polls every ``interval``."""
+
     def __init__(self, desk: FrontDesk, web: WebChatDesk, hub: Hub, *, link: str, interval: float = 1.0,
-                 batch: int = 50) -> None:
+                 batch: int = 50, listening_interval: float = 5.0) -> None:
         self.desk, self.web, self.hub, self.link = desk, web, hub, link
-        self.interval, self.batch = interval, batch
+        self.interval, self.batch, self.listening_interval = interval, batch, listening_interval
         self.sent = 0
+        self.wakeup = notify.Listener(desk.db, notify.OUTBOX)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a database outage must not kill the loop
-                log.exception("web outbox pass failed; retrying")
-            await asyncio.sleep(self.interval)
+        try:
+            while True:
+                done = 0
+                listening = self.wakeup.listening or self.wakeup.start()  # before the pass: no wake-up is missed
+                try:
+                    done = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - a database outage must not kill the loop
+                    log.exception("web outbox pass failed; retrying")
+                if done >= self.batch:
+                    continue  # more are waiting: no pause between full batches
+                if listening and self.wakeup.listening:
+                    await self.wakeup.wait(max(self.interval, self.listening_interval))
+                else:
+                    await asyncio.sleep(self.interval)
+        finally:
+            self.wakeup.stop()
 
     async def run_once(self) -> int:
         deliveries = await asyncio.to_thread(self.desk.claim_pushes, self.batch, conversations.WEB)
