@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -32,6 +33,13 @@ ROLES = ("resident", "assistant", "push")
 PLACE_KEYBOARD = "location"  # the question that asks where the resident is
 # The last visit counts for retention (days): a request writes it only when it is this old.
 SEEN_TOUCH = dt.timedelta(minutes=10)
+SEEN_CACHE = 50_000  # conversations the web chat remembers by cookie between visits' writes
+
+
+def timedelta_between(earlier: dt.datetime, later: dt.datetime) -> dt.timedelta:
+    """``later - earlier``; a clock moved back counts as stale, never as fresh."""
+    delta = later - earlier
+    return delta if delta >= dt.timedelta(0) else SEEN_TOUCH
 
 
 def new_cookie() -> str:
@@ -210,22 +218,37 @@ class WebChatDesk:
 
     def __init__(self, db: Database, *, now: Callable[[], dt.datetime] = clock.now) -> None:
         self.db, self.now = db, now
+        # cookie hash -> (conversation number, when the last visit was last written): a page's
+        # requests within SEEN_TOUCH need no database. Retention keeps a conversation at least a
+        # day after its last visit, so an entry this young never names a deleted conversation.
+        self._seen: dict[str, tuple[int, dt.datetime]] = {}
+        self._seen_lock = threading.Lock()
 
     def find(self, cookie: object) -> Optional[Conversation]:
-        """A read on most requests: the write lock is taken only to renew a stale last visit."""
+        """No database on most requests; a read on the first of a page's, a write only to renew the last visit."""
         if not valid_cookie(cookie):
             return None
-        now = self.now()
+        now, key = self.now(), _hash(str(cookie))
+        with self._seen_lock:
+            cached = self._seen.get(key)
+        if cached is not None and timedelta_between(cached[1], now) < SEEN_TOUCH:
+            return Conversation(cached[0])
         with self.db.reader() as s:
             row = s.execute(select(WebConversation.id, WebConversation.last_seen_at)
-                            .where(WebConversation.cookie_hash == _hash(str(cookie)))).first()
+                            .where(WebConversation.cookie_hash == key)).first()
         if row is None:
             return None
-        if now - row.last_seen_at >= SEEN_TOUCH:
+        seen = row.last_seen_at
+        if now - seen >= SEEN_TOUCH:
             with self.db.transaction() as s:
                 s.execute(update(WebConversation).where(WebConversation.id == row.id,
                                                         WebConversation.last_seen_at < now)
                           .values(last_seen_at=now).execution_options(synchronize_session=False))
+            seen = now
+        with self._seen_lock:
+            if len(self._seen) >= SEEN_CACHE:
+                self._seen.clear()  # rare (that many pages within minutes): start over rather than grow
+            self._seen[key] = (row.id, seen)
         return Conversation(row.id)
 
     def receive(self, number: int, *, shown: Optional[str], relayed: str,

@@ -53,6 +53,23 @@ def test_a_turn_is_two_transactions_and_a_visit_a_read(db) -> None:
         assert s.get(WebConversation, chat.number).last_seen_at == now[0]
 
 
+def test_a_pages_requests_find_the_conversation_without_the_database(db) -> None:
+    now = [NOW]
+    web = WebChatDesk(db, now=lambda: now[0])
+    cookie = webchat.new_cookie()
+    chat, _ = web.open(cookie)
+    assert web.find(cookie) == chat
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    for _ in range(5):
+        assert web.find(cookie) == chat
+    assert statements == []
+    assert web.find(webchat.new_cookie()) is None and statements  # an unknown cookie is looked up
+    now[0] = NOW - dt.timedelta(hours=1)  # a clock moved back: looked up again, never trusted as fresh
+    statements.clear()
+    assert web.find(cookie) == chat and statements
+
+
 def test_a_failed_settle_leaves_the_message_pending_and_shows_nothing(db) -> None:
     web = WebChatDesk(db, now=lambda: NOW)
     chat, _ = web.open(webchat.new_cookie())
