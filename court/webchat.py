@@ -224,15 +224,22 @@ class WebChatDesk:
         self._seen: dict[str, tuple[int, dt.datetime]] = {}
         self._seen_lock = threading.Lock()
 
-    def find(self, cookie: object) -> Optional[Conversation]:
-        """No database on most requests; a read on the first of a page's, a write only to renew the last visit."""
+    def cached(self, cookie: object) -> Optional[Conversation]:
+        """The conversation if this process saw the cookie within SEEN_TOUCH (no database: safe on the event loop)."""
         if not valid_cookie(cookie):
             return None
-        now, key = self.now(), _hash(str(cookie))
         with self._seen_lock:
-            cached = self._seen.get(key)
-        if cached is not None and timedelta_between(cached[1], now) < SEEN_TOUCH:
+            cached = self._seen.get(_hash(str(cookie)))
+        if cached is not None and timedelta_between(cached[1], self.now()) < SEEN_TOUCH:
             return Conversation(cached[0])
+        return None
+
+    def find(self, cookie: object) -> Optional[Conversation]:
+        """No database on most requests; a read on the first of a page's, a write only to renew the last visit."""
+        found = self.cached(cookie)
+        if found is not None or not valid_cookie(cookie):
+            return found
+        now, key = self.now(), _hash(str(cookie))
         with self.db.reader() as s:
             row = s.execute(select(WebConversation.id, WebConversation.last_seen_at)
                             .where(WebConversation.cookie_hash == key)).first()

@@ -143,7 +143,9 @@ class WebChat:
 
     async def conversation(self, request: Request) -> Optional[Conversation]:
         cookie = request.cookies.get(COOKIE)
-        return await asyncio.to_thread(self.web.find, cookie) if valid_cookie(cookie) else None
+        if not valid_cookie(cookie):
+            return None
+        return self.web.cached(cookie) or await asyncio.to_thread(self.web.find, cookie)
 
     def check_post(self, request: Request) -> Optional[response.HTTPResponse]:
         """CSRF: the token bound to this cookie, a JSON body, and no cross-site sender."""
