@@ -32,6 +32,12 @@ class ActionGreet(Action):
             dispatcher.utter_message(response="utter_welcome")
             return []
         label = guidance.card(start.dispute_type).label
+        if start.booked:  # the agent booked on the phone: show it, never a second booking form
+            dispatcher.utter_message(text=(
+                f"您好！12368热线已为您登记了【{label}】方面的纠纷，并已为您预约调解：\n{start.booked}\n"
+                "需要改时间或取消，可以点“我的预约”，或说“改约”“取消预约”。"))
+            return [SlotSet("dispute_type", start.dispute_type), SlotSet("phone", start.phone),
+                    SlotSet("consent", True)]
         dispatcher.utter_message(text=(
             f"您好！12368热线已为您登记了【{label}】方面的纠纷（案件编号 {start.reference}）：{start.summary}\n"
             "接下来帮您预约离您最近的调解员，只需要再告诉我几项信息。"))

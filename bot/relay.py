@@ -51,6 +51,9 @@ class ChatPort(Protocol):
 
     async def send_plan(self, chat_id: int, items: Sequence[Outgoing], chat_data: dict) -> None: ...
 
+    # Optional: ``async def settle(chat_id, inbound_id, items)`` marks the journal row delivered and
+    # shows the replies in one transaction (the web chat stores what it shows in the court's database).
+
 
 class TelegramPort:
     def __init__(self, bot: Bot, desk: FrontDesk) -> None:
@@ -123,6 +126,13 @@ class Relay:
             return False
         finally:
             typing.cancel()
+        port = self._port(bot)
+        settle = getattr(port, "settle", None)
+        if replies and settle is not None:
+            # The channel marks the journal row and stores the replies in one transaction (the web chat).
+            await settle(chat_id, message.id, plan(replies))
+            self._apologised.discard(chat_id)
+            return True
         await asyncio.to_thread(self.desk.inbox_delivered, message.id)
         self._apologised.discard(chat_id)
         if not replies and not await self._paused(chat_id):

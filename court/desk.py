@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from court import cases, clock, guidance, handoffs, journal, residents
+from court import appointment_cards, cases, clock, guidance, handoffs, journal, residents
 from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid re-exported for callers
     ConsentRequired,
     HandoffUnavailable,
@@ -33,6 +33,7 @@ from court.errors import (  # noqa: F401 - HandoffUnavailable, IntakeLinkInvalid
 )
 from court.privacy import mask_phone
 from court.store.schema import (
+    ACTIVE_APPOINTMENT_STATUSES,
     Case,
     CaseSource,
     DeskRole,
@@ -65,6 +66,7 @@ _USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
 # What secrets.token_urlsafe yields, within Telegram's start payload limit.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _NOTE_DISPUTE = re.compile(r"dispute_type=([a-z_]+)")
+_ACTIVE_APPOINTMENTS = frozenset(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 
 _hasher = PasswordHasher()
 # Verified against for unknown or locked accounts, so every failed login costs
@@ -533,6 +535,7 @@ class IntakeStart:
     summary: str
     phone: str
     name: Optional[str]
+    booked: Optional[str] = None  # the appointment an agent already booked for the caller, as they read it
 
 
 def _token_hash(token: str) -> str:
@@ -557,14 +560,21 @@ def create_intake(session: Session, user: DeskUser, *, dispute_type: str, summar
     residents.set_contact(session, resident, name=name or None, phone=phone)
     case = cases.open_case(session, dispute_type=dispute, summary=summary, actor=user.actor,
                            source=CaseSource.HOTLINE, resident=resident)
+    return case.reference, issue_intake_link(session, case, user, expires_at=now + ttl, action="intake.create",
+                                             now=now)
+
+
+def issue_intake_link(session: Session, case: Case, user: DeskUser, *, expires_at: dt.datetime, action: str,
+                      now: dt.datetime) -> str:
+    """A one-time token that binds the chat opening it to ``case``'s caller; only its hash is kept."""
     token = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-]
     link = IntakeLink(case_id=case.id, token_hash=_token_hash(token), created_by=user.actor, created_at=now,
-                      expires_at=now + ttl)
+                      expires_at=expires_at)
     session.add(link)
     session.flush()
-    journal.audit(session, at=now, actor=user.actor, action="intake.create", entity_type="case", entity_id=case.id,
+    journal.audit(session, at=now, actor=user.actor, action=action, entity_type="case", entity_id=case.id,
                   after={"intake_link_id": link.id, "expires_at": link.expires_at.isoformat()})
-    return case.reference, token
+    return token
 
 
 def _merge_into_chat(session: Session, caller: Resident, chat: Resident, *, conversation_id: str,
@@ -635,5 +645,7 @@ def redeem_intake(session: Session, token: str, *, conversation_id: str, telegra
     journal.audit(session, at=now, actor=journal.chat_actor(conversation_id), action="intake.redeem",
                   entity_type="case", entity_id=case.id, before=before | {"intake_link_id": link.id},
                   after=journal.snapshot("resident", resident) | {"intake_link_id": link.id})
+    booked = [a for a in case.appointments if a.status in _ACTIVE_APPOINTMENTS]
     return IntakeStart(reference=case.reference, dispute_type=case.dispute_type, summary=case.summary or "",
-                       phone=resident.phone or "", name=resident.name)
+                       phone=resident.phone or "", name=resident.name,
+                       booked=appointment_cards.card(booked[0]).render() if booked else None)

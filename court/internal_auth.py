@@ -8,7 +8,9 @@ touch the others:
 - ``RASA_JWT_SECRET``: the bot and the desk → Rasa's HTTP API (a bearer JWT);
 - ``REST_CHANNEL_SECRET``: the bot → Rasa's REST channel (``rasa_ext.channels``);
 - ``COURT_PSEUDONYM_KEY``: keys the hash that stands for a chat in the audit log;
-- ``SPOOL_KEY``: encrypts the bot's inbound spool on disk.
+- ``SPOOL_KEY``: encrypts the bot's inbound spool on disk;
+- ``WEBCHAT_SECRET_KEY``: the web chat's CSRF tokens;
+- ``WEBCHAT_POSTER_KEY``: signs the service points' QR posters (the desk prints, the web chat checks).
 
 Each is read from the environment (production: set by the operator or a secret
 manager), else from ``var/secrets/<name>``, which ``make run`` creates on first
@@ -32,7 +34,9 @@ REST_CHANNEL_SECRET = "REST_CHANNEL_SECRET"
 PSEUDONYM_KEY = "COURT_PSEUDONYM_KEY"
 SPOOL_KEY = "SPOOL_KEY"
 WEBCHAT_SECRET = "WEBCHAT_SECRET_KEY"  # the web chat's CSRF tokens
-NAMES = (ACTION_SERVER_TOKEN, RASA_JWT_SECRET, REST_CHANNEL_SECRET, PSEUDONYM_KEY, SPOOL_KEY, WEBCHAT_SECRET)
+POSTER_KEY = "WEBCHAT_POSTER_KEY"  # signs the service points' QR posters (printed: rotate only if it leaked)
+NAMES = (ACTION_SERVER_TOKEN, RASA_JWT_SECRET, REST_CHANNEL_SECRET, PSEUDONYM_KEY, SPOOL_KEY, WEBCHAT_SECRET,
+         POSTER_KEY)
 
 # The header the bot sends with each message to the REST channel.
 CHANNEL_HEADER = "X-Court-Channel-Secret"

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from court import clock, conversations, internal_auth
+from court.store import notify
 from court.store.schema import AuditEntry, OutboxMessage, OutboxStatus, RecipientType, Resident
 
 # Fields copied into audit snapshots. Free text and personal data stay out:
@@ -97,6 +98,8 @@ def enqueue(
         next_attempt_at=due,
     )
     session.add(message)
+    if due <= clock.now():  # due now: wake the worker at commit (PostgreSQL); later ones wait for its poll
+        notify.signal(session, notify.OUTBOX, message.channel)
     return message
 
 

@@ -11,6 +11,9 @@ job (bot/housekeeping.py runs ``enforce`` every hour). SECURITY.md states the ru
   delivered rows (their text is gone already) are deleted after 30 days.
 - Inline buttons: deleted 30 days after they were used or expired.
 - Desk sessions: deleted 30 days after their last use.
+- The web chat's copy of a conversation (``web_messages``, the page's history):
+  deleted with its conversation ``COURT_WEB_MESSAGE_DAYS`` days (default 90) after
+  the resident's last visit.
 
 Residents' names and phones stay with their cases (court records) until the
 resident asks for erasure; the audit log keeps no personal data by design.
@@ -18,8 +21,9 @@ resident asks for erasure; the audit log keeps no personal data by design.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -45,6 +49,22 @@ HANDOFF_NOTE_DAYS = 90
 INBOUND_DAYS = 30
 BUTTON_DAYS = 30
 SESSION_DAYS = 30
+WEB_MESSAGE_DAYS = 90  # the default of COURT_WEB_MESSAGE_DAYS
+WEB_MESSAGE_DAYS_MAX = 3650
+
+
+def web_message_days(env: Mapping[str, str] = os.environ) -> int:
+    """Days the web chat keeps a conversation's messages after the last visit (COURT_WEB_MESSAGE_DAYS)."""
+    raw = (env.get("COURT_WEB_MESSAGE_DAYS") or "").strip()
+    if not raw:
+        return WEB_MESSAGE_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(f"COURT_WEB_MESSAGE_DAYS 必须是天数（整数），现在是 {raw!r}") from None
+    if not 1 <= days <= WEB_MESSAGE_DAYS_MAX:
+        raise ValueError(f"COURT_WEB_MESSAGE_DAYS 必须在 1 到 {WEB_MESSAGE_DAYS_MAX} 天之间，现在是 {days}")
+    return days
 
 # A conversation whose case is at one of these stages is still in the court's hands.
 _CASE_IN_PROGRESS = (CaseStatus.BOOKED.value, CaseStatus.MEDIATING.value, CaseStatus.AGREEMENT.value,
@@ -64,8 +84,9 @@ class RetentionReport:
     web_chats_deleted: int = 0
 
 
-def enforce(session: Session, *, now: dt.datetime) -> RetentionReport:
+def enforce(session: Session, *, now: dt.datetime, env: Mapping[str, str] = os.environ) -> RetentionReport:
     """One pass of the rules over the court database (the caller's transaction)."""
+    web_idle = dt.timedelta(days=web_message_days(env))  # a bad setting stops the pass before any change
     push_cutoff = now - dt.timedelta(days=PUSH_DAYS)
     pushes = session.execute(
         update(OutboxMessage)
@@ -99,7 +120,7 @@ def enforce(session: Session, *, now: dt.datetime) -> RetentionReport:
         delete(DeskSession).where(DeskSession.last_seen_at < now - dt.timedelta(days=SESSION_DAYS))
         .execution_options(synchronize_session=False)
     ).rowcount or 0
-    web_chats = webchat.purge(session, now=now)  # the page's copy, silent as long as a stale transcript
+    web_chats = webchat.purge(session, now=now, idle=web_idle)  # the page's copy of what was said
     session.flush()
     return RetentionReport(pushes_wiped=pushes, notes_cut=notes, kept_texts_erased=kept_texts,
                            inbound_deleted=delivered, buttons_deleted=buttons, sessions_deleted=sessions,

@@ -11,24 +11,35 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from court import appointment_cards, chat_buttons, clock, conversations, residents
+from court import appointment_cards, chat_buttons, clock, conversations, inbox, residents
 from court.appointment_cards import AppointmentCard
 from court.chat_buttons import Pressed
 from court.errors import ButtonInvalid
 from court.store.db import Database
-from court.store.schema import Appointment, Case, WebConversation, WebMessage
+from court.store.schema import Appointment, Case, ServicePoint, WebConversation, WebMessage
 
 COOKIE_BYTES = 32
 _COOKIE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 HISTORY_LIMIT = 200
-IDLE_KEPT = dt.timedelta(days=90)  # like transcripts: 90 days after the last message
+IDLE_KEPT = dt.timedelta(days=90)  # the default; retention passes COURT_WEB_MESSAGE_DAYS
 ROLES = ("resident", "assistant", "push")
+PLACE_KEYBOARD = "location"  # the question that asks where the resident is
+# The last visit counts for retention (days): a request writes it only when it is this old.
+SEEN_TOUCH = dt.timedelta(minutes=10)
+SEEN_CACHE = 50_000  # conversations the web chat remembers by cookie between visits' writes
+
+
+def timedelta_between(earlier: dt.datetime, later: dt.datetime) -> dt.timedelta:
+    """``later - earlier``; a clock moved back counts as stale, never as fresh."""
+    delta = later - earlier
+    return delta if delta >= dt.timedelta(0) else SEEN_TOUCH
 
 
 def new_cookie() -> str:
@@ -70,7 +81,8 @@ def find(session: Session, cookie: object, *, now: dt.datetime) -> Optional[Conv
                           ).scalar_one_or_none()
     if row is None:
         return None
-    row.last_seen_at = now
+    if now - row.last_seen_at >= SEEN_TOUCH:
+        row.last_seen_at = now
     return Conversation(row.id)
 
 
@@ -145,6 +157,26 @@ def press(session: Session, number: int, token: str, *, now: dt.datetime) -> Pre
     return pressed
 
 
+def remember_point(session: Session, number: int, point_id: int) -> Optional[ServicePoint]:
+    """The point whose poster the resident scanned, kept as their starting place; None if it no longer serves."""
+    point = session.get(ServicePoint, point_id)
+    if point is None or not point.active:
+        return None
+    session.execute(update(WebConversation).where(WebConversation.id == number).values(start_point_id=point.id)
+                    .execution_options(synchronize_session=False))
+    return point
+
+
+def start_point_button(session: Session, number: int) -> Optional[tuple[str, str]]:
+    """When the assistant asks where the resident is: the remembered point's town, as one button."""
+    point = session.execute(select(ServicePoint).join(WebConversation, WebConversation.start_point_id == ServicePoint.id)
+                            .where(WebConversation.id == number)).scalar_one_or_none()
+    if point is None or not point.active:
+        return None
+    short = point.name.replace("调解工作服务点", "")
+    return f"就在{short}附近", '/choose_place{"place_code":"%s"}' % point.place.code
+
+
 def appointments(session: Session, number: int) -> list[AppointmentCard]:
     """The resident's appointments still ahead (active), soonest first."""
     resident = residents.find(session, conversation_id=conversations.web(number))
@@ -186,12 +218,64 @@ class WebChatDesk:
 
     def __init__(self, db: Database, *, now: Callable[[], dt.datetime] = clock.now) -> None:
         self.db, self.now = db, now
+        # cookie hash -> (conversation number, when the last visit was last written): a page's
+        # requests within SEEN_TOUCH need no database. Retention keeps a conversation at least a
+        # day after its last visit, so an entry this young never names a deleted conversation.
+        self._seen: dict[str, tuple[int, dt.datetime]] = {}
+        self._seen_lock = threading.Lock()
 
-    def find(self, cookie: object) -> Optional[Conversation]:
+    def cached(self, cookie: object) -> Optional[Conversation]:
+        """The conversation if this process saw the cookie within SEEN_TOUCH (no database: safe on the event loop)."""
         if not valid_cookie(cookie):
             return None
+        with self._seen_lock:
+            cached = self._seen.get(_hash(str(cookie)))
+        if cached is not None and timedelta_between(cached[1], self.now()) < SEEN_TOUCH:
+            return Conversation(cached[0])
+        return None
+
+    def find(self, cookie: object) -> Optional[Conversation]:
+        """No database on most requests; a read on the first of a page's, a write only to renew the last visit."""
+        found = self.cached(cookie)
+        if found is not None or not valid_cookie(cookie):
+            return found
+        now, key = self.now(), _hash(str(cookie))
+        with self.db.reader() as s:
+            row = s.execute(select(WebConversation.id, WebConversation.last_seen_at)
+                            .where(WebConversation.cookie_hash == key)).first()
+        if row is None:
+            return None
+        seen = row.last_seen_at
+        if now - seen >= SEEN_TOUCH:
+            with self.db.transaction() as s:
+                s.execute(update(WebConversation).where(WebConversation.id == row.id,
+                                                        WebConversation.last_seen_at < now)
+                          .values(last_seen_at=now).execution_options(synchronize_session=False))
+            seen = now
+        with self._seen_lock:
+            if len(self._seen) >= SEEN_CACHE:
+                self._seen.clear()  # rare (that many pages within minutes): start over rather than grow
+            self._seen[key] = (row.id, seen)
+        return Conversation(row.id)
+
+    def receive(self, number: int, *, shown: Optional[str], relayed: str,
+                meta: dict[str, Any]) -> tuple[Optional[dict[str, Any]], int]:
+        """A resident's message, in one transaction: the page's copy (``shown``; None for the greeting)
+        and the inbound journal's row for the relay (``relayed``: the text or payload the assistant gets)."""
         with self.db.transaction() as s:
-            return find(s, cookie, now=self.now())
+            now = self.now()
+            mine = append(s, number, role="resident", text=shown, now=now) if shown is not None else None
+            inbound_id, _ = inbox.receive(s, update_id=None, chat_id=conversations.web_key(number),
+                                          conversation_id=conversations.web(number), text=relayed, meta=meta, now=now)
+            return mine, inbound_id
+
+    def settle(self, number: int, inbound_id: int, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """After the assistant answered: the journal row delivered and every reply stored, in one transaction."""
+        with self.db.transaction() as s:
+            now = self.now()
+            inbox.delivered(s, inbound_id, now=now)
+            shown = [self._show(s, number, now=now, **item) for item in items]
+            return [m for m in shown if m is not None]
 
     def open(self, cookie: str) -> tuple[Conversation, bool]:
         with self.db.transaction() as s:
@@ -206,11 +290,20 @@ class WebChatDesk:
                        outbox_id: Optional[int] = None) -> Optional[dict[str, Any]]:
         """One message with its buttons issued as opaque tokens bound to this conversation, in one transaction."""
         with self.db.transaction() as s:
-            now = self.now()
-            tokens = chat_buttons.issue(s, chat_id=conversations.web_key(number), buttons=list(buttons), now=now)
-            shown = [(label, token) for (label, _), token in zip(buttons, tokens)]
-            return append(s, number, role=role, text=text, buttons=shown, venue=venue, keyboard=keyboard,
-                          outbox_id=outbox_id, now=now)
+            return self._show(s, number, text=text, buttons=buttons, venue=venue, keyboard=keyboard, role=role,
+                              outbox_id=outbox_id, now=self.now())
+
+    @staticmethod
+    def _show(s: Session, number: int, *, text: str, buttons: Sequence[tuple[str, str]] = (),
+              venue: Optional[dict[str, Any]] = None, keyboard: Optional[str] = None, role: str = "assistant",
+              outbox_id: Optional[int] = None, now: dt.datetime) -> Optional[dict[str, Any]]:
+        if keyboard == PLACE_KEYBOARD and role == "assistant":
+            remembered = start_point_button(s, number)
+            buttons = [remembered, *buttons] if remembered else buttons
+        tokens = chat_buttons.issue(s, chat_id=conversations.web_key(number), buttons=list(buttons), now=now)
+        shown = [(label, token) for (label, _), token in zip(buttons, tokens)]
+        return append(s, number, role=role, text=text, buttons=shown, venue=venue, keyboard=keyboard,
+                      outbox_id=outbox_id, now=now)
 
     def history(self, number: int, *, after: int = 0) -> dict[str, Any]:
         with self.db.reader() as s:
@@ -234,6 +327,11 @@ class WebChatDesk:
     def resident_phone(self, number: int) -> Optional[str]:
         with self.db.reader() as s:
             return resident_phone(s, number)
+
+    def remember_point(self, number: int, point_id: int) -> Optional[dict[str, str]]:
+        with self.db.transaction() as s:
+            point = remember_point(s, number, point_id)
+            return {"name": point.name, "address": point.address} if point is not None else None
 
     def exists(self, number: int) -> bool:
         with self.db.reader() as s:

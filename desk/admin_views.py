@@ -7,11 +7,13 @@ import datetime as dt
 import logging
 from typing import Any, Callable, Optional
 
+import segno
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 
-from court import clock, management
+from court import clock, management, posters
 from court.errors import CourtError, NotFound, PermissionDenied
 from court.mediators import LINK_CODE_TTL
 from court.settings import LOCAL_TZ
@@ -20,6 +22,7 @@ from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePoin
                               LinkCodeForm, MediatorFilterForm, MovePointForm, OpenPointForm, PointFilterForm,
                               ReinstateForm, RetireForm, SuspendForm, UnlinkForm, flash_errors)
 from desk.auth import ADMIN_ONLY, restrict
+from desk.views import webchat_base
 
 log = logging.getLogger(__name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -322,6 +325,22 @@ def _point_page(point_id: int, *, move: Optional[MovePointForm] = None, status: 
 @admin_bp.route("/points/<int:point_id>")
 def point(point_id: int):  # type: ignore[no-untyped-def]
     return _point_page(point_id)
+
+
+@admin_bp.route("/points/<int:point_id>/poster")
+def poster(point_id: int):  # type: ignore[no-untyped-def]
+    """An A4 poster for the point's wall: name, address, hours, 12368 and the QR code of its web chat link."""
+    try:
+        with _db().reader() as s:
+            sheet = posters.poster(s, point_id, base_url=webchat_base())
+    except NotFound:
+        raise
+    except CourtError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.point", point_id=point_id))
+    qr = Markup(segno.make_qr(sheet.url, error="q").svg_inline(scale=10, border=2,
+                                                               title=f"扫码打开黑河法院网页助手：{sheet.name}"))
+    return render_template("admin_poster.html", poster=sheet, qr=qr)
 
 
 @admin_bp.route("/points/<int:point_id>/move", methods=["POST"])

@@ -89,3 +89,23 @@ class ResolveForm(FlaskForm):
 class FindMediatorForm(FlaskForm):
     q = StringField("案件编号、姓名或服务点", validators=[DataRequired("请输入案件编号、调解员姓名或服务点。"),
                                                      Length(max=40, message="搜索内容不能超过40个字。")])
+
+
+# --- booking for a phone caller, keyed by their case --------------------------
+
+class CallerTimesForm(FlaskForm):
+    """A GET search: it changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    place = StringField("来电人所在乡镇或县区", validators=[DataRequired("请填写来电人所在的乡镇或县区。"),
+                                                   Length(max=60, message="地名请控制在60字以内。")])
+    after = DateField("最早日期（可选）", validators=[Optional()])
+
+
+class CallerBookForm(FlaskForm):
+    slot = StringField(validators=[SLOT_REQUIRED, Length(max=40)])
+    consent = BooleanField("来电人已在电话中听过时间和地点，同意这次预约",
+                           validators=[DataRequired("请先征得来电人同意这次预约，再勾选。")])
+    send_sms = BooleanField("短信告知来电人（附网页聊天链接，可查看预约）", default=True)

@@ -253,10 +253,14 @@ def deep_link(token: str) -> str:
     return f"https://t.me/{quote(bot, safe='')}?start={quote(token, safe='')}"
 
 
+def webchat_base() -> str:
+    """The web chat's public address (WEBCHAT_PUBLIC_URL), as printed in QR codes and texted links."""
+    return (os.environ.get("WEBCHAT_PUBLIC_URL") or "http://127.0.0.1:8090").rstrip("/")
+
+
 def web_link(token: str) -> str:
     """The web chat's one-time link: any phone browser, WeChat's included (Telegram is blocked in China)."""
-    base = os.environ.get("WEBCHAT_PUBLIC_URL") or "http://127.0.0.1:8090"
-    return f"{base.rstrip('/')}/i/{quote(token, safe='')}"
+    return f"{webchat_base()}/i/{quote(token, safe='')}"
 
 
 @intake_bp.route("/intake", methods=["GET", "POST"])

@@ -32,7 +32,7 @@ from bot.handlers.resident import (DELETE_CONFIRM, DELETE_KEEP, DELETE_QUESTION,
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.text import neutralise
-from court import conversations, internal_auth
+from court import conversations, internal_auth, poster_links
 from court.errors import CourtError
 from court.frontdesk import FrontDesk
 from court.settings import spool_path
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "hh_chat"
-COOKIE_DAYS = 90  # as long as the court keeps the conversation
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {
@@ -138,13 +137,15 @@ class WebChat:
         cookie["httponly"] = True
         cookie["samesite"] = "Lax"
         cookie["path"] = "/"
-        cookie["max-age"] = COOKIE_DAYS * 86400
+        cookie["max-age"] = self.settings.kept_days * 86400  # as long as the court keeps it
         if self.secure(request):
             cookie["secure"] = True
 
     async def conversation(self, request: Request) -> Optional[Conversation]:
         cookie = request.cookies.get(COOKIE)
-        return await asyncio.to_thread(self.web.find, cookie) if valid_cookie(cookie) else None
+        if not valid_cookie(cookie):
+            return None
+        return self.web.cached(cookie) or await asyncio.to_thread(self.web.find, cookie)
 
     def check_post(self, request: Request) -> Optional[response.HTTPResponse]:
         """CSRF: the token bound to this cookie, a JSON body, and no cross-site sender."""
@@ -245,6 +246,28 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         await asyncio.sleep(0)
         return resp
 
+    @app.get("/p/<token>")
+    async def poster_link(request: Request, token: str) -> response.HTTPResponse:
+        """A service point's QR poster: the chat opens with that point remembered as the starting place."""
+        cookie = request.cookies.get(COOKIE)
+        if not valid_cookie(cookie):
+            cookie = new_cookie()
+        resp = response.redirect("/", status=303)
+        chat.set_cookie(request, resp, str(cookie))
+        point_id = poster_links.point_of(token)
+        if point_id is None:  # altered, another installation's, or not a poster at all: a plain start
+            return resp
+        known = await chat.conversation(request)
+        if known is None and not await chat.new_chats.allow(hash(chat.client(request))):
+            return resp
+        conversation = known or (await asyncio.to_thread(chat.web.open, str(cookie)))[0]
+        point = await asyncio.to_thread(chat.web.remember_point, conversation.number, point_id)
+        if point is None:
+            return resp
+        # Before the redirect: the page then finds the greeting and does not ask for another.
+        await _poster_welcome(chat, conversation, point)
+        return resp
+
     @app.get("/api/state")
     async def state(request: Request) -> response.HTTPResponse:
         conversation = await chat.conversation(request)
@@ -269,7 +292,7 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         history = await asyncio.to_thread(chat.web.history, conversation.number)
         if history["messages"]:
             return response.json({"ok": True})
-        return await _turn(chat, conversation, "/greet", {})
+        return await _turn(chat, conversation, None, "/greet", {})
 
     @app.post("/api/send")
     async def send(request: Request) -> response.HTTPResponse:
@@ -291,9 +314,7 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
         if len(text) > settings.max_text:
             await chat.port.tell(conversation.chat_key, too_long(settings.max_text))
             return response.json({"ok": True})
-        mine = await asyncio.to_thread(chat.web.append, conversation.number, role="resident", text=text)
-        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
-        return await _turn(chat, conversation, neutralise(text), {}, mine)
+        return await _turn(chat, conversation, text, neutralise(text), {})
 
     @app.post("/api/press")
     async def press(request: Request) -> response.HTTPResponse:
@@ -315,9 +336,7 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
             return _refuse(409, "这个按钮在网页上不能使用。")
         if not await chat.limiter.allow(conversation.chat_key):
             return _refuse(429, TOO_FAST)
-        mine = await asyncio.to_thread(chat.web.append, conversation.number, role="resident", text=button.label)
-        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
-        return await _turn(chat, conversation, button.payload, {}, mine)
+        return await _turn(chat, conversation, button.label, button.payload, {})
 
     @app.post("/api/location")
     async def location(request: Request) -> response.HTTPResponse:
@@ -336,10 +355,9 @@ def create_app(settings: Optional[WebSettings] = None, db: Optional[Database] = 
             return _refuse(400, "没有收到位置。")
         if not await chat.limiter.allow(conversation.chat_key):
             return _refuse(429, TOO_FAST)
-        mine = await asyncio.to_thread(chat.web.append, conversation.number, role="resident", text="📍 我的位置")
-        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
         # As Telegram's shared location: the form reads the coordinates from the metadata.
-        return await _turn(chat, conversation, "/inform", {"location": {"latitude": lat, "longitude": lng}}, mine)
+        return await _turn(chat, conversation, "📍 我的位置", "/inform",
+                           {"location": {"latitude": lat, "longitude": lng}})
 
     @app.post("/api/erase")
     async def erase(request: Request) -> response.HTTPResponse:
@@ -423,6 +441,13 @@ def _sse(event: dict[str, Any], ident: Optional[int]) -> str:
     return f"{head}data: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
+async def _poster_welcome(chat: WebChat, conversation: Conversation, point: dict[str, str]) -> None:
+    if not (await asyncio.to_thread(chat.web.history, conversation.number))["messages"]:
+        await _relay(chat, conversation, "/greet", {})
+    await chat.port.show(conversation.number, text=(
+        f"您扫的是{point['name']}的二维码（{point['address']}）。预约调解时，可以直接选这个服务点附近的时间。"))
+
+
 async def _relay(chat: WebChat, conversation: Conversation, text: str, extra: dict[str, Any]) -> None:
     assert chat.relay is not None
     meta: dict[str, Any] = {"channel": "web"}
@@ -430,10 +455,22 @@ async def _relay(chat: WebChat, conversation: Conversation, text: str, extra: di
     await chat.relay.submit(chat.port, {}, chat_id=conversation.chat_key, update_id=None, text=text, meta=meta)
 
 
-async def _turn(chat: WebChat, conversation: Conversation, text: str, extra: dict[str, Any],
-                mine: Optional[dict[str, Any]] = None) -> response.HTTPResponse:
-    """Relay one message; the answer is on the page's stream and in the reply, for pages without one."""
-    before = mine["id"] if mine else (await asyncio.to_thread(chat.web.history, conversation.number))["read_up_to"]
-    await _relay(chat, conversation, text, extra)
-    after = await asyncio.to_thread(chat.web.history, conversation.number, after=before)
-    return response.json({"ok": True, "messages": ([mine] if mine else []) + after["messages"]})
+async def _turn(chat: WebChat, conversation: Conversation, shown: Optional[str], text: str,
+                extra: dict[str, Any]) -> response.HTTPResponse:
+    """Relay one message; the answer is on the page's stream and in the reply, for pages without one.
+
+    The page's copy (``shown``) and the journal row go in one transaction, the journal row's
+    delivery and the replies in another (WebPort.settle); the reply lists what this turn showed."""
+    assert chat.relay is not None
+    meta: dict[str, Any] = {"channel": "web"}
+    meta.update(extra)
+    try:
+        mine, _ = await asyncio.to_thread(chat.web.receive, conversation.number, shown=shown, relayed=text, meta=meta)
+    except Exception:  # noqa: BLE001 - the court's database is down: the page says it was not sent
+        log.exception("web message not journaled")
+        return _refuse(503, NOT_SENT)
+    if mine is not None:
+        chat.hub.publish(conversation.number, {"type": "message", "message": mine})
+    with chat.port.collect(conversation.number) as answered:
+        await chat.relay.flush(chat.port, conversation.chat_key, {})
+    return response.json({"ok": True, "messages": ([mine] if mine else []) + answered})

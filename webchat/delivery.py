@@ -9,13 +9,15 @@ is configured and no page is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
 from bot.notifications import UnknownTemplate, render
 from bot.replies import Outgoing, Venue
 from court import conversations, sms
+from court.store import notify
 from court.frontdesk import Delivery, FrontDesk
 from court.webchat import WebChatDesk, number_of
 from webchat.hub import Hub
@@ -47,17 +49,47 @@ def venue_json(venue: Optional[Venue]) -> Optional[dict[str, Any]]:
             "map": f"https://uri.amap.com/marker?position={lng},{lat}&name={quote(venue.title)}&coordinate=wgs84"}
 
 
+def _item(item: Outgoing) -> dict[str, Any]:
+    if item.venue is not None:
+        return {"text": "", "venue": venue_json(item.venue)}
+    return {"text": item.text, "buttons": item.buttons, "keyboard": item.keyboard}
+
+
 class WebPort:
-    """relay.ChatPort for the web chat."""
+    """relay.ChatPort for the web chat. A request relaying a message collects what was shown
+    meanwhile (``collect``), so it answers without reading the conversation back."""
 
     def __init__(self, web: WebChatDesk, hub: Hub) -> None:
         self.web, self.hub = web, hub
+        self._collectors: dict[int, list[list[dict[str, Any]]]] = {}
+
+    @contextlib.contextmanager
+    def collect(self, number: int) -> Iterator[list[dict[str, Any]]]:
+        shown: list[dict[str, Any]] = []
+        self._collectors.setdefault(number, []).append(shown)
+        try:
+            yield shown
+        finally:
+            collectors = self._collectors[number]
+            collectors.remove(shown)
+            if not collectors:
+                del self._collectors[number]
+
+    def _shown(self, number: int, message: dict[str, Any]) -> None:
+        self.hub.publish(number, {"type": "message", "message": message})
+        for shown in self._collectors.get(number, ()):
+            shown.append(message)
 
     async def show(self, number: int, **item: Any) -> Optional[dict[str, Any]]:
         message = await asyncio.to_thread(self.web.show_plan_item, number, **item)
         if message is not None:
-            self.hub.publish(number, {"type": "message", "message": message})
+            self._shown(number, message)
         return message
+
+    async def settle(self, chat_id: int, inbound_id: int, items: Sequence[Outgoing]) -> None:
+        number = number_of(chat_id)
+        for message in await asyncio.to_thread(self.web.settle, number, inbound_id, [_item(i) for i in items]):
+            self._shown(number, message)
 
     async def typing(self, chat_id: int) -> None:
         self.hub.publish(number_of(chat_id), {"type": "typing"})
@@ -68,28 +100,40 @@ class WebPort:
     async def send_plan(self, chat_id: int, items: Sequence[Outgoing], chat_data: dict) -> None:
         number = number_of(chat_id)
         for item in items:
-            if item.venue is not None:
-                await self.show(number, text="", venue=venue_json(item.venue))
-            else:
-                await self.show(number, text=item.text, buttons=item.buttons, keyboard=item.keyboard)
+            await self.show(number, **_item(item))
 
 
 class WebOutbox:
+    """Delivers pushes to web conversations. On PostgreSQL a push written anywhere wakes it
+    (court/store/notify.py) and it polls only every ``listening_interval`` for reminders
+    falling due and rows left by a crash; on SQLite it polls every ``interval``."""
+
     def __init__(self, desk: FrontDesk, web: WebChatDesk, hub: Hub, *, link: str, interval: float = 1.0,
-                 batch: int = 50) -> None:
+                 batch: int = 50, listening_interval: float = 5.0) -> None:
         self.desk, self.web, self.hub, self.link = desk, web, hub, link
-        self.interval, self.batch = interval, batch
+        self.interval, self.batch, self.listening_interval = interval, batch, listening_interval
         self.sent = 0
+        self.wakeup = notify.Listener(desk.db, notify.OUTBOX)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a database outage must not kill the loop
-                log.exception("web outbox pass failed; retrying")
-            await asyncio.sleep(self.interval)
+        try:
+            while True:
+                done = 0
+                listening = self.wakeup.listening or self.wakeup.start()  # before the pass: no wake-up is missed
+                try:
+                    done = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - a database outage must not kill the loop
+                    log.exception("web outbox pass failed; retrying")
+                if done >= self.batch:
+                    continue  # more are waiting: no pause between full batches
+                if listening and self.wakeup.listening:
+                    await self.wakeup.wait(max(self.interval, self.listening_interval))
+                else:
+                    await asyncio.sleep(self.interval)
+        finally:
+            self.wakeup.stop()
 
     async def run_once(self) -> int:
         deliveries = await asyncio.to_thread(self.desk.claim_pushes, self.batch, conversations.WEB)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from court import retention
+
 
 def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
@@ -27,6 +29,8 @@ class WebSettings:
     # New conversations per client address per 10 minutes: a script cannot fill the table.
     new_per_address: int = field(default_factory=lambda: int(os.environ.get("WEBCHAT_NEW_PER_ADDRESS", 30)))
     streams_per_chat: int = 4
+    # The cookie lives as long as the court keeps the conversation (COURT_WEB_MESSAGE_DAYS).
+    kept_days: int = field(default_factory=retention.web_message_days)
     outbox_interval: float = field(default_factory=lambda: _float("WEBCHAT_OUTBOX_INTERVAL", 1.0))
     retry_interval: float = field(default_factory=lambda: _float("BOT_RETRY_INTERVAL", 5.0))
 

@@ -682,6 +682,8 @@ class WebConversation(Base):
     created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     last_seen_at = Column(UTCDateTime, nullable=False, default=clock.now)
     read_up_to = Column(Integer, nullable=False, default=0)  # the last message the resident has seen
+    # The service point whose QR poster opened the chat: offered as the place when booking.
+    start_point_id = Column(Integer, ForeignKey("service_points.id", ondelete="SET NULL"))
 
 
 class WebMessage(Base):

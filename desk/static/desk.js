@@ -181,3 +181,12 @@
     if (list) startTranscript(list);
   });
 })();
+
+// A print button (the QR poster): no inline script under the desk's CSP.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+})();

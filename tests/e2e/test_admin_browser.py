@@ -107,3 +107,28 @@ def test_an_admin_appoints_one_mediator_and_suspends_another(browser, desk_url, 
     assert reference in page.inner_text("#upcoming")
     page.goto(f"{desk_url}/admin/mediators?status=suspended")
     assert owner_name in page.inner_text("#mediators")
+
+
+def test_a_points_qr_poster_prints_on_one_a4_page(browser, desk_url, admin_db):
+    from court import poster_links
+    from court.store.schema import ServicePoint
+
+    with admin_db.reader() as s:
+        point = s.execute(select(ServicePoint).where(ServicePoint.active.is_(True))
+                          .order_by(ServicePoint.id.desc())).scalars().first()
+        point_id, name, address = point.id, point.name, point.address
+    page = logged_in(browser, desk_url, "admin.zhou")
+    page.goto(f"{desk_url}/admin/points/{point_id}")
+    page.click("#poster-link")
+    page.wait_for_url(f"**/admin/points/{point_id}/poster")
+    poster = page.locator("#poster")
+    for fact in (name, address, "12368", "扫码"):
+        assert fact in poster.inner_text()
+    url = page.locator(".poster-url").inner_text().strip()
+    assert poster_links.point_of(url.rsplit("/", 1)[1]) == point_id
+    page.emulate_media(media="print")
+    assert page.locator(".top").is_hidden() and page.locator("[data-print]").is_hidden()
+    qr = page.locator(".poster-qr svg").bounding_box()
+    assert qr["width"] >= 300  # about 105 mm at 96 px per inch: scannable across a room
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1  # one A4 sheet
