@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run test test-dates eval bench bench-latency bench-scale bench-telegram bench-webchat bench-report bench-desk soak clean
+.PHONY: help setup db model run lint test test-dates eval bench bench-latency bench-scale bench-telegram bench-webchat bench-report bench-desk soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ model: setup ## train the Rasa model if its inputs changed (cached in models/)
 
 run: db ## set everything up and start the assistant (embedded SQLite by default)
 	@bin/run
+
+lint: setup ## ruff (unused and undefined names); the layering is tests/test_architecture.py, run with the tests
+	@.venv/bin/ruff check .
 
 test: setup ## run every test against SQLite and a throwaway PostgreSQL
 	@bin/test

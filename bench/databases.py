@@ -18,7 +18,7 @@ def fresh_database(name: str, pg_url: Optional[str]) -> Database:
     admin = create_engine(pg_url, future=True, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        # Rasa's trackers of the last run live beside it (rasa_ext/tracker_db.py): start them afresh too.
+        # Rasa's trackers of the last run live beside it (court/store/tracker_db.py): start them afresh too.
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}_tracker WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()

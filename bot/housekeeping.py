@@ -23,7 +23,7 @@ from court import retention
 from court.frontdesk import FrontDesk, TranscriptJob
 from court.retention import RetentionReport
 from court.store.db import Database
-from rasa_ext import tracker_db
+from court.store import tracker_db
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from rasa_ext.tracker_db import ensure_database, tracker_database_url
+from court.store.tracker_db import ensure_database, tracker_database_url
 
 logger = logging.getLogger(__name__)
 
 
 class CourtTrackerStore(SQLTrackerStore):
     """Trackers in TRACKER_DATABASE_URL (or the court database's sibling, see
-    rasa_ext.tracker_db), kept across Rasa restarts."""
+    court.store.tracker_db), kept across Rasa restarts."""
 
     def __init__(self, domain: Optional[Domain] = None, event_broker: Optional[EventBroker] = None,
                  **kwargs: Any) -> None:

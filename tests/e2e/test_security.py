@@ -13,7 +13,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from rasa_ext.tracker_db import tracker_database_url
+from court.store.tracker_db import tracker_database_url
 from tools.sockets import descendants, listening
 
 PHONE = "13604561234"  # only this module uses it: a log line holding it came from here

@@ -37,7 +37,8 @@ class Postgres:
         port = free_port()
         # Under /tmp, not pytest's owner-only tmp: the server runs as the postgres user when we are root.
         self.directory = Path(f"/tmp/heihe-court-pgtest-{port}")
-        self.env = os.environ | {"PGTEST_PORT": str(port), "PGTEST_DIR": str(self.directory)}
+        # Durable, as in production: a commit acknowledged before the kill is there after it.
+        self.env = os.environ | {"PGTEST_PORT": str(port), "PGTEST_DIR": str(self.directory), "PGTEST_DURABLE": "1"}
 
     def start(self) -> str:
         return subprocess.run([str(ROOT / "bin" / "pg-test-server"), "start"], env=self.env, check=True,

@@ -8,7 +8,7 @@ import uuid
 import requests
 from sqlalchemy import create_engine, text
 
-from rasa_ext.tracker_db import tracker_database_url
+from court.store.tracker_db import tracker_database_url
 
 LEAK = "俺家楼上天天往下漏水，找他好几回了也不管，这事咋整"
 

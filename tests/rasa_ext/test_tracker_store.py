@@ -17,7 +17,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from rasa_ext.tracker_db import REPO_ROOT, ensure_database, stale_conversations, tracker_database_url
+from court.store.tracker_db import REPO_ROOT, ensure_database, stale_conversations, tracker_database_url
 from rasa_ext.tracker_store import CourtTrackerStore
 from tests.conftest import _backends, _pg_admin, _pg_url
 

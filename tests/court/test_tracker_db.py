@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rasa_ext.tracker_db import REPO_ROOT, ensure_database, tracker_database_url
+from court.store.tracker_db import REPO_ROOT, ensure_database, tracker_database_url
 
 
 @pytest.mark.parametrize("court, tracker", [
@@ -57,5 +57,5 @@ def test_ensure_database_makes_sqlite_directory(tmp_path):
 
 def test_loads_without_rasa():
     # Tools and the court's own processes use it; Rasa takes seconds to import.
-    code = "import sys, rasa_ext.tracker_db; assert not any(m.split('.')[0] == 'rasa' for m in sys.modules)"
+    code = "import sys, court.store.tracker_db; assert not any(m.split('.')[0] == 'rasa' for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)
