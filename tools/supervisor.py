@@ -82,9 +82,13 @@ class Supervisor(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(self.interval):
+            current = set(self.stack.supervised_names())
             for name in list(self._states):
                 if self._halt.is_set():
                     return
+                if name not in current:  # taken out on purpose (a test stopping the bot)
+                    del self._states[name]
+                    continue
                 try:
                     self._check(name, self._states[name])
                 except Exception:  # noqa: BLE001 - the watcher itself must not die

@@ -121,3 +121,43 @@ def test_redis_down_is_a_clear_error_and_the_retry_is_answered_once_on_postgresq
             time.sleep(0.5)
     assert texts(reply)
     assert [t for t, _ in user_turns(topology, me)] == ["你好", "邻居家装修天天砸墙，吵得没法睡觉"]
+
+
+def say_until_answered(topology: Topology, sender: str, text: str, tries: int = 20) -> list[dict]:
+    """What a front end does with a 503: apologise, keep the message, send it again later."""
+    for _ in range(tries):
+        try:
+            return topology.say(sender, text)
+        except requests.HTTPError as failed:
+            assert failed.response.status_code == 503, failed.response.status_code
+            time.sleep(0.5)
+    raise AssertionError(f"never answered: {text}")
+
+
+def test_an_action_server_killed_mid_booking_the_other_books_it_once_on_postgresql(topology):
+    me = f"scale-{uuid.uuid4().hex[:8]}"
+    topology.say(me, "你好")
+    topology.say(me, "俺家楼上天天往下漏水，找他好几回了也不管")
+    for message, expect in (("我想约调解员", "同意"), ("同意", "称呼"), ("王桂芝", "手机号"),
+                            ("13945612399", "乡镇"), ("爱辉区西岗子", "哪天")):
+        assert expect in texts(say_until_answered(topology, me, message)), message
+    offers = say_until_answered(topology, me, "明天上午")
+    slot = next(b["payload"] for r in offers for b in r.get("buttons") or [] if "slot_token" in b["payload"])
+    assert "请确认" in texts(say_until_answered(topology, me, slot))
+    # One action server dies (SIGKILL) just before the booking: HAProxy sends the call to the
+    # other one, or Rasa's call fails and the turn is dropped whole (503) and sent again.
+    name = f"actions-{topology.action_ports[0]}"
+    topology.kill(name)
+    try:
+        booked = texts(say_until_answered(topology, me, "确认"))
+    finally:
+        topology.respawn(name)
+    assert "预约成功" in booked
+    reference = booked.split("案件编号：")[1].split()[0]
+    db = Database(topology.env["DATABASE_URL"])
+    with db.reader() as s:
+        count = s.execute(text("SELECT count(*) FROM appointments a JOIN cases c ON c.id = a.case_id "
+                               "WHERE c.reference = :ref"), {"ref": reference}).scalar_one()
+    db.dispose()
+    assert count == 1
+    assert [t for t, _ in user_turns(topology, me)].count("确认") == 1
