@@ -354,7 +354,8 @@ def book(session: Session, case: Case, *, point_id: int, starts_at: dt.datetime,
     slot = _find_slot(session, point_id, starts_at, mediator_id, case.dispute_type, now)
     _hold_mediator(session, slot.mediator_id, point_id)
     appt = Appointment(case=case, service_point_id=point_id, mediator_id=slot.mediator_id,
-                       starts_at=slot.starts_at, ends_at=slot.ends_at, status=AppointmentStatus.BOOKED.value)
+                       starts_at=slot.starts_at, ends_at=slot.ends_at, status=AppointmentStatus.BOOKED.value,
+                       created_at=now)  # the caller's clock, as its pushes and audit entry
     session.add(appt)
     _flush_or_taken(session)
     session.refresh(appt)
@@ -556,7 +557,8 @@ def _hand_over(session: Session, appt: Appointment, *, actor: str, leaving: int,
         slot = colleagues[0]
         _hold_mediator(session, slot.mediator_id, point.id)
         new = Appointment(case=case, service_point_id=appt.service_point_id, mediator_id=slot.mediator_id,
-                          starts_at=slot.starts_at, ends_at=slot.ends_at, status=AppointmentStatus.BOOKED.value)
+                          starts_at=slot.starts_at, ends_at=slot.ends_at, status=AppointmentStatus.BOOKED.value,
+                          created_at=now)
         session.add(new)
         _flush_or_taken(session)
         session.refresh(new)
