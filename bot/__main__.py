@@ -58,10 +58,10 @@ def main() -> int:
         if settings.token:
             stack.start_bot(token=settings.token, api_base=settings.api_base)
         supervisor = stack.supervise(on_give_up=_give_up)
+        signal.signal(signal.SIGTERM, lambda *_: _thread.interrupt_main())  # stop the children too
         try:
             if settings.token:
                 print(f"Telegram 机器人已启动（{settings.api_base}），Ctrl-C 结束。", flush=True)
-                signal.signal(signal.SIGTERM, lambda *_: _thread.interrupt_main())
                 threading.Event().wait()
             else:
                 from bot import console
