@@ -53,7 +53,11 @@ def point_of(value: object, env: Mapping[str, str] = os.environ) -> Optional[int
     except (binascii.Error, ValueError):
         return None
     point_id = int.from_bytes(raw[:_ID_BYTES], "big")
-    if point_id == 0 or not hmac.compare_digest(raw[_ID_BYTES:], _mac(point_id, env)):
+    if point_id == 0:
+        return None
+    # Compare the canonical text, not the decoded bytes: the last base64 character carries
+    # spare bits, so a changed final character can decode to the same bytes.
+    if not hmac.compare_digest(text, token(point_id, env)):
         return None
     return point_id
 
