@@ -94,6 +94,10 @@ async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retenti
             await asyncio.to_thread(desk.expire_unaccepted)
         except Exception:  # noqa: BLE001
             log.exception("acceptance deadline pass failed")
+        try:  # 委派调解: deadline warnings on the court's clock, and the parties' texts
+            await asyncio.to_thread(desk.delegation_pass)
+        except Exception:  # noqa: BLE001
+            log.exception("delegation pass failed")
         if time.monotonic() >= next_retention:
             try:
                 report = await asyncio.to_thread(enforce_retention, desk, tracker_url)

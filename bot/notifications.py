@@ -11,6 +11,8 @@ from court import guidance
 
 # Button payloads of mediator pushes; kept on the server behind opaque tokens.
 ACCEPT, DECLINE = "m:accept:", "m:decline:"
+# 委派调解 (court/delegation.py): the same two answers, on a delegated case.
+DELEGATION_ACCEPT, DELEGATION_DECLINE = "d:accept:", "d:decline:"
 REBOOK = "/book_mediation"
 
 
@@ -167,6 +169,45 @@ def _handoff_overdue(p: dict[str, Any]) -> Notice:
                   buttons=[("继续用助手", "/cancel_handoff"), ("预约调解", REBOOK), ("继续等待", "/keep_waiting")])
 
 
+def _day(iso: object) -> str:
+    text = str(iso or "")
+    return f"{int(text[5:7])}月{int(text[8:10])}日" if len(text) == 10 else text
+
+
+def _delegation_offer(p: dict[str, Any]) -> Notice:
+    text = (f"【法院委派调解】\n案件编号：{p.get('reference', '')}\n纠纷类型：{_dispute(p)}\n"
+            f"简述：{p.get('summary') or '（未填写）'}\n标的额（元）：{p.get('amount', '')}\n"
+            f"委派：{p.get('court', '')} {p.get('judge', '')}法官\n服务点：{_where(p)}\n"
+            f"期限：{_day(p.get('deadline'))}前办结\n\n请确认能否承办。接受后可看到双方当事人的联系方式。")
+    return Notice(text=text, buttons=[("接受", f"{DELEGATION_ACCEPT}{p['delegation_id']}"),
+                                      ("拒绝", f"{DELEGATION_DECLINE}{p['delegation_id']}")])
+
+
+def _delegation_withdrawn(p: dict[str, Any]) -> Notice:
+    return Notice(text=f"【委派案件已改派】\n案件 {p.get('reference', '')} 已由法院改派给其他调解员，您无需承办。")
+
+
+def _delegation_deadline(p: dict[str, Any]) -> Notice:
+    day, level = _day(p.get("deadline")), p.get("level")
+    # Dates, not "N天": a count of days reads as a legal time limit to court/legal.py.
+    when = {"d7": f"将于{day}到期，请抓紧办理", "d1": f"明天（{day}）到期"}.get(str(level), f"已超过期限（{day}）")
+    ref = p.get("reference", "")
+    return Notice(text=(f"【委派期限提醒】\n委派案件 {ref} {when}。\n"
+                        f"请尽快登记结果：/outcome {ref}；需要延期请联系法院工作人员。"))
+
+
+def _delegation_extended(p: dict[str, Any]) -> Notice:
+    return Notice(text=(f"【委派期限已延长】\n案件 {p.get('reference', '')} 的期限延长到{_day(p.get('deadline'))}。\n"
+                        f"理由：{p.get('reason', '')}"))
+
+
+def _delegation_party(p: dict[str, Any]) -> Notice:
+    return Notice(text=(f"【法院委派调解】\n您（{p.get('role', '当事人')}）的纠纷已由法院委派调解，"
+                        f"案件编号：{p.get('reference', '')}\n调解员：{p.get('mediator', '')}  "
+                        f"电话：{p.get('mediator_phone', '')}\n地点：{_where(p)}\n调解员会联系您约定时间。"),
+                  venue=_venue(p))
+
+
 def _transcript_erased(_: dict[str, Any]) -> Notice:
     return Notice(text="【个人信息删除】您与助手的聊天记录已清除。")
 
@@ -188,6 +229,11 @@ RENDERERS: dict[tuple[str, str], Callable[[dict[str, Any]], Notice]] = {
     ("resident", "outcome_recorded"): _resident_outcome,
     ("resident", "point_moved"): _resident_point_moved,
     ("mediator", "point_moved"): _mediator_point_moved,
+    ("mediator", "delegation_offer"): _delegation_offer,
+    ("mediator", "delegation_withdrawn"): _delegation_withdrawn,
+    ("mediator", "delegation_deadline"): _delegation_deadline,
+    ("mediator", "delegation_extended"): _delegation_extended,
+    ("resident", "delegation_party"): _delegation_party,
     # A chat known only by its conversation (the hotline desk talking to a resident).
     ("chat", "agent_reply"): _agent_reply,
     ("chat", "agent_booked"): _agent_booked,

@@ -17,7 +17,7 @@ from court import journal, outbox, service_alerts
 from court.desk import DeskUser
 from court.errors import NotFound, ValidationError
 from court.privacy import mask_name, mask_phone
-from court.store.schema import Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
+from court.store.schema import DelegationParty, Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
 from court.validation import clean_text
 
 NOTE_LIMIT = 500
@@ -27,6 +27,12 @@ KIND_LABELS = {
     "delivery_failed": "多次发送失败",
     service_alerts.TEMPLATE: "系统部件反复故障，已停止自动重启",
     "acceptance_overdue": "调解员超时未确认预约（已转给其他调解员或请居民另约）",
+    "delegation_declined": "调解员拒绝委派案件，请在“委派调解”改派",
+    "delegation_due_7": "委派调解7天内到期",
+    "delegation_due_1": "委派调解明天到期",
+    "delegation_overdue": "委派调解已超过期限",
+    "delegation_returned": "委派调解不成，转立案",
+    "party_unreached": "委派案件当事人短信未发出，请电话告知调解员和服务点",
 }
 WHO_LABELS = {RecipientType.RESIDENT.value: "居民", RecipientType.MEDIATOR.value: "调解员",
               RecipientType.CHAT.value: "居民（未登记）"}
@@ -37,6 +43,8 @@ PUSH_LABELS = {
     "reminder_day_before": "前一天提醒", "reminder_two_hours": "两小时前提醒", "outcome_recorded": "调解结果通知",
     "agent_reply": "坐席回复", "agent_booked": "坐席代约通知", "handoff_returned": "交还助手通知",
     "handoff_closed": "人工服务结束通知", "transcript_erased": "聊天记录已清除通知",
+    "delegation_party_sms": "委派调解告知短信", "delegation_offer": "委派案件通知",
+    "delegation_deadline": "委派期限提醒",
 }
 
 
@@ -67,9 +75,12 @@ def _alert(session: Session, row: OutboxMessage, *, full: bool) -> Alert:
                      name=service_alerts.label(str(p.get("component", ""))), phone="", reference=None,
                      push=str(p.get("reason", "")), created_at=row.created_at)
     name, phone = _contact(session, p.get("recipient_type"), p.get("recipient_id"))
+    who = WHO_LABELS.get(p.get("recipient_type") or "", "未知")
+    party = session.get(DelegationParty, p["party_id"]) if p.get("party_id") else None
+    if party is not None:  # a delegated case's party, known only to the court
+        name, phone, who = party.name, party.phone, "委派案件当事人"
     return Alert(
-        alert_id=row.id, kind=KIND_LABELS.get(row.template, row.template),
-        who=WHO_LABELS.get(p.get("recipient_type") or "", "未知"),
+        alert_id=row.id, kind=KIND_LABELS.get(row.template, row.template), who=who,
         name=name if full else mask_name(name), phone=phone if full else mask_phone(phone),
         reference=p.get("reference"), push=PUSH_LABELS.get(p.get("template") or "", p.get("template") or ""),
         created_at=row.created_at,

@@ -8,9 +8,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court import (acceptance, booking, chat_buttons, clock, conversations, desk, erasure, handoffs, inbox, journal,
-                   mediators, outbox, retention, workcalendar)
-from court.store.schema import RecipientType
+from court import (acceptance, booking, chat_buttons, clock, conversations, delegation, desk, erasure, handoffs, inbox,
+                   journal, mediators, outbox, party_sms, retention, sms, workcalendar)
+from court.store.schema import OutcomeResult, RecipientType
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
 from court.errors import NotFound
@@ -227,12 +227,66 @@ class FrontDesk:
     def outcome_question(self, chat_id: int, reference: str) -> str:
         """The question to ask before showing the result buttons; raises when no outcome can be recorded."""
         with self.db.reader() as s:
+            if delegation.by_reference(s, reference) is not None:
+                return delegation.outcome_question(s, self._mediator_id(s, chat_id), reference)
             case, _ = mediators.outcome_target(s, self._mediator_id(s, chat_id), reference, self.now())
             return f"案件 {case.reference} 的调解结果是？"
 
     def record_outcome(self, chat_id: int, reference: str, result: str) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
+            ref = reference.strip().upper()
+            if delegation.by_reference(s, reference) is not None:
+                # "/outcome REF 失败 双方差距大": the words after the result are the mediator's short note.
+                word, _, note = (result or "").strip().partition(" ")
+                outcome = delegation.record_outcome(s, mediator_id, reference, word, note=note, now=self.now())
+                if outcome.result in (OutcomeResult.FAILED.value, OutcomeResult.NO_SHOW.value):
+                    return (f"已登记：{ref} 调解不成，已退回法院转立案。"
+                            + ("" if note.strip() else f"\n如需补充说明，发送 /session {ref} 说明内容。"))
+                return f"已登记：{ref} {mediators.OUTCOME_LABELS[outcome.result]}。"
             outcome = mediators.record_outcome(s, mediator_id, reference, mediators.parse_outcome(result),
                                                now=self.now())
-            return f"已登记：{reference.strip().upper()} {mediators.OUTCOME_LABELS[outcome.result]}。"
+            return f"已登记：{ref} {mediators.OUTCOME_LABELS[outcome.result]}。"
+
+    # --- delegated cases (委派调解) ----------------------------------------------
+
+    def accept_delegation(self, chat_id: int, delegation_id: int) -> str:
+        with self.db.transaction() as s:
+            mediator_id = self._mediator_id(s, chat_id)
+            first = delegation.accept(s, delegation_id, mediator_id=mediator_id, now=self.now())
+            found = delegation.get(s, delegation_id)
+            head = "已接受，双方当事人会收到通知。" if first else "您已经接受过这个委派案件了。"
+            return (f"{head}\n案件 {found.case.reference}，期限至{found.deadline.month}月{found.deadline.day}日。\n"
+                    f"{delegation.parties_text(found)}\n"
+                    f"联系当事人后发送 /contact {found.case.reference} 情况；每次调解后发送 /session {found.case.reference} 情况；"
+                    f"结束后发送 /outcome {found.case.reference} 登记结果。")
+
+    def decline_delegation(self, chat_id: int, delegation_id: int) -> str:
+        with self.db.transaction() as s:
+            delegation.decline(s, delegation_id, mediator_id=self._mediator_id(s, chat_id), now=self.now())
+            return "已拒绝。法院工作人员会改派给其他调解员。"
+
+    def log_delegation(self, chat_id: int, kind: str, reference: str, note: str) -> str:
+        with self.db.transaction() as s:
+            entry = delegation.add_log(s, self._mediator_id(s, chat_id), reference, kind, note, now=self.now())
+            return f"已记录（{delegation.LOG_LABELS[entry.kind]}）：{reference.strip().upper()}。"
+
+    def delegated_cases(self, chat_id: int) -> tuple[str, list[int]]:
+        """The mediator's open delegated cases as text, and those still waiting for 接受 / 拒绝."""
+        now = self.now()
+        with self.db.reader() as s:
+            rows = delegation.mediator_cases(s, self._mediator_id(s, chat_id), now=now)
+        if not rows:
+            return "【委派案件】\n没有未办结的委派案件。", []
+        lines = [f"{n}. {line}" for n, (_, _, line) in enumerate(rows, 1)]
+        waiting = [d_id for d_id, status, _ in rows if status == "offered"]
+        return "【委派案件】\n" + "\n".join(lines), waiting
+
+    def delegation_pass(self, sender: Any = None) -> tuple[int, int]:
+        """Deadline warnings, then the parties' texts: (alerts raised, texts sent)."""
+        now = self.now()
+        with self.db.transaction() as s:
+            raised = delegation.raise_deadline_alerts(s, now=now)
+        with self.db.transaction() as s:
+            sent = party_sms.send_due(s, sender if sender is not None else sms.sender(), now=now)
+        return raised, sent

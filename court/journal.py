@@ -25,6 +25,8 @@ AUDITED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "service_point": ("active", "place_id", "court_id"),
     "handoff": ("status", "agent", "case_id", "reason"),
     "resident": ("consent_version", "deletion_requested_at", "anonymised_at"),
+    "delegation": ("status", "case_id", "court_id", "channel", "deadline", "original_deadline", "offers",
+                   "alert_level"),
 }
 
 

@@ -11,7 +11,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers import mediator, resident
-from bot.notifications import ACCEPT, DECLINE
+from bot.notifications import ACCEPT, DECLINE, DELEGATION_ACCEPT, DELEGATION_DECLINE
 from bot.outgoing import send_text
 from bot.services import services
 from court.errors import CourtError
@@ -54,6 +54,8 @@ async def _route(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: in
             await resident.relay(update, context, payload)
     elif payload.startswith((ACCEPT, DECLINE)):
         await send_text(context.bot, chat_id, await mediator.answer_push(context, chat_id, payload))
+    elif payload.startswith((DELEGATION_ACCEPT, DELEGATION_DECLINE)):
+        await send_text(context.bot, chat_id, await mediator.answer_delegation(context, chat_id, payload))
     elif payload.startswith(mediator.OUTCOME_PREFIX):
         reference, _, result = payload[len(mediator.OUTCOME_PREFIX):].partition(":")
         await send_text(context.bot, chat_id, await mediator.record(context, chat_id, reference, result))

@@ -7,7 +7,7 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.notifications import ACCEPT, DECLINE
+from bot.notifications import ACCEPT, DECLINE, DELEGATION_ACCEPT, DELEGATION_DECLINE
 from bot.outgoing import inline_keyboard, send_text
 from bot.services import services
 from court.errors import CourtError
@@ -20,6 +20,9 @@ MEDIATOR_COMMANDS = [
     BotCommand("today", "今日预约"),
     BotCommand("week", "未来七天的预约"),
     BotCommand("outcome", "登记调解结果：/outcome 案件编号"),
+    BotCommand("cases", "法院委派的案件"),
+    BotCommand("contact", "委派案件联系记录：/contact 案件编号 情况"),
+    BotCommand("session", "委派案件调解记录：/session 案件编号 情况"),
     BotCommand("help", "使用说明"),
 ]
 
@@ -113,3 +116,57 @@ async def answer_push(context: ContextTypes.DEFAULT_TYPE, chat_id: int, payload:
         return exc.message
     return "这个按钮已失效。"
 
+
+
+# --- 委派调解: cases the court delegated -------------------------------------------
+
+LOG_USAGE = "请在 /{cmd} 后面加上案件编号和简短情况，例如：/{cmd} HH261130-7K3Q 电话联系申请人，约定周三面谈"
+
+
+async def cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cases: the open delegated cases, then 接受 / 拒绝 for each still waiting."""
+    desk, chat_id = services(context).desk, update.effective_chat.id
+    try:
+        text, waiting = await asyncio.to_thread(desk.delegated_cases, chat_id)
+    except CourtError as exc:
+        text, waiting = exc.message, []
+    await _reply(update, context, text)
+    for delegation_id in waiting[:10]:
+        markup = await inline_keyboard(desk, chat_id, [("接受", f"{DELEGATION_ACCEPT}{delegation_id}"),
+                                                       ("拒绝", f"{DELEGATION_DECLINE}{delegation_id}")])
+        await _reply(update, context, "待确认的委派案件：", markup)
+
+
+async def _log(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, cmd: str) -> None:
+    if len(context.args or []) < 2:
+        await _reply(update, context, LOG_USAGE.format(cmd=cmd))
+        return
+    reference, note = context.args[0][:20], " ".join(context.args[1:])[:400]
+    try:
+        text = await asyncio.to_thread(services(context).desk.log_delegation, update.effective_chat.id, kind,
+                                       reference, note)
+    except CourtError as exc:
+        text = exc.message
+    await _reply(update, context, text)
+
+
+async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _log(update, context, "contact", "contact")
+
+
+async def session(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _log(update, context, "session", "session")
+
+
+async def answer_delegation(context: ContextTypes.DEFAULT_TYPE, chat_id: int, payload: str) -> str:
+    """接受 / 拒绝 on a delegated case; the court checks it is this mediator's."""
+    action, _, delegation_id = payload.partition(":")[2].partition(":")
+    desk = services(context).desk
+    try:
+        if action == "accept":
+            return await asyncio.to_thread(desk.accept_delegation, chat_id, int(delegation_id))
+        if action == "decline":
+            return await asyncio.to_thread(desk.decline_delegation, chat_id, int(delegation_id))
+    except CourtError as exc:
+        return exc.message
+    return "这个按钮已失效。"

@@ -111,6 +111,7 @@ class MediatorStatus(StrEnum):
 class CaseSource(StrEnum):
     BOT = "bot"
     HOTLINE = "hotline"
+    DELEGATED = "delegated"  # 委派调解: a dispute the court sent to a service point
 
 
 class CaseStatus(StrEnum):
@@ -184,6 +185,33 @@ class RecipientType(StrEnum):
     MEDIATOR = "mediator"
     COURT = "court"
     CHAT = "chat"  # a Telegram chat known only by its conversation id (tg-<chat id>)
+
+
+class DelegationStatus(StrEnum):
+    OFFERED = "offered"  # pushed to the mediator, waiting for 接受 / 拒绝
+    DECLINED = "declined"  # the mediator said no: the clerk picks another
+    ACCEPTED = "accepted"  # the mediator is working on it
+    SETTLED = "settled"  # agreement (with or without 司法确认)
+    RETURNED = "returned"  # 调解不成，转立案: back to the court's filing
+
+
+OPEN_DELEGATION_STATUSES = (DelegationStatus.OFFERED, DelegationStatus.DECLINED, DelegationStatus.ACCEPTED)
+
+
+class DelegationChannel(StrEnum):
+    WINDOW = "window"  # the filing window
+    HOTLINE = "hotline"  # 12368
+    JUDGE = "judge"  # a judge before filing
+
+
+class PartyRole(StrEnum):
+    APPLICANT = "applicant"  # 申请人
+    RESPONDENT = "respondent"  # 被申请人
+
+
+class DelegationLogKind(StrEnum):
+    CONTACT = "contact"  # a call or visit to reach a party
+    SESSION = "session"  # a mediation session
 
 
 class DeskRole(StrEnum):
@@ -702,3 +730,66 @@ class WebMessage(Base):
     chosen = Column(String(64))  # the label pressed, once a keyboard is used
     outbox_id = Column(Integer, unique=True)  # a push delivered twice is shown once
     created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+
+
+# --- 委派调解: disputes the court delegates to a service point -----------------
+
+
+class Delegation(Base):
+    """The court's side of a delegated case (one per case): who sent it, until when, and how it came back."""
+
+    __tablename__ = "delegations"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, unique=True)
+    court_id = Column(Integer, ForeignKey("courts.id"), nullable=False, index=True)
+    judge = Column(String(40), nullable=False)
+    channel = Column(String(10), nullable=False)
+    amount_cents = Column(BigInteger)  # 标的额, when there is one
+    status = Column(String(10), nullable=False, default=DelegationStatus.OFFERED.value, index=True)
+    delegated_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    created_by = Column(String(64), nullable=False)
+    consent_by = Column(String(64), nullable=False)  # the clerk who recorded the parties' consent
+    deadline = Column(Date, nullable=False)  # the last local day
+    original_deadline = Column(Date)  # set once, when the deadline was extended
+    extension_reason = Column(String(200))
+    extended_at = Column(UTCDateTime)
+    offers = Column(Integer, nullable=False, default=0)  # pushes to a mediator so far (part of push keys)
+    offered_at = Column(UTCDateTime)
+    accepted_at = Column(UTCDateTime)
+    outcome_at = Column(UTCDateTime)
+    return_note = Column(String(200))  # the mediator's short note on a failure
+    alert_level = Column(String(8))  # the last deadline alert raised for this deadline: d7, d1, overdue
+    case = relationship("Case")
+    court = relationship("Court")
+    parties = relationship("DelegationParty", cascade="all, delete-orphan", order_by="DelegationParty.id")
+    log = relationship("DelegationLog", cascade="all, delete-orphan", order_by="DelegationLog.at")
+    __table_args__ = (
+        _values_check("status", DelegationStatus, "status"),
+        _values_check("channel", DelegationChannel, "channel"),
+        CheckConstraint("amount_cents IS NULL OR amount_cents >= 0", name="amount"),
+    )
+
+
+class DelegationParty(Base):
+    """A party of a delegated case: held by the court for the case, not a chat resident."""
+
+    __tablename__ = "delegation_parties"
+    id = Column(Integer, primary_key=True)
+    delegation_id = Column(Integer, ForeignKey("delegations.id", ondelete="CASCADE"), nullable=False, index=True)
+    role = Column(String(12), nullable=False)
+    name = Column(String(40), nullable=False)
+    phone = Column(String(20), nullable=False)
+    __table_args__ = (_values_check("role", PartyRole, "role"),)
+
+
+class DelegationLog(Base):
+    """The mediator's contact attempts and sessions on a delegated case."""
+
+    __tablename__ = "delegation_log"
+    id = Column(Integer, primary_key=True)
+    delegation_id = Column(Integer, ForeignKey("delegations.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(10), nullable=False)
+    at = Column(UTCDateTime, nullable=False, default=clock.now)
+    note = Column(String(200), nullable=False)
+    recorded_by = Column(String(64), nullable=False)
+    __table_args__ = (_values_check("kind", DelegationLogKind, "kind"),)
