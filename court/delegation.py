@@ -500,6 +500,8 @@ def extend(session: Session, delegation_id: int, *, days: int, reason: str, acto
            now: dt.datetime) -> Delegation:
     """Once per case, with a reason (e.g. 双方同意延长)."""
     _actor_ok(actor)
+    if not str(reason or "").strip():
+        raise ValidationError("请填写延期理由（例如：双方当事人同意延长）。")
     text = clean_text(reason, limit=NOTE_LIMIT, field="延期理由", fold_width=False)
     if not 1 <= int(days) <= MAX_EXTENSION_DAYS:
         raise ValidationError(f"延长天数为1到{MAX_EXTENSION_DAYS}天。")
