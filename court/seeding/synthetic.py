@@ -33,6 +33,10 @@ from court.store.schema import (
     Case,
     CaseSource,
     CaseStatus,
+    Court,
+    Delegation,
+    DelegationParty,
+    DelegationStatus,
     Handoff,
     HandoffStatus,
     Mediator,
@@ -99,15 +103,24 @@ class GeneratedTruth:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    # 委派调解: delegated cases are in ``cases`` too (source 'delegated', no resident); their
+    # outcomes (no appointment) are kept apart from ``outcomes``.
+    delegations: list[dict[str, Any]] = field(default_factory=list)
+    delegation_parties: list[dict[str, Any]] = field(default_factory=list)
+    delegated_outcomes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def generate(session: Session, *, cases: int, start: dt.date, end: dt.date, seed: int = 1) -> GeneratedTruth:
+def generate(session: Session, *, cases: int, start: dt.date, end: dt.date, seed: int = 1,
+             delegated: int = 0) -> GeneratedTruth:
     """Insert ``cases`` synthetic cases created between two local dates (inclusive), with
-    their residents, appointments, outcomes, handoffs and decline audit entries."""
+    their residents, appointments, outcomes, handoffs and decline audit entries; then
+    ``delegated`` cases the court delegated (委派调解)."""
     if cases < 0 or end < start:
         raise ValueError("need cases >= 0 and start <= end")
     year = _Year(session, random.Random(seed), start, end)
     year.run(cases)
+    # Their own random stream: the residents' cases stay what a seed always gave.
+    year.delegate(delegated, random.Random(seed + 7919))
     _insert(session, year.truth)
     return year.truth
 
@@ -259,8 +272,9 @@ class _Year:
         self.truth = GeneratedTruth(now=self.now)
         self.next_id = {
             model.__tablename__: int(session.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()) + 1
-            for model in (Resident, Case, Appointment, Outcome, Handoff, AuditEntry)
+            for model in (Resident, Case, Appointment, Outcome, Handoff, AuditEntry, Delegation, DelegationParty)
         }
+        self.court_ids = list(session.execute(select(Court.id).order_by(Court.id)).scalars())
 
     def _id(self, table: str) -> int:
         value = self.next_id[table]
@@ -505,6 +519,69 @@ class _Year:
                 case.update(status=CaseStatus.JC_REQUESTED.value, agreement_at=at,
                             jc_requested_at=outcome["jc_requested_at"])
 
+    # -- 委派调解 ------------------------------------------------------------------------
+
+    def delegate(self, n: int, rng: random.Random) -> None:
+        """Cases the court delegated: offered, declined back, accepted, then settled or returned."""
+        staffed = [t for t in self.roster.towns if t.county_code in self.roster.points_in]
+        span = (self.now - self.begin).total_seconds()
+        for _ in range(n):
+            town = rng.choice(staffed)
+            point_id = rng.choice(self.roster.points_at.get(town.id) or self.roster.points_in[town.county_code])
+            mediator_id = rng.choice(self.roster.staff[point_id])
+            delegated = _second(self.begin + dt.timedelta(seconds=rng.uniform(0, span)))
+            case_id = self._id("cases")
+            case = {
+                "id": case_id, "reference": f"{REFERENCE_PREFIX}{delegated.astimezone(LOCAL_TZ):%y%m%d}-{case_id:07d}",
+                "dispute_type": rng.choice(list(TYPE_WEIGHTS)), "summary": f"委派（{MARK}）",
+                "recommended_channel": None, "source": CaseSource.DELEGATED.value, "status": CaseStatus.INTAKE.value,
+                "resident_id": None, "service_point_id": point_id, "mediator_id": mediator_id, "conversation_id": None,
+                "place_id": town.id, "county_id": self.roster.county_ids[town.county_code],
+                "created_at": delegated, "updated_at": delegated,
+                "booked_at": None, "mediating_at": None, "agreement_at": None, "failed_at": None,
+                "jc_requested_at": None, "closed_at": None,
+            }
+            row = {
+                "id": self._id("delegations"), "case_id": case_id, "court_id": rng.choice(self.court_ids),
+                "judge": "合成法官", "channel": rng.choice(("window", "hotline", "judge")),
+                "amount_cents": rng.randrange(100000, 50000000), "status": DelegationStatus.OFFERED.value,
+                "delegated_at": delegated, "created_by": "desk:sy.clerk", "consent_by": "desk:sy.clerk",
+                "deadline": (delegated.astimezone(LOCAL_TZ) + dt.timedelta(days=30)).date(), "offers": 1,
+                "offered_at": delegated, "accepted_at": None, "outcome_at": None, "return_note": None,
+            }
+            self.truth.cases.append(case)
+            self.truth.delegations.append(row)
+            for role in ("applicant", "respondent"):
+                self.truth.delegation_parties.append({
+                    "id": self._id("delegation_parties"), "delegation_id": row["id"], "role": role,
+                    "name": rng.choice(_SURNAMES) + rng.choice(_GIVEN), "phone": f"13{rng.randrange(10 ** 9):09d}"})
+            answered = delegated + dt.timedelta(seconds=rng.randrange(600, 3 * 86400))
+            if answered > self.now:
+                continue
+            if rng.random() < 0.1:  # declined: back with the clerk, nobody holds it
+                row["status"], case["mediator_id"] = DelegationStatus.DECLINED.value, None
+                continue
+            row.update(status=DelegationStatus.ACCEPTED.value, accepted_at=answered)
+            case.update(status=CaseStatus.MEDIATING.value, booked_at=answered, mediating_at=answered)
+            ended = _second(answered + dt.timedelta(days=rng.uniform(1, 40)))
+            if ended > self.now:
+                continue
+            result = rng.choices(("success", "agreement_needs_confirmation", "failed", "no_show"),
+                                 weights=(35, 20, 38, 7))[0]
+            row["outcome_at"] = ended
+            if result in ("failed", "no_show"):
+                row.update(status=DelegationStatus.RETURNED.value, return_note="调解不成")
+                case.update(status=CaseStatus.FAILED.value, failed_at=ended)
+            else:
+                row["status"] = DelegationStatus.SETTLED.value
+                jc = ended if result == "agreement_needs_confirmation" else None
+                case.update(status=CaseStatus.JC_REQUESTED.value if jc else CaseStatus.AGREEMENT.value,
+                            agreement_at=ended, jc_requested_at=jc)
+            self.truth.delegated_outcomes.append({
+                "id": self._id("outcomes"), "case_id": case_id, "appointment_id": None, "result": result,
+                "agreement_summary": None, "jc_requested_at": case["jc_requested_at"], "jc_filed_at": None,
+                "recorded_by": f"mediator:{mediator_id}", "recorded_at": ended})
+
     # -- handoffs and the audit log ---------------------------------------------------
 
     def _resident_handoff(self, case: dict[str, Any], resident: dict[str, Any]) -> None:
@@ -561,7 +638,9 @@ _CHUNK = 5000
 def _insert(session: Session, truth: GeneratedTruth) -> None:
     """Bulk inserts with the ids chosen above, parents first; PostgreSQL's sequences follow."""
     for model, rows in ((Resident, truth.residents), (Case, truth.cases), (Appointment, truth.appointments),
-                        (Outcome, truth.outcomes), (Handoff, truth.handoffs), (AuditEntry, truth.audit)):
+                        (Outcome, truth.outcomes + truth.delegated_outcomes), (Handoff, truth.handoffs),
+                        (AuditEntry, truth.audit), (Delegation, truth.delegations),
+                        (DelegationParty, truth.delegation_parties)):
         table = model.__table__
         # Columns the database fills itself (e.g. cases.lookup_failures) are left to it.
         columns = [c.name for c in table.columns if c.server_default is None]

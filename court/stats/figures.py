@@ -13,6 +13,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from court import guidance
 from court.errors import ValidationError
 from court.handoffs import desk_open, next_opening
+from court.stats import delegated
 from court.stats.area_scope import BELOW_COUNTY, AreaRef, case_area, county_code_of, owner_in_area
 from court.stats.sql import period, scaled, seconds_between, share, spread, spread_of, sum_when, within
 from court.store.schema import (
@@ -29,10 +30,13 @@ from court.store.schema import (
     ServicePoint,
 )
 from court.workcalendar import WorkCalendar
+from court.stats.delegated import DelegatedFigures
 
 UNKNOWN = "unknown"
 
 SOURCE_LABELS = {CaseSource.BOT.value: "助手", CaseSource.HOTLINE.value: "12368热线"}
+# 委派调解 is counted apart (court/stats/delegated.py): the residents' figures leave it out.
+_DELEGATED = CaseSource.DELEGATED.value
 OUTCOME_LABELS = {
     OutcomeResult.SUCCESS.value: "调解成功",
     OutcomeResult.FAILED.value: "调解不成",
@@ -101,6 +105,8 @@ class Report:
     # After hours: from the desk's next opening to the take (the night is not an agent's wait).
     wait_after_opening_median_min: Optional[float] = None
     wait_after_opening_p90_min: Optional[float] = None
+    # 委派调解: the cases the court delegated in the period, apart from every figure above.
+    delegated: Optional[DelegatedFigures] = None
 
     @property
     def successes(self) -> int:
@@ -128,6 +134,8 @@ def report(session: Session, *, area: AreaRef, start: dt.date, end: dt.date) -> 
       In hours = asked while the desk was staffed (working days 08:30-17:00, the court's
       calendar); after hours waits run from the desk's next opening to the take.
     - appointments_pending: booked ones neither held nor missed (ahead, or no outcome yet).
+    - every figure above is of residents' own cases (assistant, 12368): delegated cases
+      (委派调解) are left out of intakes and outcomes and counted in ``delegated``.
     - jc_recorded_in_period / _before: requests of the period whose agreement was recorded in
       the period / before it; agreements_jc_later: agreements recorded in the period whose
       request came after it (or has not come).
@@ -166,6 +174,7 @@ def report(session: Session, *, area: AreaRef, start: dt.date, end: dt.date) -> 
         wait_in_hours_p90_min=scaled(in_hours["waits"].p90, 60),
         wait_after_opening_median_min=scaled(after_hours["waits"].median, 60),
         wait_after_opening_p90_min=scaled(after_hours["waits"].p90, 60),
+        delegated=delegated.figures(session, area=area, county_code=county_code, start=first, end=last),
     )
 
 
@@ -175,7 +184,7 @@ def _subarea_key(area: AreaRef) -> Optional[Any]:
 
 def _intake_figures(session: Session, area: AreaRef, county_code: Optional[str],
                     lo: dt.datetime, hi: dt.datetime) -> dict[str, Any]:
-    where = [within(Case.created_at, lo, hi), *case_area(area, county_code)]
+    where = [within(Case.created_at, lo, hi), Case.source != _DELEGATED, *case_area(area, county_code)]
     has_appointment = select(Appointment.id).where(Appointment.case_id == Case.id).exists()
     key = _subarea_key(area)
     groups = [Case.dispute_type, Case.source] + ([key] if key is not None else [])
@@ -203,7 +212,7 @@ def _intake_figures(session: Session, area: AreaRef, county_code: Optional[str],
     return {
         "intakes": sum(by_type.values()),
         "by_type": [Figure(t.value, guidance.card(t.value).label, by_type.get(t.value, 0)) for t in DisputeType],
-        "by_source": [Figure(s.value, SOURCE_LABELS[s.value], by_source.get(s.value, 0)) for s in CaseSource],
+        "by_source": [Figure(s, label, by_source.get(s, 0)) for s, label in SOURCE_LABELS.items()],
         "by_subarea": _subareas(session, area, county_code, by_key),
         "steered": steered,
         "first_waits": waits,
@@ -262,8 +271,10 @@ def _outcomes_in(query: Select, area: AreaRef, county_code: Optional[str]) -> Se
 def _outcome_counts(session: Session, area: AreaRef, county_code: Optional[str],
                     lo: dt.datetime, hi: dt.datetime) -> tuple[dict[str, int], dict[str, int]]:
     recorded, requested = within(Outcome.recorded_at, lo, hi), within(Outcome.jc_requested_at, lo, hi)
+    # A delegated case's outcome has no appointment; a resident's has one.
     query = (select(Outcome.result, sum_when(recorded), sum_when(requested), sum_when(and_(recorded, requested)))
-             .select_from(Outcome).where(or_(recorded, requested)).group_by(Outcome.result))
+             .select_from(Outcome).where(or_(recorded, requested), Outcome.appointment_id.isnot(None))
+             .group_by(Outcome.result))
     rows = session.execute(_outcomes_in(query, area, county_code)).all()
     jc = {"requested": sum(int(n or 0) for _, _, n, _ in rows), "both": sum(int(n or 0) for _, _, _, n in rows),
           "both_agreement": sum(int(n or 0) for result, _, _, n in rows
@@ -368,6 +379,19 @@ def rows(report: Report) -> list[tuple[str, str, object]]:
         ("12368转人工", "未被接手", report.handoffs_never_taken),
     ]
     out += _figure_rows("转人工原因", report.handoffs_by_reason)
+    d = report.delegated
+    if d is not None:
+        out += [
+            ("委派调解（按委派日期，不计入以上各项）", "法院委派", d.delegated),
+            ("委派调解（按委派日期，不计入以上各项）", "调解员已接受", d.accepted),
+            ("委派调解（按委派日期，不计入以上各项）", "达成协议", d.settled),
+            ("委派调解（按委派日期，不计入以上各项）", "其中：申请司法确认", d.jc_requested),
+            ("委派调解（按委派日期，不计入以上各项）", "调解不成，转立案", d.returned),
+            ("委派调解（按委派日期，不计入以上各项）", "尚在办理", d.still_open),
+            ("委派调解（按委派日期，不计入以上各项）", "调解成功率",
+             None if d.success_rate is None else round(d.success_rate, 4)),
+            ("委派调解（按委派日期，不计入以上各项）", "委派至办结天数（中位数）", d.days_to_outcome_median),
+        ]
     return out
 
 

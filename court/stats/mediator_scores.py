@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from court import acceptance, clock
+from court.stats import delegated
 from court.stats.area_scope import county_code_of
+from court.stats.delegated import MediatorDelegated
 from court.stats.sql import Spread, period, scaled, seconds_between, share, spreads, sum_when, within
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -56,6 +58,8 @@ class Scorecard:
     failures: int
     success_rate: Optional[float]
     jc_requested: int
+    # 委派调解, apart from the appointments above (court/stats/delegated.py).
+    delegated: MediatorDelegated = MediatorDelegated()
 
 
 def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, end: dt.date,
@@ -77,6 +81,8 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
     - held / no_shows: their appointments starting in the period that were done / no-show;
     - successes (success, agreement needing confirmation) / failures: outcomes recorded in
       the period for appointments of theirs; jc_requested: confirmation requested in the period.
+    - delegated: the court's delegated cases (委派调解) they hold, by the day delegated: accepted,
+      settled, returned to filing, days to the outcome; none of them counts in the figures above.
     """
     _, _, lo, hi = period(start, end)
     now = now or clock.now()
@@ -119,6 +125,7 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
         by_outcome.add_columns(func.count()).where(within(Outcome.jc_requested_at, lo, hi))
         .group_by(Appointment.mediator_id)))}
 
+    delegations = delegated.by_mediator(session, ids if county_code is not None else None, start=start, end=end)
     cards = []
     for mediator_id, (name, status, county, points) in roster.items():
         offered, accepted, declines, gone, waiting = offers.get(mediator_id, (0, 0, 0, 0, 0))
@@ -134,6 +141,7 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
             held=held, no_shows=no_shows, successes=successes, failures=failures,
             success_rate=share(successes, successes + failures),
             jc_requested=confirmations.get(mediator_id, 0),
+            delegated=delegations.get(mediator_id, MediatorDelegated()),
         ))
     return sorted(cards, key=lambda c: (-c.held, c.name, c.mediator_id))
 

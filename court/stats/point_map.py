@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from court.stats.area_scope import AreaRef, county_code_of
 from court.stats.sql import Spread, period, scaled, seconds_between, spreads, within
-from court.store.schema import Appointment, Case, Place, ServicePoint
+from court.store.schema import Appointment, Case, CaseSource, Place, ServicePoint
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def point_map(session: Session, *, area: AreaRef, start: dt.date, end: dt.date) 
         query = query.where(ServicePoint.id == area.id)
     points = session.execute(query).all()
     ids = [p.id for p in points]
-    in_period = within(Case.created_at, lo, hi)
+    in_period = and_(within(Case.created_at, lo, hi), Case.source != CaseSource.DELEGATED.value)
     counts = dict(session.execute(select(Case.service_point_id, func.count()).where(
         in_period, Case.service_point_id.in_(ids)).group_by(Case.service_point_id)).all()) if ids else {}
     first_start = func.min(Appointment.starts_at)

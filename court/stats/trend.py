@@ -14,7 +14,7 @@ from court.stats.area_scope import AreaRef, case_area, county_code_of, owner_in_
 from court.stats.figures import _handoffs_in, _outcomes_in
 from court.stats.periods import add_months, months_ending
 from court.stats.sql import sum_when, within
-from court.store.schema import Appointment, AppointmentStatus, Case, Handoff, Outcome, OutcomeResult
+from court.store.schema import Appointment, AppointmentStatus, Case, CaseSource, Handoff, Outcome, OutcomeResult
 from court.timeutil import local_datetime
 
 MONTHS = 12
@@ -68,7 +68,8 @@ def trend(session: Session, *, area: AreaRef, start: dt.date, end: dt.date, mont
     has_appointment = select(Appointment.id).where(Appointment.case_id == Case.id).exists()
     for index, n, steered in session.execute(
             select(bucket, func.count(), sum_when(has_appointment)).select_from(Case)
-            .where(within(Case.created_at, lo, hi), *case_area(area, county_code)).group_by(bucket)):
+            .where(within(Case.created_at, lo, hi), Case.source != CaseSource.DELEGATED.value,
+                   *case_area(area, county_code)).group_by(bucket)):
         counts["intakes"][int(index)] = int(n)
         counts["steered"][int(index)] = int(steered or 0)
 
@@ -81,7 +82,8 @@ def trend(session: Session, *, area: AreaRef, start: dt.date, end: dt.date, mont
 
     bucket = _bucket(Outcome.recorded_at, bounds)
     won = (select(bucket, func.count()).select_from(Outcome)
-           .where(within(Outcome.recorded_at, lo, hi), Outcome.result.in_(_SUCCESSES)))
+           .where(within(Outcome.recorded_at, lo, hi), Outcome.result.in_(_SUCCESSES),
+                  Outcome.appointment_id.isnot(None)))  # residents' cases: delegated ones are counted apart
     counts["successes"] = {int(i): int(n) for i, n in
                            session.execute(_outcomes_in(won, area, county_code).group_by(bucket))}
 

@@ -27,6 +27,7 @@ from tests.factories import new_case
 
 YEAR = (dt.date(2025, 12, 1), dt.date(2026, 11, 30))
 CASES = 2000
+DELEGATED = 120  # 委派调解, counted apart from the residents' cases
 BEIAN = "231181"  # 北安市, one of the larger county units
 
 
@@ -55,7 +56,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         admin.dispose()
         db = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
     with db.transaction() as s:
-        truth = generate(s, cases=CASES, start=YEAR[0], end=YEAR[1], seed=7)
+        truth = generate(s, cases=CASES, start=YEAR[0], end=YEAR[1], seed=7, delegated=DELEGATED)
     yield World(db, truth)
     db.dispose()
     if name:
@@ -96,9 +97,11 @@ class Expect:
         # Working days from the package the seed copies the court's calendar from, not WorkCalendar.
         self.working = working or chinese_calendar.is_workday
         self.cases = {c["id"]: c for c in truth.cases}
+        self.residents_cases = [c for c in truth.cases if c["source"] != "delegated"]
+        self.delegations = [(d, self.cases[d["case_id"]]) for d in truth.delegations]
         self.appts = {a["id"]: a for a in truth.appointments}
         self.by_resident: dict[int, list[dict]] = collections.defaultdict(list)
-        for c in truth.cases:
+        for c in self.residents_cases:
             self.by_resident[c["resident_id"]].append(c)
         self.appts_of: dict[int, list[dict]] = collections.defaultdict(list)
         for a in truth.appointments:
@@ -123,7 +126,7 @@ class Expect:
     def report(self, area: stats.AreaRef, start: dt.date, end: dt.date) -> dict[str, Any]:
         lo, hi = bounds(start, end)
         inside = lambda moment: moment is not None and lo <= moment < hi  # noqa: E731
-        intakes = [c for c in self.t.cases if inside(c["created_at"]) and self.case_in(area, c)]
+        intakes = [c for c in self.residents_cases if inside(c["created_at"]) and self.case_in(area, c)]
         steered = [c for c in intakes if self.appts_of[c["id"]]]
         first_waits = [(min(a["starts_at"] for a in self.appts_of[c["id"]]) - c["created_at"]).total_seconds()
                        for c in steered]
@@ -165,7 +168,21 @@ class Expect:
             "agreements_jc_later": sum(1 for o in outcomes if o["result"] == "agreement_needs_confirmation"
                                        and inside(o["recorded_at"]) and not inside(o["jc_requested_at"])),
             **self.desk_hours(handoffs),
+            "delegated": self.delegated([d for d, c in self.delegations
+                                         if inside(d["delegated_at"]) and self.case_in(area, c)]),
         }
+
+    def delegated(self, rows: list[dict]) -> dict[str, Any]:
+        """委派调解 of the period (by the day delegated), as they stand now."""
+        settled = [d for d in rows if d["status"] == "settled"]
+        returned = [d for d in rows if d["status"] == "returned"]
+        days = [(d["outcome_at"] - d["delegated_at"]).total_seconds() for d in rows if d["outcome_at"]]
+        return dict(
+            delegated=len(rows), accepted=sum(1 for d in rows if d["accepted_at"]), settled=len(settled),
+            jc_requested=sum(1 for d in settled if self.cases[d["case_id"]]["jc_requested_at"]),
+            returned=len(returned), still_open=len(rows) - len(settled) - len(returned),
+            success_rate=len(settled) / (len(settled) + len(returned)) if settled or returned else None,
+            days_to_outcome_median=rounded(median_or_none(days), 86400))
 
     def desk_hours(self, handoffs: list[dict]) -> dict[str, Any]:
         """Hand-overs asked in desk hours and the others, by the generator's own calendar reading."""
@@ -246,8 +263,17 @@ class Expect:
                 successes=wins, failures=losses,
                 success_rate=wins / (wins + losses) if wins + losses else None,
                 jc_requested=sum(1 for o in theirs if inside(o["jc_requested_at"])),
+                delegated=self.mediator_delegated([d for d, c in self.delegations
+                                                   if c["mediator_id"] == m and inside(d["delegated_at"])]),
             ))
         return sorted(cards, key=lambda c: (-c["held"], c["name"], c["mediator_id"]))
+
+    def mediator_delegated(self, rows: list[dict]) -> dict[str, Any]:
+        if not rows:  # a mediator without delegated cases of the period: the empty card
+            return dict(delegated=0, accepted=0, settled=0, returned=0, success_rate=None, days_to_outcome_median=None)
+        d = self.delegated(rows)
+        return {k: d[k] for k in ("delegated", "accepted", "settled", "returned", "success_rate",
+                                  "days_to_outcome_median")}
 
 
 # --- the areas and periods under test ----------------------------------------------------
@@ -319,6 +345,7 @@ def test_every_report_figure_matches_an_independent_count(world: World) -> None:
             reasons = {f.key: f.value for f in got.handoffs_by_reason}
             assert {k: v for k, v in reasons.items() if v} == dict(want["handoffs_by_reason"]), where
             assert sum(reasons.values()) == got.handoffs
+            assert dataclasses.asdict(got.delegated) == pytest.approx(want["delegated"]), where
 
 
 def test_the_chosen_periods_are_not_trivial(world: World) -> None:
@@ -326,7 +353,10 @@ def test_the_chosen_periods_are_not_trivial(world: World) -> None:
     with world.db.reader() as s:
         reports = [stats.report(s, area=a, start=b, end=e) for a, b, e in combinations(s, world.truth)]
     city_year, county_month, town_quarter, point_month, next_month, _, empty = reports
-    assert city_year.intakes == CASES
+    assert city_year.intakes == CASES  # delegated cases are not residents' intakes
+    d = city_year.delegated
+    assert d.delegated == DELEGATED and d.settled > 0 and d.returned > 0 and d.jc_requested > 0 and d.still_open > 0
+    assert county_month.delegated.delegated > 0
     for r in (city_year, county_month, town_quarter, point_month):
         assert r.intakes > 0 and r.steered > 0 and r.appointments_held > 0 and r.handoffs > 0, r.area
     assert any(f.key == "unknown" and f.value for f in city_year.by_subarea)
@@ -361,7 +391,20 @@ def test_scorecards_of_a_county_match_an_independent_count(world: World) -> None
         everyone = stats.scorecards(s, county_id=None, start=start, end=end, now=world.truth.now)
         assert len(everyone) == s.execute(select(func.count()).select_from(Mediator)).scalar_one()
     want = expect.scorecards(mediators, start, end)
-    assert [dataclasses.asdict(c) for c in got] == [pytest.approx(w) for w in want]
+    flat = [dataclasses.asdict(c) for c in got]
+    # 委派调解 per mediator, beside the appointments' figures (approx does not nest).
+    assert [f.pop("delegated") for f in flat] == [pytest.approx(w.pop("delegated")) for w in want]
+    assert flat == [pytest.approx(w) for w in want]
+    # Over the year and every mediator, the delegated figures are not trivial.
+    with world.db.reader() as s:
+        year = stats.scorecards(s, county_id=None, start=YEAR[0], end=YEAR[1], now=world.truth.now)
+    lo, hi = bounds(*YEAR)
+    for card in year:
+        theirs = [d for d, c in expect.delegations if c["mediator_id"] == card.mediator_id
+                  and lo <= d["delegated_at"] < hi]
+        assert dataclasses.asdict(card.delegated) == pytest.approx(expect.mediator_delegated(theirs))
+    assert sum(c.delegated.delegated for c in year) == sum(1 for d, c in expect.delegations if c["mediator_id"])
+    assert sum(c.delegated.returned for c in year) > 0 and sum(c.delegated.settled for c in year) > 0
     assert sum(c.held for c in got) > 0 and sum(c.declined for c in got) > 0 and sum(c.unanswered for c in got) > 0
     assert all(c.offered == c.accepted + c.declined + c.unanswered + c.withdrawn + c.pending for c in got)
     assert {c.mediator_id for c in got} < {c.mediator_id for c in everyone}
@@ -377,7 +420,7 @@ def test_scorecards_of_a_county_match_an_independent_count(world: World) -> None
 def test_the_synthetic_year_looks_like_heihe(world: World) -> None:
     t = world.truth
     sources = collections.Counter(c["source"] for c in t.cases)
-    assert 0.72 < sources["bot"] / CASES < 0.88
+    assert 0.72 < sources["bot"] / CASES < 0.88 and sources["delegated"] == DELEGATED
     types = collections.Counter(c["dispute_type"] for c in t.cases)
     common = min(types[k] for k in ("neighbor", "family", "labor", "debt"))
     assert common > 3 * max(types[k] for k in ("traffic", "consumer"))
@@ -389,7 +432,7 @@ def test_the_synthetic_year_looks_like_heihe(world: World) -> None:
     assert len({c["county_id"] for c in t.cases if c["county_id"]}) == 6
     with world.db.reader() as s:
         refs = s.execute(select(Case.reference).where(Case.reference.like(f"{REFERENCE_PREFIX}%"))).scalars().all()
-        assert len(refs) == CASES
+        assert len(refs) == CASES + DELEGATED
         # Active appointments of one mediator never overlap (the database would have refused them anyway).
         active = sorted((a["mediator_id"], a["starts_at"], a["ends_at"]) for a in t.appointments
                         if a["status"] in ("booked", "accepted", "rescheduled"))
@@ -499,8 +542,8 @@ def test_rows_cover_every_section_and_field(world: World) -> None:
             sections = list(dict.fromkeys(section for section, _, _ in flat))
             subarea = {"city": ["按县区"], "county": ["按乡镇"], "town": ["按服务点"], "point": []}[area.kind]
             assert sections == ["概况", "按纠纷类型", "按来源", *subarea, "调解预约", "调解结果（按结果登记日期）",
-                                "司法确认", "12368转人工", "转人工原因"]
-            assert len(flat) == 4 + 13 + 2 + len(r.by_subarea) + 6 + 4 + 4 + 10 + len(r.handoffs_by_reason)
+                                "司法确认", "12368转人工", "转人工原因", "委派调解（按委派日期，不计入以上各项）"]
+            assert len(flat) == 4 + 13 + 2 + len(r.by_subarea) + 6 + 4 + 4 + 10 + len(r.handoffs_by_reason) + 8
             assert all(isinstance(v, (int, float)) or v is None for _, _, v in flat)
             assert all(isinstance(label, str) and label for _, label, _ in flat)
             values = dict(((sec, label), v) for sec, label, v in flat)
