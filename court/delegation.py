@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from court import cases, journal, mediators, party_sms
 from court.errors import NotFound, PermissionDenied, ValidationError
-from court.places import haversine_km
+from court.places import PlaceDirectory, PlaceRef, haversine_km
 from court.privacy import mask_text
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -161,6 +161,14 @@ def _loads(session: Session, mediator_ids: Sequence[int], now: dt.datetime) -> d
     ):
         loads[mid] += n
     return loads
+
+
+def town(session: Session, text: str) -> PlaceRef:
+    """The parties' town as the clerk typed it; raises PlaceAmbiguous, PlaceNotFound or OutsideHeihe."""
+    ref = PlaceDirectory.load(session).resolve(clean_text(text, limit=60, field="当事人所在乡镇"))
+    if ref.lat is None or ref.lng is None:
+        raise ValidationError(f"{ref.display_name}还没有坐标，请换一个附近的乡镇或县区名称。")
+    return ref
 
 
 def propose(session: Session, *, place_id: int, dispute_type: str, now: dt.datetime,

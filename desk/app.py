@@ -22,6 +22,7 @@ from desk.alert_views import alerts_bp
 from desk.auth import bp as auth_bp, login_manager
 from desk.booking_views import booking_bp
 from desk.calendar_views import calendar_bp
+from desk.delegation_views import delegation_bp
 from desk.caller_views import caller_bp
 from desk.finder_views import finder_bp
 from desk.integrity_views import integrity_bp
@@ -90,7 +91,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     csrf.init_app(app)
     login_manager.init_app(app)
     for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, caller_bp, alerts_bp, admin_bp, calendar_bp,
-               stats_bp, integrity_bp, finder_bp):
+               stats_bp, integrity_bp, finder_bp, delegation_bp):
         app.register_blueprint(bp)
 
     @app.context_processor

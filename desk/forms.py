@@ -109,3 +109,42 @@ class CallerBookForm(FlaskForm):
     consent = BooleanField("来电人已在电话中听过时间和地点，同意这次预约",
                            validators=[DataRequired("请先征得来电人同意这次预约，再勾选。")])
     send_sms = BooleanField("短信告知来电人（附网页聊天链接，可查看预约）", default=True)
+
+
+# --- 委派调解: a clerk delegates a dispute at the court ----------------------------
+
+class DelegateForm(FlaskForm):
+    applicant_name = StringField("申请人姓名", validators=[DataRequired("请填写申请人姓名。"), Length(max=40)])
+    applicant_phone = StringField("申请人电话", validators=[DataRequired("请填写申请人电话。"), Length(max=20)])
+    respondent_name = StringField("被申请人姓名", validators=[DataRequired("请填写被申请人姓名。"), Length(max=40)])
+    respondent_phone = StringField("被申请人电话", validators=[DataRequired("请填写被申请人电话。"), Length(max=20)])
+    dispute_type = SelectField("纠纷类型", validators=[DataRequired("请选择纠纷类型。")])
+    summary = TextAreaField("纠纷简述", validators=[DataRequired("请填写纠纷简述。"),
+                                                Length(max=500, message="简述请控制在500字以内。")])
+    amount = StringField("标的额（元，可选）", validators=[Optional(), Length(max=20)])
+    court_id = SelectField("委派法院", coerce=int, validators=[DataRequired("请选择委派法院。")])
+    judge = StringField("委派法官", validators=[DataRequired("请填写委派法官。"), Length(max=40)])
+    channel = SelectField("案件来源", validators=[DataRequired("请选择案件来源。")])
+    place = StringField("当事人所在乡镇", validators=[DataRequired("请填写当事人所在的乡镇或街道。"),
+                                                Length(max=60, message="地名请控制在60字以内。")])
+    candidate = StringField(validators=[Optional(), Length(max=40)])  # "point:mediator", from the proposal
+    consent = BooleanField("已告知当事人由调解组织先行调解，当事人同意，并同意法院为此保存其姓名和电话",
+                           validators=[DataRequired("请先征得当事人同意，再勾选。")])
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        from court.delegation import CHANNEL_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.dispute_type.choices = dispute_choices()
+        self.channel.choices = list(CHANNEL_LABELS.items())
+
+
+class ExtendForm(FlaskForm):
+    days = IntegerField("延长天数", validators=[DataRequired("请填写延长天数。"),
+                                            NumberRange(min=1, max=30, message="延长天数为1到30天。")])
+    reason = StringField("延期理由", validators=[DataRequired("请填写延期理由。"),
+                                              Length(max=200, message="理由请控制在200字以内。")])
+
+
+class ReassignForm(FlaskForm):
+    candidate = StringField(validators=[DataRequired("请选择一位调解员。"), Length(max=40)])
