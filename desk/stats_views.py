@@ -22,7 +22,8 @@ restrict(stats_bp, OVERSIGHT)
 
 SCORE_HEADER = ("调解员", "县区", "服务点", "状态", "推送预约", "接受", "拒绝", "未回复", "居民先取消", "待回复",
                 "接受率（未回复计入）", "响应时间中位数（小时）",
-                "已调解", "当事人未到", "成功", "不成", "成功率", "申请司法确认")
+                "已调解", "当事人未到", "成功", "不成", "成功率", "申请司法确认",
+                "委派案件", "委派已接受", "委派达成协议", "委派转立案", "委派成功率", "委派办结天数（中位数）")
 COURT_NAME = "黑河市中级人民法院"
 
 
@@ -279,7 +280,10 @@ def _score_row(c: stats.Scorecard) -> tuple[object, ...]:
     return (c.name, c.county, c.points, c.status, c.offered, c.accepted, c.declined, c.unanswered, c.withdrawn,
             c.pending, None if c.acceptance_rate is None else round(c.acceptance_rate, 3), c.response_median_hours,
             c.held, c.no_shows, c.successes, c.failures,
-            None if c.success_rate is None else round(c.success_rate, 3), c.jc_requested)
+            None if c.success_rate is None else round(c.success_rate, 3), c.jc_requested,
+            c.delegated.delegated, c.delegated.accepted, c.delegated.settled, c.delegated.returned,
+            None if c.delegated.success_rate is None else round(c.delegated.success_rate, 3),
+            c.delegated.days_to_outcome_median)
 
 
 def _build_scorecards() -> tuple[ScorecardForm, Optional[list[stats.Scorecard]], dict[str, Any]]:

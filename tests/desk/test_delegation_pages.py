@@ -100,3 +100,28 @@ def test_agents_are_refused_and_the_clock_marks_the_deadline(app, db, monkeypatc
     client = _login(app, "sun")
     assert "已超期" in _text(client.get(f"/delegated/{d_id}"))
     assert client.get("/delegated/99999").status_code == 404
+
+
+def test_the_statistics_and_scorecards_count_delegated_cases_apart(app, db):  # noqa: F811
+    from tests.court.test_delegation import new_delegation
+
+    with db.transaction() as s:
+        done, still = new_delegation(s), new_delegation(s)
+        for d in (done, still):
+            delegation.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
+        delegation.record_outcome(s, done.case.mediator_id, done.case.reference, "失败", note="差距大",
+                                  now=NOW + dt.timedelta(days=3))
+        name = done.case.mediator.name
+    client = _login(app, "sun")
+    query = {"start": "2026-11-01", "end": "2026-12-31"}
+    page = _text(client.get("/stats/", query_string=query))
+    line = re.search(r'id="delegated-line">(.*?)</dd>', page, re.S).group(1)
+    assert "2 件" in line and "达成协议 0" in line and "调解不成转立案 1" in line and "尚在办理 1" in line
+    assert "受理</dt><dd>0 件" in page  # delegated cases are not residents' intakes
+    cards = _text(client.get("/stats/mediators", query_string=query))
+    assert "委派成功率" in cards and name in cards
+    csv = client.get("/stats/mediators.csv", query_string=query).data.decode("utf-8-sig").splitlines()
+    assert csv[0].endswith("委派案件,委派已接受,委派达成协议,委派转立案,委派成功率,委派办结天数（中位数）")
+    assert any(row.startswith(name) and ",2,2,0,1,0.0,3.0" in row for row in csv[1:])
+    report = client.get("/stats/report.csv", query_string=query).data.decode("utf-8-sig")
+    assert "委派调解（按委派日期，不计入以上各项）,调解不成，转立案,1" in report
