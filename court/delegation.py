@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from court import cases, journal, mediators, party_sms
+from court import cases, conversations, journal, mediators, party_sms
 from court.errors import NotFound, PermissionDenied, ValidationError
 from court.places import PlaceDirectory, PlaceRef, haversine_km
 from court.privacy import mask_text
@@ -394,7 +394,7 @@ def _chat_resident(session: Session, phone: str) -> Optional[Resident]:
     for resident in rows:
         if resident.telegram_user_id is not None and resident.telegram_blocked_at is None:
             return resident
-        if resident.telegram_user_id is None and (resident.conversation_id or "").startswith("web-"):
+        if resident.telegram_user_id is None and conversations.channel_of(resident.conversation_id) == conversations.WEB:
             return resident
     return None
 
