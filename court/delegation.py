@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from court import cases, conversations, journal, mediators, party_sms
 from court.errors import NotFound, PermissionDenied, ValidationError
 from court.places import PlaceDirectory, PlaceRef, haversine_km
+from court.outbox import NO_CHAT
 from court.privacy import mask_text
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -42,6 +43,8 @@ from court.store.schema import (
     MediatorStatus,
     Outcome,
     OutcomeResult,
+    OutboxMessage,
+    OutboxStatus,
     PartyRole,
     Place,
     RecipientType,
@@ -87,6 +90,7 @@ class Candidate:
     distance_km: float
     speciality: bool  # the mediator lists this dispute type
     load: int  # open delegated cases plus active appointments ahead
+    linked: bool = True  # has a Telegram chat for the push (else it waits for /link)
 
 
 # --- checks at the boundary -----------------------------------------------------
@@ -194,7 +198,8 @@ def propose(session: Session, *, place_id: int, dispute_type: str, now: dt.datet
     loads = _loads(session, sorted({m.id for _, _, m in rows}), now)
     nearest = min(d for d, _, _ in rows)
     candidates = [Candidate(point.id, point.name, m.id, m.name, round(d, 1), dispute_type in m.dispute_types,
-                            loads[m.id]) for d, point, m in rows]
+                            loads[m.id], linked=m.telegram_chat_id is not None and m.telegram_blocked_at is None)
+                  for d, point, m in rows]
     candidates.sort(key=lambda c: (c.distance_km > nearest + NEAR_KM, not c.speciality, c.load, c.distance_km,
                                    c.mediator_id))
     return candidates[:limit]
@@ -326,6 +331,25 @@ def reassign(session: Session, delegation_id: int, *, point_id: int, mediator_id
                         due_at=now)
     _offer(session, delegation, point, mediator, actor=actor, now=now)
     return delegation
+
+
+def replay_unlinked_offers(session: Session, mediator_id: int, *, now: dt.datetime) -> int:
+    """Offers that failed because the mediator had not linked Telegram yet are pushed again at the
+    link, the latest per case still waiting for this mediator's answer. Returns how many."""
+    rows = session.execute(select(OutboxMessage).where(
+        OutboxMessage.recipient_type == RecipientType.MEDIATOR.value, OutboxMessage.recipient_id == mediator_id,
+        OutboxMessage.status == OutboxStatus.FAILED.value, OutboxMessage.last_error == NO_CHAT,
+        OutboxMessage.template == "delegation_offer").order_by(OutboxMessage.id)).scalars().all()
+    latest = {row.payload.get("delegation_id"): row for row in rows if (row.payload or {}).get("delegation_id")}
+    replayed = 0
+    for delegation_id, row in latest.items():
+        d = session.get(Delegation, delegation_id)
+        if d is None or d.status != DelegationStatus.OFFERED.value or d.case.mediator_id != mediator_id:
+            continue
+        journal.enqueue(session, key=f"{row.idempotency_key}:linked", recipient_type=RecipientType.MEDIATOR,
+                        recipient_id=mediator_id, template=row.template, payload=dict(row.payload), due_at=now)
+        replayed += 1
+    return replayed
 
 
 # --- the mediator's answers ------------------------------------------------------------

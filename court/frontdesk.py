@@ -165,8 +165,11 @@ class FrontDesk:
 
     def link_mediator(self, code: str, chat_id: int) -> str:
         """Link a chat to the mediator the code was issued for; returns their name."""
+        now = self.now()
         with self.db.transaction() as s:
-            return mediators.redeem_link_code(s, code, chat_id, now=self.now()).name
+            mediator = mediators.redeem_link_code(s, code, chat_id, now=now)
+            delegation.replay_unlinked_offers(s, mediator.id, now=now)  # 委派 offers pushed before the link
+            return mediator.name
 
     def is_mediator(self, chat_id: int) -> bool:
         with self.db.reader() as s:

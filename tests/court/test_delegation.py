@@ -242,3 +242,22 @@ def test_without_an_sms_sender_the_desk_is_asked_to_phone_the_party(db):
         alerts = desk_alerts.pending(s)
         assert len(alerts) == 2 and {a.who for a in alerts} == {"委派案件当事人"}
         assert {a.phone for a in alerts} == {"139****5678", "139****4321"}
+
+
+def test_an_offer_to_a_mediator_not_linked_yet_is_pushed_again_at_the_link(db):
+    from court import mediators, outbox
+
+    with db.transaction() as s:
+        d = new_delegation(s)
+        mediator = d.case.mediator
+        assert mediator.telegram_chat_id is None
+        code = mediators.issue_link_code(s, mediator.code, actor="test")
+        candidate = next(c for c in delegation.propose(s, place_id=d.case.place_id, dispute_type="debt", now=NOW, limit=50)
+                         if c.mediator_id == mediator.id)
+        assert candidate.linked is False
+        mediator_id = mediator.id
+    assert outbox.claim_due(db, now=NOW) == []  # no chat: failed, not sent
+    desk = FrontDesk(db, now=_Clock(NOW))
+    desk.link_mediator(code, 880001)
+    [again] = [p for p in outbox.claim_due(db, now=NOW) if p.template == "delegation_offer"]
+    assert again.recipient_id == mediator_id and again.chat_id == 880001
