@@ -9,10 +9,13 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from court import delegation, guidance, journal
+from court import delegation, desk_alerts, guidance, journal
+from court.desk import DeskUser
+from court.errors import NotFound
 from court.privacy import mask_name, mask_phone
 from court.mediators import OUTCOME_LABELS
-from court.store.schema import OPEN_DELEGATION_STATUSES, Case, Court, Delegation, Outcome, Place
+from court.store.schema import (OPEN_DELEGATION_STATUSES, Case, Court, Delegation, Outcome, OutboxMessage, OutboxStatus,
+                                Place, RecipientType)
 from court.timeutil import format_local
 
 LIST_LIMIT = 200
@@ -124,6 +127,46 @@ def detail(session: Session, delegation_id: int, *, actor: str, now: dt.datetime
         created_by=d.created_by, place_id=d.case.place_id, dispute_type=d.case.dispute_type,
         mediator_id=d.case.mediator_id,
     )
+
+
+# The desk alerts (court/desk_alerts.py) a delegated case raises: the clerks see and settle them here too.
+ALERT_KINDS = ("delegation_declined", "delegation_due_7", "delegation_due_1", "delegation_overdue",
+               "delegation_returned", "party_unreached")
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert_id: int
+    kind: str
+    reference: Optional[str]
+    delegation_id: Optional[int]
+    created_at: str
+
+
+def open_alerts(session: Session, *, limit: int = 100) -> list[AlertRow]:
+    """Pending desk alerts of delegated cases, oldest first."""
+    found = session.execute(
+        select(OutboxMessage).where(OutboxMessage.recipient_type == RecipientType.COURT.value,
+                                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                                    OutboxMessage.template.in_(ALERT_KINDS))
+        .order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
+    ).scalars().all()
+    out = []
+    for row in found:
+        p = row.payload or {}
+        linked = delegation.by_reference(session, p.get("reference") or "") if p.get("reference") else None
+        out.append(AlertRow(alert_id=row.id, kind=desk_alerts.KIND_LABELS.get(row.template, row.template),
+                            reference=p.get("reference"), delegation_id=linked.id if linked else None,
+                            created_at=format_local(row.created_at)))
+    return out
+
+
+def resolve_alert(session: Session, alert_id: int, user: DeskUser, *, note: str, now: dt.datetime) -> None:
+    """A clerk settles a delegated case's alert (with a note), as the hotline desk does."""
+    row = session.get(OutboxMessage, alert_id)
+    if row is None or row.template not in ALERT_KINDS:
+        raise NotFound("没有找到这条委派调解提醒。")
+    desk_alerts.resolve(session, alert_id, user, note=note, now=now)
 
 
 def courts(session: Session) -> list[tuple[int, str]]:

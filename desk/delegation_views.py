@@ -15,7 +15,7 @@ from court import clock, delegation, delegation_reads
 from court.errors import CourtError, NotFound, ValidationError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
-from desk.forms import DelegateForm, ExtendForm, ReassignForm
+from desk.forms import DelegateForm, ExtendForm, ReassignForm, ResolveForm
 
 delegation_bp = Blueprint("delegation", __name__, url_prefix="/delegated")
 restrict(delegation_bp, OVERSIGHT)
@@ -38,7 +38,28 @@ def index():  # type: ignore[no-untyped-def]
     open_only = request.args.get("open") == "1"
     with _db().reader() as s:
         rows = delegation_reads.rows(s, now=clock.now(), open_only=open_only)
-    return render_template("delegated_list.html", rows=rows, open_only=open_only)
+        alerts = delegation_reads.open_alerts(s)
+    return render_template("delegated_list.html", rows=rows, open_only=open_only, alerts=alerts,
+                           resolve_form=ResolveForm())
+
+
+@delegation_bp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
+@login_required
+def resolve_alert(alert_id: int):  # type: ignore[no-untyped-def]
+    form = ResolveForm()
+    if not form.validate():
+        flash_errors(form)
+        return redirect(url_for("delegation.index"))
+    try:
+        with _db().transaction() as s:
+            delegation_reads.resolve_alert(s, alert_id, current_user.user, note=form.note.data, now=clock.now())
+    except NotFound:
+        abort(404)
+    except CourtError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("提醒已处理。", "info")
+    return redirect(url_for("delegation.index"))
 
 
 def _delegate(s, form: DelegateForm, place_id: int, now):  # type: ignore[no-untyped-def]

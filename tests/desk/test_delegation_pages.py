@@ -125,3 +125,26 @@ def test_the_statistics_and_scorecards_count_delegated_cases_apart(app, db):  # 
     assert any(row.startswith(name) and ",2,2,0,1,0.0,3.0" in row for row in csv[1:])
     report = client.get("/stats/report.csv", query_string=query).data.decode("utf-8-sig")
     assert "委派调解（按委派日期，不计入以上各项）,调解不成，转立案,1" in report
+
+
+def test_a_clerk_sees_and_settles_the_alerts_of_delegated_cases(app, db):  # noqa: F811
+    from tests.court.test_delegation import new_delegation
+
+    with db.transaction() as s:
+        d = new_delegation(s)
+        delegation.decline(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
+        reference = d.case.reference
+    client = _login(app, "sun")
+    page = _text(client.get("/delegated/"))
+    assert 'id="delegation-alerts"' in page and "调解员拒绝委派案件" in page and reference in page
+    alert_id = re.search(r'/delegated/alerts/(\d+)/resolve', page).group(1)
+    token = _csrf(client, "/delegated/")
+    assert "请填写处理备注" in _text(client.post(f"/delegated/alerts/{alert_id}/resolve",
+                                            data={"note": "", "csrf_token": token}, follow_redirects=True))
+    done = _text(client.post(f"/delegated/alerts/{alert_id}/resolve", data={"note": "已改派", "csrf_token": token},
+                             follow_redirects=True))
+    assert "提醒已处理" in done and 'id="delegation-alerts"' not in done
+    with db.reader() as s:
+        row = s.get(OutboxMessage, int(alert_id))
+        assert row.status == "sent" and row.payload["resolution"] == "已改派"
+    assert client.post("/delegated/alerts/1/resolve", data={"note": "x", "csrf_token": token}).status_code == 404
