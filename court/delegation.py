@@ -185,7 +185,8 @@ def propose(session: Session, *, place_id: int, dispute_type: str, now: dt.datet
     place = session.get(Place, place_id)
     if place is None or place.lat is None or place.lng is None:
         raise ValidationError("没有找到当事人所在的乡镇，请重新选择。")
-    DisputeType(dispute_type)
+    if dispute_type not in {t.value for t in DisputeType}:
+        raise ValidationError("请选择纠纷类型。")
     points = session.execute(select(ServicePoint).where(ServicePoint.active.is_(True))).scalars().all()
     ranked = sorted((haversine_km(place.lat, place.lng, p.lat, p.lng), p.id, p) for p in points)[:CANDIDATE_POINTS]
     rows: list[tuple[float, ServicePoint, Mediator]] = []

@@ -84,7 +84,7 @@ async def outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     reference = context.args[0][:20]
     if len(context.args) > 1:
-        await _reply(update, context, await record(context, chat_id, reference, " ".join(context.args[1:])[:40]))
+        await _reply(update, context, await record(context, chat_id, reference, " ".join(context.args[1:])[:240]))
         return
     try:
         question = await asyncio.to_thread(desk.outcome_question, chat_id, reference)

@@ -17,11 +17,11 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select, update
 
-from court import desk, stats
+from court import delegation, desk, stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
 from court.store.db import Database
-from court.store.schema import Case, Handoff, Mediator, ServicePoint
+from court.store.schema import Case, Delegation, Handoff, Mediator, ServicePoint
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
 from tools.stack import Stack
@@ -45,6 +45,11 @@ def layout_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
                 summary="楼上邻居家的空调外机滴水到我家窗台，多次沟通无果，物业说管不了，想请调解员上门看看" * 2))
             s.add(Handoff(conversation_id=f"sy-wait-{case['id']}", reason="request_human", case_id=case["id"],
                           resident_id=case["resident_id"], created_at=NOW - dt.timedelta(minutes=minutes)))
+        # A delegated case, declined back: its page shows the parties, the log and the reassigning list.
+        from tests.court.test_delegation import new_delegation
+
+        sent = new_delegation(s)
+        delegation.decline(s, sent.id, mediator_id=sent.case.mediator_id, now=NOW)
         for username, role in (("clerk.sun", "clerk"), ("admin.zhou", "admin")):
             desk.create_user(s, username, PASSWORD, role=role, display_name=username, actor="test")
     yield db
@@ -80,6 +85,7 @@ def pages(db: Database) -> dict[str, str]:
         point = s.execute(select(ServicePoint.id).order_by(ServicePoint.id)).scalars().first()
         mediator = s.execute(select(Mediator.id).order_by(Mediator.id)).scalars().first()
         handoff = s.execute(select(Handoff.id).order_by(Handoff.id.desc())).scalars().first()
+        delegated = s.execute(select(Delegation.id)).scalars().first()
     year = "start=2025-12-01&end=2026-11-30"
     return {
         "queue": "/", "intake": "/intake", "alerts": "/alerts/", "handoff": f"/handoffs/{handoff}",
@@ -90,6 +96,7 @@ def pages(db: Database) -> dict[str, str]:
         "admin-mediator": f"/admin/mediators/{mediator}", "admin-points": "/admin/points",
         "admin-point": f"/admin/points/{point}", "integrity": "/integrity/", "calendar": "/admin/calendar/",
         "calendar-year": "/admin/calendar/2026", "find-mediator": "/mediators/find",
+        "delegated": "/delegated/", "delegated-new": "/delegated/new", "delegated-case": f"/delegated/{delegated}",
     }
 
 
