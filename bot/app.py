@@ -15,6 +15,7 @@ from typing import Optional
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot import heartbeat
 from bot.assistant import Assistant
 from bot.delivery import OutboxWorker
 from bot.handlers import buttons, mediator, resident
@@ -55,6 +56,7 @@ async def _background(app: Application) -> None:
 async def _retry_loop(app: Application) -> None:
     svc = services_of(app)
     while True:
+        heartbeat.beat()  # the event loop is alive: the launcher's supervisor reads this
         try:
             await svc.relay.retry_due(app.bot, lambda chat_id: app.chat_data[chat_id])
         except asyncio.CancelledError:

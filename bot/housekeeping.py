@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Optional
 
+from bot import heartbeat
 from bot.assistant import Assistant, AssistantUnavailable
 from bot.settings import BotSettings
 from court import retention
@@ -81,6 +82,7 @@ async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retenti
               tracker_url: Optional[str]) -> None:
     next_retention = 0.0
     while True:
+        heartbeat.beat()
         try:
             await erase_due(desk, assistant)
         except Exception:  # noqa: BLE001 - the database may be down; the jobs wait in it

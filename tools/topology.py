@@ -90,7 +90,8 @@ class Topology(Stack):
         except RuntimeError:
             self.stop()
             raise
-        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"],
+                    {"RASA_URL": self.rasa_url} | self._housekeeping_heartbeat())
         return self
 
     def kill_replica(self, index: int) -> None:
