@@ -195,3 +195,20 @@ def test_the_monthly_figures_match_an_independent_count(db) -> None:
     assert got.rated == len(rated) and got.rating_mean == round(statistics.mean(rated), 2)
     assert got.satisfied == sum(1 for r in rated if r >= 4)
     assert got.satisfied_share == pytest.approx(got.satisfied / len(rated))
+
+
+def test_the_cli_registers_an_organisation_and_its_account(db, monkeypatch, capsys) -> None:
+    from court import cli
+
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("DESK_PASSWORD", PASSWORD)
+    assert cli.main(["add-organisation", "西岗子镇人民政府", "--kind", "township", "--place", "西岗子镇"]) == 0
+    assert cli.main(["add-desk-user", "xgz.zhb", "--role", "partner", "--organisation", "西岗子镇人民政府",
+                     "--name", "西岗子镇综治办"]) == 0
+    assert cli.main(["add-organisation", "某镇", "--kind", "township"]) == 1  # a township needs its place
+    out = capsys.readouterr()
+    assert "已登记合作单位 西岗子镇人民政府（乡镇街道）" in out.out and "乡镇街道账号要对应一个乡镇或街道" in out.err
+    with db.reader() as s:
+        user = desk.authenticate(s, "xgz.zhb", PASSWORD, now=NOW)
+        org = support_requests.organisation_by_name(s, "西岗子镇人民政府").id
+    assert user is not None and (user.role, user.organisation_id) == ("partner", org)
