@@ -134,7 +134,8 @@ def create_user(session: Session, username: str, password: str, *, role: str, di
     except IntegrityError as exc:  # the same username created at this very moment
         raise ValidationError(f"用户名“{username}”已经存在。") from exc
     journal.audit(session, at=now, actor=actor, action="desk_user.create", entity_type="desk_user", entity_id=row.id,
-                  after={"username": username, "role": role_value, "organisation_id": organisation_id})
+                  after={"username": username, "role": role_value}
+                  | ({"organisation_id": organisation_id} if organisation_id is not None else {}))
     return _user_view(row)
 
 
