@@ -229,6 +229,20 @@ def _trend_rows(trend: stats.Trend) -> list[tuple[object, ...]]:
             for m in trend.months]
 
 
+def _request_rows(figures: stats.RequestFigures) -> list[tuple[str, str, object]]:
+    """接诉即办 for the period, in the report's three columns (类别, 项目, 数值)."""
+    head = "接诉即办（全市，按提交日期）"
+    rows: list[tuple[str, str, object]] = [
+        (head, "收到诉求", figures.filed), (head, "其中已答复", figures.answered),
+        (head, "答复时间中位数（小时）", figures.response_median_hours),
+        (head, "答复时间P90（小时）", figures.response_p90_hours),
+        (head, "评价条数（按评价日期）", figures.rated), (head, "平均满意度（1-5分）", figures.rating_mean),
+        (head, "满意（4-5分）", figures.satisfied)]
+    rows += [("接诉即办按类型", support_requests.KIND_LABELS[k], n) for k, n in figures.by_kind]
+    rows += [("接诉即办按乡镇街道或单位", town, n) for town, n in figures.by_township]
+    return rows
+
+
 def _full_export() -> tuple[ReportForm, Optional[stats.Report], dict[str, Any]]:
     return _build_report(full=True)
 
@@ -249,10 +263,11 @@ def report_csv():  # type: ignore[no-untyped-def]
     form, report, extra = _full_export()
     if report is None:
         return _render(form, None, {}), 400
-    # One file, three blocks a spreadsheet reads in turn: the report, the comparisons, the months.
+    # One file, four blocks a spreadsheet reads in turn: the report, the comparisons, the months, 接诉即办.
     body = csv_bytes(REPORT_HEADER, _report_rows(report))
     body += csv_bytes(COMPARE_HEADER, _compare_rows(extra["comparison"]), bom=False, blank_line=True)
     body += csv_bytes(TREND_HEADER, _trend_rows(extra["trend"]), bom=False, blank_line=True)
+    body += csv_bytes(REPORT_HEADER, _request_rows(extra["requests"]), bom=False, blank_line=True)
     return _download(body, CSV_MIME, _filename("report", report.area.token, report.start, report.end, "csv"))
 
 
@@ -272,7 +287,8 @@ def report_xlsx():  # type: ignore[no-untyped-def]
         county = report.area.id if report.area.kind == "county" else None
         cards = stats.scorecards(s, county_id=county, start=report.start, end=report.end)
     scores = Sheet("调解员", SCORE_HEADER, [_score_row(c) for c in cards], notes=[_report_title(report)])
-    return _download(xlsx_bytes([sheet, compared, months, scores]), XLSX_MIME,
+    requests = Sheet("接诉即办", REPORT_HEADER, _request_rows(extra["requests"]), notes=notes)
+    return _download(xlsx_bytes([sheet, compared, months, scores, requests]), XLSX_MIME,
                      _filename("report", report.area.token, report.start, report.end, "xlsx"))
 
 

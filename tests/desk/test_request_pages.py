@@ -4,8 +4,10 @@ the statistics and scorecard pages show the new figures as the engine counts the
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -154,6 +156,13 @@ def test_the_statistics_pages_show_the_figures_the_engine_counts(app, db) -> Non
     with db.reader() as s:
         second, first = (s.get(Mediator, p).name for p in (people[1], people[0]))
     assert f"<th scope=\"row\">{second}</th><td class=\"num\">6.0</td><td class=\"num\">18.0</td>" in listed
+    report = clerk.get("/stats/report.csv", query_string=NOVEMBER).data.decode("utf-8-sig").split("\r\n\r\n")
+    assert report[3].splitlines()[1:3] == ["接诉即办（全市，按提交日期）,收到诉求,3", "接诉即办（全市，按提交日期）,其中已答复,3"]
+    assert "接诉即办按乡镇街道或单位,西岗子镇,3" in report[3]
+    book = openpyxl.load_workbook(io.BytesIO(clerk.get("/stats/report.xlsx", query_string=NOVEMBER).data))
+    cells = [tuple(c.value for c in row) for row in book["接诉即办"].iter_rows()]
+    assert ("接诉即办（全市，按提交日期）", "答复时间P90（小时）", want.response_p90_hours) in cells
+    assert ("接诉即办（全市，按提交日期）", "平均满意度（1-5分）", 3.5) in cells
     csv = clerk.get("/stats/mediators.csv", query_string={"start": "2026-11-01", "end": "2026-11-30"})
     lines = csv.data.decode("utf-8-sig").splitlines()
     assert lines[0].endswith(",本年度培训学时")
