@@ -1,7 +1,8 @@
 """Scheduled jobs beside the bot: transcript erasures retried until the assistant
 confirms them, give-backs to the assistant retried likewise, residents told when
 their handoff waited past the court's limit, appointments their mediator did not accept
-in time alerted and offered to a colleague (court/acceptance.py), and the retention rules
+in time alerted and offered to a colleague (court/acceptance.py), 接诉即办 requests past the court's
+response time alerted once (court/support_requests.py), and the retention rules
 (court/retention.py) once an hour.
 
 `python -m bot.housekeeping`; tools/stack.py starts it with the stack, whether
@@ -96,6 +97,10 @@ async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retenti
             await asyncio.to_thread(desk.expire_unaccepted)
         except Exception:  # noqa: BLE001
             log.exception("acceptance deadline pass failed")
+        try:
+            await asyncio.to_thread(desk.alert_overdue_requests)
+        except Exception:  # noqa: BLE001
+            log.exception("support request deadline pass failed")
         if time.monotonic() >= next_retention:
             try:
                 report = await asyncio.to_thread(enforce_retention, desk, tracker_url)

@@ -27,6 +27,7 @@ KIND_LABELS = {
     "delivery_failed": "多次发送失败",
     service_alerts.TEMPLATE: "系统部件反复故障，已停止自动重启",
     "acceptance_overdue": "调解员超时未确认预约（已转给其他调解员或请居民另约）",
+    "request_overdue": "接诉即办诉求超过答复期限",
 }
 WHO_LABELS = {RecipientType.RESIDENT.value: "居民", RecipientType.MEDIATOR.value: "调解员",
               RecipientType.CHAT.value: "居民（未登记）"}
@@ -66,6 +67,10 @@ def _alert(session: Session, row: OutboxMessage, *, full: bool) -> Alert:
         return Alert(alert_id=row.id, kind=KIND_LABELS[row.template], who="系统",
                      name=service_alerts.label(str(p.get("component", ""))), phone="", reference=None,
                      push=str(p.get("reason", "")), created_at=row.created_at)
+    if row.template == "request_overdue":  # an organisation, not a person: its name is no personal data
+        return Alert(alert_id=row.id, kind=KIND_LABELS[row.template], who="合作单位", name=str(p.get("organisation", "")),
+                     phone="", reference=f"诉求 #{p.get('request_id')}",
+                     push=f"{p.get('days')}个工作日内未答复", created_at=row.created_at)
     name, phone = _contact(session, p.get("recipient_type"), p.get("recipient_id"))
     return Alert(
         alert_id=row.id, kind=KIND_LABELS.get(row.template, row.template),

@@ -25,7 +25,9 @@ from desk.calendar_views import calendar_bp
 from desk.caller_views import caller_bp
 from desk.finder_views import finder_bp
 from desk.integrity_views import integrity_bp
+from desk.request_views import partner_bp, requests_bp
 from desk.stats_views import stats_bp
+from desk.training_views import training_bp
 from desk.throttle import LoginThrottle
 from desk.views import handoff_bp, intake_bp, queue_bp
 
@@ -90,7 +92,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     csrf.init_app(app)
     login_manager.init_app(app)
     for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, caller_bp, alerts_bp, admin_bp, calendar_bp,
-               stats_bp, integrity_bp, finder_bp):
+               stats_bp, integrity_bp, finder_bp, partner_bp, requests_bp, training_bp):
         app.register_blueprint(bp)
 
     @app.context_processor

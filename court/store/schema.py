@@ -190,6 +190,27 @@ class DeskRole(StrEnum):
     AGENT = "agent"  # 12368 hotline: the queue, handoffs, phone intakes
     CLERK = "clerk"  # court clerk: statistics and scorecards, read only
     ADMIN = "admin"  # everything, and managing mediators and service points
+    PARTNER = "partner"  # a township, department or mediation organisation: its own support requests only
+
+
+class OrganisationKind(StrEnum):
+    TOWNSHIP = "township"  # a township or street government (乡镇街道)
+    DEPARTMENT = "department"  # a government department (职能部门)
+    MEDIATION = "mediation"  # a mediation organisation (调解组织)
+
+
+class RequestKind(StrEnum):
+    LEGAL_SUPPORT = "legal_support"  # 法律支持
+    MEDIATION_GUIDANCE = "mediation_guidance"  # 指导调解
+    JUDICIAL_CONFIRMATION = "judicial_confirmation"  # 司法确认
+    LEGAL_EDUCATION = "legal_education"  # 普法宣传/培训
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"  # filed, nobody assigned yet
+    ASSIGNED = "assigned"  # a judge or clerk has it
+    ANSWERED = "answered"  # the court replied; the organisation may rate it
+    CLOSED = "closed"
 
 
 # --- geography and institutions -------------------------------------------
@@ -348,6 +369,28 @@ class MediatorException(Base):
     kind = Column(String(16), nullable=False, default="leave")
     note = Column(String(200))
     __table_args__ = (CheckConstraint("starts_on <= ends_on", name="range"),)
+
+
+class TrainingSession(Base):
+    """A training or study session for mediators (培训、进修), recorded by an admin."""
+
+    __tablename__ = "training_sessions"
+    id = Column(Integer, primary_key=True)
+    held_on = Column(Date, nullable=False, index=True)
+    topic = Column(String(120), nullable=False)
+    hours = Column(Float, nullable=False)
+    recorded_by = Column(String(64), nullable=False)
+    recorded_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    attendees = relationship("Mediator", secondary="training_attendance", order_by="Mediator.id")
+    __table_args__ = (CheckConstraint("hours > 0 AND hours <= 24", name="hours"),)
+
+
+training_attendance = Table(
+    "training_attendance",
+    metadata,
+    Column("session_id", ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("mediator_id", ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 # --- residents and cases ----------------------------------------------------
@@ -610,12 +653,59 @@ class DeskUser(Base):
     display_name = Column(String(40), nullable=False)
     password_hash = Column(String(200), nullable=False)
     role = Column(String(10), nullable=False, default=DeskRole.AGENT.value)
+    # A partner account's township, department or mediation organisation (NULL for court staff).
+    organisation_id = Column(Integer, ForeignKey("partner_organisations.id"), index=True)
     active = Column(Boolean, nullable=False, default=True)
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(UTCDateTime)
     last_login_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (_values_check("role", DeskRole, "role"),)
+
+
+class PartnerOrganisation(Base):
+    """A township, department or mediation organisation that files support requests (接诉即办)."""
+
+    __tablename__ = "partner_organisations"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(60), nullable=False, unique=True)
+    kind = Column(String(12), nullable=False)
+    # A township's or street's own place; a department's or organisation's seat, when known.
+    place_id = Column(Integer, ForeignKey("places.id"), index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    place = relationship("Place")
+    __table_args__ = (_values_check("kind", OrganisationKind, "kind"),)
+
+
+class SupportRequest(Base):
+    """A township's or organisation's request to the court (接诉即办): filed, assigned, answered, rated."""
+
+    __tablename__ = "support_requests"
+    id = Column(Integer, primary_key=True)
+    organisation_id = Column(Integer, ForeignKey("partner_organisations.id"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)
+    description = Column(Text, nullable=False)
+    status = Column(String(10), nullable=False, default=RequestStatus.OPEN.value, index=True)
+    filed_by = Column(String(40), nullable=False)
+    filed_at = Column(UTCDateTime, nullable=False, default=clock.now, index=True)
+    assignee_id = Column(Integer, ForeignKey("desk_users.id"))
+    assigned_at = Column(UTCDateTime)
+    reply = Column(Text)
+    answered_by = Column(String(40))
+    answered_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+    rating = Column(Integer)
+    rated_at = Column(UTCDateTime)
+    # When the desk was alerted that no answer came within the court's response time (once).
+    overdue_alerted_at = Column(UTCDateTime)
+
+    organisation = relationship("PartnerOrganisation")
+    assignee = relationship("DeskUser")
+    __table_args__ = (
+        _values_check("kind", RequestKind, "kind"),
+        _values_check("status", RequestStatus, "status"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
+    )
 
 
 class DeskSession(Base):

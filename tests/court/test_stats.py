@@ -246,6 +246,7 @@ class Expect:
                 successes=wins, failures=losses,
                 success_rate=wins / (wins + losses) if wins + losses else None,
                 jc_requested=sum(1 for o in theirs if inside(o["jc_requested_at"])),
+                training_hours=0.0,  # the synthetic year records no training (tests/court/test_training.py does)
             ))
         return sorted(cards, key=lambda c: (-c["held"], c["name"], c["mediator_id"]))
 
