@@ -36,7 +36,7 @@ FACTS_LIMIT = TERMS_LIMIT = 2000
 PERFORMANCE_LIMIT = 500
 ADDRESS_LIMIT = 200
 AHEAD_DAYS = 30  # a draft may name the day it will be signed, not later than this
-_SUCCESSES = (OutcomeResult.SUCCESS.value, OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)
+SUCCESSES = (OutcomeResult.SUCCESS.value, OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def successful_outcome(session: Session, case: Case) -> Outcome:
     outcome = session.execute(
         select(Outcome).where(Outcome.case_id == case.id).order_by(Outcome.recorded_at.desc(), Outcome.id.desc())
         .limit(1)).scalar_one_or_none()
-    if outcome is None or outcome.result not in _SUCCESSES:
+    if outcome is None or outcome.result not in SUCCESSES:
         raise ValidationError("这个案件没有调解成功的结果，不能制作调解协议书。")
     return outcome
 

@@ -8,9 +8,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
+from sqlalchemy import func, select
+
 from court import agreements, cases, clock, journal, workcalendar
 from court.errors import ValidationError
-from court.store.schema import Agreement, CaseStatus, ConfirmationRequest, ConfirmationResult
+from court.store.schema import Agreement, Case, CaseStatus, ConfirmationRequest, ConfirmationResult, Outcome
 from court.timeutil import to_local
 from court.validation import clean_text
 
@@ -123,3 +125,44 @@ def record_result(session, reference: str, *, result: str, decided_on: Optional[
     journal.audit(session, at=now, actor=actor, action=f"confirmation.{outcome.value}", entity_type="confirmation",
                   entity_id=request.id, before=before, after=journal.snapshot("confirmation", request))
     return request
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case with a successful outcome, as the desk's list shows it (no personal data)."""
+
+    case_id: int
+    reference: str
+    dispute_type: str
+    outcome_on: dt.date
+    revision: Optional[int]  # None: no agreement drafted yet
+    result: Optional[str]  # None: not filed
+    state: Optional[DeadlineState]
+
+
+_ORDER = {"past": 0, "near": 1, None: 2, "open": 3, "late": 4, "filed": 5}
+
+
+def overview(session, *, now: dt.datetime, limit: int = 200) -> list[Row]:  # type: ignore[no-untyped-def]
+    """Cases whose latest outcome is an agreement: the most urgent first (past, near the deadline, not drafted)."""
+    latest = (select(Outcome.case_id, func.max(Outcome.id).label("outcome_id"))
+              .group_by(Outcome.case_id).subquery())
+    found = session.execute(
+        select(Case, Outcome, Agreement, ConfirmationRequest)
+        .join(latest, latest.c.case_id == Case.id)
+        .join(Outcome, Outcome.id == latest.c.outcome_id)
+        .outerjoin(Agreement, Agreement.case_id == Case.id)
+        .outerjoin(ConfirmationRequest, ConfirmationRequest.agreement_id == Agreement.id)
+        .where(Outcome.result.in_(agreements.SUCCESSES))
+        .order_by(Outcome.recorded_at.desc())
+        .limit(limit)
+    ).all()
+    rows = []
+    for case, outcome, agreement, request in found:
+        state = deadline_state(session, agreement, request, now=now) if agreement is not None else None
+        rows.append(Row(case_id=case.id, reference=case.reference, dispute_type=case.dispute_type,
+                        outcome_on=to_local(outcome.recorded_at).date(),
+                        revision=agreement.revision if agreement is not None else None,
+                        result=request.result if request is not None else None, state=state))
+    rows.sort(key=lambda r: (_ORDER[r.state.kind if r.state else None], r.state.deadline if r.state else r.outcome_on))
+    return rows
