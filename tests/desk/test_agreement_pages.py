@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+import segno
 from docx import Document
 from sqlalchemy import select
 
@@ -109,6 +110,9 @@ def test_the_printable_page_and_the_docx_carry_every_field_and_the_verification_
     url = _verify_url(text)
     ref = document_links.read(url.rsplit("/", 1)[1])
     assert ref is not None and (ref.kind, ref.revision) == (kind, 1)
+    # segno cannot decode; the page's QR code is exactly the one segno makes of that URL.
+    qr = segno.make_qr(url, error="m")
+    assert qr.svg_inline(scale=3, border=2, title=f"扫码核验{title}") in text
     code = re.search(r"文书校验码：([0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4})", text).group(1)
 
     download = client.get(f"/agreements/{case_id}/{kind}.docx")
@@ -118,7 +122,10 @@ def test_the_printable_page_and_the_docx_carry_every_field_and_the_verification_
     body = "\n".join(p.text for p in doc.paragraphs)
     for field in FIELDS + (reference, title, code, url):
         assert field in body, field
-    assert len(doc.inline_shapes) == 1  # the QR code
+    assert len(doc.inline_shapes) == 1  # the QR code, the PNG segno makes of the URL
+    png = io.BytesIO()
+    qr.save(png, kind="png", scale=4, border=2)
+    assert [part.blob for part in doc.part.package.parts if part.partname.endswith(".png")] == [png.getvalue()]
     section = doc.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
 
