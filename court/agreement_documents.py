@@ -9,14 +9,12 @@ from typing import Optional
 
 from sqlalchemy.orm import Session
 
-from court import agreements, confirmations, document_links, legal
+from court import agreements, confirmations, document_links
 from court.errors import NotFound
 from court.store.schema import Agreement, Case
 from court.timeutil import to_local
 
 TITLES = {"agreement": "人民调解协议书", "application": "司法确认申请书"}
-# The statutes the application rests on, named as the legal table names them.
-APPLICATION_BASIS = "依据《中华人民共和国人民调解法》第三十三条、《中华人民共和国民事诉讼法》第二百零五条"
 
 
 @dataclass(frozen=True)
@@ -81,11 +79,6 @@ def for_reference(session: Session, reference: str, *, now: dt.datetime) -> Docu
     if agreement is None:
         raise NotFound("这个案件还没有调解协议书。")
     return build(session, case, agreement, now=now)
-
-
-def application_note() -> str:
-    """The application's line on deadline and fee, worded by the legal table."""
-    return legal.statement("jc.optional").text + legal.statement("jc.free").text
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from court import legal
 from court.agreement_documents import Documents, date_text
 
 # 人民调解法第29条: when the agreement takes effect and who keeps a copy.
@@ -38,7 +39,8 @@ def agreement(docs: Documents) -> list[Block]:
         Block("heading", "经人民调解，当事人自愿达成如下协议"), Block("para", docs.terms),
         Block("heading", "履行方式、时限"), Block("para", docs.performance),
         Block("para", EFFECT),
-        Block("para", f"协议生效后，双方认为有必要的，可以自协议生效之日起30日内共同向{docs.court}申请司法确认。"),
+        # The legal table's wording (court/data/legal_statements.yaml), then the court art. 205 names.
+        Block("para", legal.statement("jc.optional").text + f"受理法院：{docs.court}。"),
     ]
     blocks += [Block("sign", f"当事人（签名或按指印）：{p.name}　　　　　　") for p in docs.parties]
     blocks += [

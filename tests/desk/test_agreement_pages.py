@@ -14,7 +14,8 @@ import segno
 from docx import Document
 from sqlalchemy import select
 
-from court import clock, desk, document_links
+from court import agreement_documents, clock, desk, document_links, legal
+from desk import document_blocks
 from court.store.schema import AuditEntry, Case, ConfirmationRequest
 from tests.court.test_agreements import ID_A, ID_B
 from tests.court.test_integrity import _jc_case
@@ -104,6 +105,13 @@ def test_the_printable_page_and_the_docx_carry_every_field_and_the_verification_
         assert field in text, field
     if kind == "agreement":
         assert mediator in text and "人民调解委员会印章" in text
+        # What it says about the law is the legal table's (no time limit or article of its own).
+        assert "双方认为有必要的，可以自调解协议生效之日起30日内共同向法院申请司法确认。" in text
+        with db.reader() as s:
+            docs = agreement_documents.for_reference(s, reference, now=clock.now())
+        entered = (docs.facts, docs.terms, docs.performance)
+        fixed = [b.text for b in document_blocks.agreement(docs) if b.text not in entered]
+        assert legal.audit("\n".join(fixed)) == []
     else:
         assert "请求确认申请人于2026年12月1日经爱辉区西岗子镇人民调解委员会调解达成的调解协议有效" in text
         assert "恶意串通" in text and "此致" in text
