@@ -138,6 +138,7 @@ class Row:
     revision: Optional[int]  # None: no agreement drafted yet
     result: Optional[str]  # None: not filed
     state: Optional[DeadlineState]
+    waiting_days: Optional[int] = None  # filed and no ruling yet: days since filing, for 及时审查
 
 
 _ORDER = {"past": 0, "near": 1, None: 2, "open": 3, "late": 4, "filed": 5}
@@ -163,6 +164,8 @@ def overview(session, *, now: dt.datetime, limit: int = 200) -> list[Row]:  # ty
         rows.append(Row(case_id=case.id, reference=case.reference, dispute_type=case.dispute_type,
                         outcome_on=to_local(outcome.recorded_at).date(),
                         revision=agreement.revision if agreement is not None else None,
-                        result=request.result if request is not None else None, state=state))
+                        result=request.result if request is not None else None, state=state,
+                        waiting_days=(to_local(now).date() - request.filed_on).days
+                        if request is not None and request.result == ConfirmationResult.PENDING.value else None))
     rows.sort(key=lambda r: (_ORDER[r.state.kind if r.state else None], r.state.deadline if r.state else r.outcome_on))
     return rows

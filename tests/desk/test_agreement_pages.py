@@ -162,6 +162,7 @@ def test_filing_and_the_ruling_are_recorded_and_audited(app, db) -> None:  # noq
     assert _post(client, f"/agreements/{case_id}/file", {"filed_on": "2026-12-02"}).status_code == 302
     page = _text(client.get(f"/agreements/{case_id}"))
     assert "2026-12-02向黑河市爱辉区人民法院提交申请（截止2026-12-31）" in page and 'data-kind="filed"' in page
+    assert "已提交0天，待法院决定" in _text(client.get("/agreements"))
     refused = _post(client, f"/agreements/{case_id}/result", {"result": "rejected", "decided_on": "2026-12-02"})
     assert "驳回的理由" in _text(client.get(refused.headers["Location"]))
     _post(client, f"/agreements/{case_id}/result",
