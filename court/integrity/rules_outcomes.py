@@ -85,15 +85,22 @@ def _mediator_of_outcome() -> ColumnElement:
 
 
 def jc_burst(session: Session, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list[Finding]:
-    jc = (
+    marked = select(Outcome.case_id).where(Outcome.jc_requested_at.is_not(None))
+    jc = union_all(
         select(Outcome.id.label("outcome_id"), Outcome.case_id.label("case_id"),
                Outcome.appointment_id.label("appointment_id"), _mediator_of_outcome().label("mediator_id"),
                Outcome.jc_requested_at.label("at"))
         .join(Case, Case.id == Outcome.case_id)
         .outerjoin(Appointment, Appointment.id == Outcome.appointment_id)
-        .where(Outcome.jc_requested_at.is_not(None))
-        .subquery()
-    )
+        .where(Outcome.jc_requested_at.is_not(None)),
+        # Requests recorded on the desk for an outcome of 调解成功 (which carries no request time).
+        select(Outcome.id, Outcome.case_id, Outcome.appointment_id, _mediator_of_outcome(),
+               ConfirmationRequest.created_at)
+        .join(Case, Case.id == ConfirmationRequest.case_id)
+        .join(Outcome, and_(Outcome.case_id == Case.id, Outcome.result.in_(_SUCCESSES)))
+        .outerjoin(Appointment, Appointment.id == Outcome.appointment_id)
+        .where(ConfirmationRequest.case_id.not_in(marked)),
+    ).subquery()
     anchor, other = aliased(jc), aliased(jc)
     window = JC_BURST_WINDOW.total_seconds()
     # Each JC request in the period that starts a run of JC_BURST within the window.

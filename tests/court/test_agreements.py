@@ -310,3 +310,24 @@ def test_verification_links_are_signed_and_name_their_revision(db, monkeypatch):
     with db.reader() as s:
         old = agreement_documents.verify(s, token)
     assert old.current is False and old.current_revision == 2 and old.issued_on is None
+
+
+def test_a_burst_of_filings_recorded_on_the_desk_fires_like_one_of_outcomes(db):
+    from tests.court.test_integrity import PERIOD, TUESDAY, _mediate, _of, _slot
+    from tests.factories import mediators_of, single_mediator_point
+
+    with db.transaction() as s:
+        sp = single_mediator_point(s)
+        [m] = mediators_of(sp)
+        starts = [_slot(s, sp.id, m.id, TUESDAY + dt.timedelta(days=d)) for d in (0, 1, 2, 3, 6)]
+        outcomes = _mediate(s, sp.id, m.id, starts, "success")  # 调解成功: no request time on the outcome
+        references = [s.get(Case, o.case_id).reference for o in outcomes]
+        mediator_id, outcome_ids = m.id, [o.id for o in outcomes]
+    assert _of(db, "jc_burst", PERIOD) == []
+    for start, reference in zip(starts, references):
+        day = start.date()
+        with db.transaction() as s:
+            agreements.save(s, reference, data(effective_on=day), actor=DESK, now=start + dt.timedelta(hours=3))
+            confirmations.file(s, reference, filed_on=day, actor=DESK, now=start + dt.timedelta(hours=4))
+    [finding] = _of(db, "jc_burst", PERIOD)
+    assert finding.subject == f"mediator:{mediator_id}" and finding.outcome_ids == tuple(sorted(outcome_ids))
