@@ -25,6 +25,8 @@ AUDITED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "service_point": ("active", "place_id", "court_id"),
     "handoff": ("status", "agent", "case_id", "reason"),
     "resident": ("consent_version", "deletion_requested_at", "anonymised_at"),
+    "agreement": ("case_id", "revision", "content_hash", "effective_on", "court_id", "intermediate"),
+    "confirmation": ("case_id", "agreement_id", "court_id", "filed_on", "deadline", "result", "decided_on"),
 }
 
 

@@ -17,6 +17,7 @@ from court.errors import NotFound, PermissionDenied
 from court.settings import VAR_DIR
 from court.store.db import Database
 from desk.admin_views import admin_bp
+from desk.agreement_views import agreements_bp, verify_bp
 from desk.assistant import Assistant
 from desk.alert_views import alerts_bp
 from desk.auth import bp as auth_bp, login_manager
@@ -92,7 +93,8 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     csrf.init_app(app)
     login_manager.init_app(app)
     for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, caller_bp, alerts_bp, admin_bp, calendar_bp,
-               stats_bp, integrity_bp, finder_bp, partner_bp, requests_bp, training_bp):
+               stats_bp, integrity_bp, finder_bp, partner_bp, requests_bp, training_bp, agreements_bp,
+               verify_bp):
         app.register_blueprint(bp)
 
     @app.context_processor

@@ -494,6 +494,75 @@ class Outcome(Base):
     __table_args__ = (_values_check("result", OutcomeResult, "result"),)
 
 
+class ConfirmationResult(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class Agreement(Base):
+    """The people's mediation agreement (人民调解协议书) drafted from a successful outcome:
+    what the outcome does not hold, entered on the desk. Kept with its case; the
+    parties' personal data goes when a resident asks for erasure (court/erasure.py)."""
+
+    __tablename__ = "agreements"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, unique=True)
+    organisation = Column(String(80), nullable=False)  # the mediation organisation (人民调解委员会)
+    facts = Column(Text, nullable=False)
+    terms = Column(Text, nullable=False)
+    performance = Column(Text, nullable=False)  # how and by when the terms are performed
+    effective_on = Column(Date, nullable=False)  # signed and sealed (人民调解法第29条)
+    court_id = Column(Integer, ForeignKey("courts.id"), nullable=False)
+    intermediate = Column(Boolean, nullable=False, default=False)  # the dispute is an intermediate court's
+    revision = Column(Integer, nullable=False, default=1)  # bumps on every change; printed copies name theirs
+    content_hash = Column(String(64), nullable=False)  # SHA-256 of the documents' content at this revision
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_by = Column(String(64), nullable=False)
+
+    case = relationship("Case")
+    court = relationship("Court")
+    parties = relationship("AgreementParty", cascade="all, delete-orphan", order_by="AgreementParty.position")
+
+
+class AgreementParty(Base):
+    __tablename__ = "agreement_parties"
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreements.id", ondelete="CASCADE"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    name = Column(String(40))
+    id_number = Column(String(18))
+    address = Column(String(200))
+    __table_args__ = (UniqueConstraint("agreement_id", "position", name="uq_agreement_parties_position"),)
+
+
+class ConfirmationRequest(Base):
+    """The joint application for judicial confirmation as filed with the court, its
+    30-day deadline and the court's ruling."""
+
+    __tablename__ = "confirmation_requests"
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreements.id", ondelete="CASCADE"), nullable=False, unique=True)
+    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    court_id = Column(Integer, ForeignKey("courts.id"), nullable=False)
+    filed_on = Column(Date, nullable=False)
+    deadline = Column(Date, nullable=False)
+    result = Column(String(12), nullable=False, default=ConfirmationResult.PENDING.value)
+    reason = Column(Text)  # why the court rejected it
+    decided_on = Column(Date)
+    recorded_by = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_at = Column(UTCDateTime, nullable=False, default=clock.now)
+
+    court = relationship("Court")
+    __table_args__ = (
+        _values_check("result", ConfirmationResult, "result"),
+        CheckConstraint("result <> 'rejected' OR reason IS NOT NULL", name="reason"),
+        CheckConstraint("decided_on IS NULL OR decided_on >= filed_on", name="decided"),
+    )
+
+
 class Handoff(Base):
     """A conversation passed between the bot and a 12368 hotline agent."""
 
