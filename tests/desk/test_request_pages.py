@@ -60,7 +60,8 @@ def _text(response) -> str:  # type: ignore[no-untyped-def]
 NOT_FOR_PARTNERS = ("/", "/queue.json", "/handoffs/1", "/handoffs/1/transcript.json", "/intake", "/alerts/",
                     "/cases/HH261130-AAAA/booking", "/stats/", "/stats/mediators", "/stats/report.csv",
                     "/mediators/find", "/requests/", "/requests/1", "/admin/", "/admin/mediators", "/admin/points",
-                    "/admin/calendar/", "/admin/training/", "/integrity/")
+                    "/admin/calendar/", "/admin/training/", "/integrity/", "/agreements", "/agreements/1",
+                    "/agreements/1/agreement/print", "/agreements/1/application.docx")
 
 
 def test_a_partner_sees_only_its_own_requests_and_nothing_else_of_the_desk(app, db) -> None:
@@ -72,7 +73,8 @@ def test_a_partner_sees_only_its_own_requests_and_nothing_else_of_the_desk(app, 
     for path in NOT_FOR_PARTNERS:
         assert xgz.get(path).status_code == 403, path
     token = _token(xgz, home)
-    for path in ("/requests/1/assign", "/requests/1/answer", "/requests/1/close", "/intake", "/admin/training/"):
+    for path in ("/requests/1/assign", "/requests/1/answer", "/requests/1/close", "/intake", "/admin/training/",
+                 "/agreements/1", "/agreements/1/file", "/agreements/1/result"):
         assert xgz.post(path, data={"csrf_token": token, "reply": "x", "assignee": "1"}).status_code == 403, path
 
     filed = _post(xgz, "/partner/requests", {"kind": "legal_support", "description": "请求法律支持：征地补偿"}, home)
