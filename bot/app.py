@@ -15,6 +15,7 @@ from typing import Optional
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot import heartbeat
 from bot.assistant import Assistant
 from bot.delivery import OutboxWorker
 from bot.handlers import buttons, mediator, resident
@@ -55,6 +56,7 @@ async def _background(app: Application) -> None:
 async def _retry_loop(app: Application) -> None:
     svc = services_of(app)
     while True:
+        heartbeat.beat()  # the event loop is alive: the launcher's supervisor reads this
         try:
             await svc.relay.retry_due(app.bot, lambda chat_id: app.chat_data[chat_id])
         except asyncio.CancelledError:
@@ -80,6 +82,9 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             pass
 
 
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
 def services_of(app: Application) -> Services:
     return app.bot_data["services"]
 
@@ -95,7 +100,9 @@ def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[Assistant]
     assistant = assistant or Assistant(settings.rasa_url, timeout=settings.rasa_timeout)
     app.bot_data["services"] = Services(
         settings=settings, desk=desk, assistant=assistant,
-        relay=Relay(desk, assistant, spool_path("telegram")),
+        # One spool per webhook process: a replica drains only what it kept itself.
+        relay=Relay(desk, assistant, spool_path(f"telegram-{settings.webhook_port}" if settings.webhook_url
+                                                else "telegram")),
         limiter=UserRateLimiter(settings.rate_messages, settings.rate_window))
 
     private = filters.ChatType.PRIVATE
@@ -131,10 +138,20 @@ def configure_logging() -> None:
 def main() -> int:
     configure_logging()
     settings = BotSettings()
+    problem = settings.webhook_problem()
+    if problem:
+        log.error("%s", problem)
+        return 2
     db = Database()
     app = build(settings, FrontDesk(db))
-    app.run_polling(allowed_updates=["message", "callback_query"], timeout=settings.poll_timeout,
-                    drop_pending_updates=False)
+    if settings.webhook_url:
+        # Every replica sets the same webhook; updates Telegram could not deliver wait there.
+        app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path=settings.webhook_path,
+                        webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
+                        max_connections=settings.webhook_connections, allowed_updates=ALLOWED_UPDATES,
+                        drop_pending_updates=False, bootstrap_retries=-1)
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=settings.poll_timeout, drop_pending_updates=False)
     db.dispose()
     return 0
 

@@ -1,7 +1,8 @@
 """Scheduled jobs beside the bot: transcript erasures retried until the assistant
 confirms them, give-backs to the assistant retried likewise, residents told when
 their handoff waited past the court's limit, appointments their mediator did not accept
-in time alerted and offered to a colleague (court/acceptance.py), and the retention rules
+in time alerted and offered to a colleague (court/acceptance.py), 接诉即办 requests past the court's
+response time alerted once (court/support_requests.py), and the retention rules
 (court/retention.py) once an hour.
 
 `python -m bot.housekeeping`; tools/stack.py starts it with the stack, whether
@@ -17,6 +18,7 @@ import sys
 import time
 from typing import Optional
 
+from bot import heartbeat
 from bot.assistant import Assistant, AssistantUnavailable
 from bot.settings import BotSettings
 from court import retention
@@ -81,6 +83,7 @@ async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retenti
               tracker_url: Optional[str]) -> None:
     next_retention = 0.0
     while True:
+        heartbeat.beat()
         try:
             await erase_due(desk, assistant)
         except Exception:  # noqa: BLE001 - the database may be down; the jobs wait in it
@@ -98,6 +101,10 @@ async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retenti
             await asyncio.to_thread(desk.delegation_pass)
         except Exception:  # noqa: BLE001
             log.exception("delegation pass failed")
+        try:
+            await asyncio.to_thread(desk.alert_overdue_requests)
+        except Exception:  # noqa: BLE001
+            log.exception("support request deadline pass failed")
         if time.monotonic() >= next_retention:
             try:
                 report = await asyncio.to_thread(enforce_retention, desk, tracker_url)

@@ -10,6 +10,8 @@
     python -m court.cli list-mediators [--point SP-231102101]       # who is linked to Telegram
     python -m court.cli find-mediator HH261129-7K3Q | 王 | 西岗子     # by case reference, name or service point
     DESK_PASSWORD=... python -m court.cli add-desk-user li.min --role agent --name 李敏   # a 12368 desk account
+    python -m court.cli add-organisation 西岗子镇人民政府 --kind township --place 西岗子镇   # 接诉即办
+    DESK_PASSWORD=... python -m court.cli add-desk-user xgz.zhb --role partner --organisation 西岗子镇人民政府 --name 西岗子镇综治办
 """
 from __future__ import annotations
 
@@ -22,21 +24,35 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from court import clock, desk, management, service_alerts, settings, workcalendar
+from court import clock, desk, management, service_alerts, settings, support_requests, workcalendar
 from court import mediators as mediator_links  # main() has a local named mediators
 from court.errors import CourtError, NotFound, ValidationError
 from court.seeding.calendar import load_year_file
 from court.seeding.roster import load_roster_file
 from court.seeding.seed import seed
 from court.store.db import Database
-from court.store.schema import Appointment, Case, DeskRole, Mediator, MediatorStatus, Place, ServicePoint
+from court.store.schema import (Appointment, Case, DeskRole, Mediator, MediatorStatus, OrganisationKind, Place,
+                                ServicePoint)
 from court.timeutil import to_local
 
 MAX_LINK_HOURS = 24 * 30
 _STATUS_NOTE = {MediatorStatus.SUSPENDED.value: "（已停用）", MediatorStatus.RETIRED.value: "（已退休）"}
 
 
-def _add_desk_user(db: Database, username: str, role: str, name: str) -> None:
+def _add_organisation(db: Database, name: str, kind: str, place_name: str | None) -> None:
+    with db.transaction() as session:
+        place_id = None
+        if place_name:
+            found = session.execute(select(Place.id).where(Place.name == place_name.strip())).scalars().all()
+            if len(found) != 1:
+                raise ValidationError(f"没有找到唯一的“{place_name}”，请写完整的乡镇或街道名称（如 西岗子镇）。")
+            place_id = found[0]
+        org = support_requests.create_organisation(session, name, kind, place_id=place_id, actor="clerk:cli",
+                                                   now=clock.now())
+        print(f"已登记合作单位 {org.name}（{support_requests.ORGANISATION_KIND_LABELS[org.kind]}）")
+
+
+def _add_desk_user(db: Database, username: str, role: str, name: str, organisation: str | None = None) -> None:
     # Never from argv: command lines end up in shell history and process lists.
     password = os.environ.get("DESK_PASSWORD")
     if not password:
@@ -44,7 +60,9 @@ def _add_desk_user(db: Database, username: str, role: str, name: str) -> None:
         if getpass.getpass("再输入一次密码：") != password:  # a typo would lock the agent out
             raise ValidationError("两次输入的密码不一致。")
     with db.transaction() as session:
-        user = desk.create_user(session, username, password, role=role, display_name=name, actor="clerk:cli")
+        org_id = support_requests.organisation_by_name(session, organisation).id if organisation else None
+        user = desk.create_user(session, username, password, role=role, display_name=name, actor="clerk:cli",
+                                organisation_id=org_id)
     print(f"已创建坐席账号 {user.username}（{user.role}）")
 
 
@@ -121,8 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     p_user = sub.add_parser("add-desk-user", help="a 12368 desk account (password from DESK_PASSWORD or a prompt)")
     p_user.add_argument("username")
     p_user.add_argument("--role", choices=tuple(r.value for r in DeskRole), default="agent",
-                        help="agent: 12368 hotline; clerk: statistics; admin: everything")
+                        help="agent: 12368 hotline; clerk: statistics; admin: everything; "
+                             "partner: a township's, department's or mediation organisation's requests (接诉即办)")
     p_user.add_argument("--name", required=True, help="the name residents see on replies")
+    p_user.add_argument("--organisation", help="a partner account's organisation (see add-organisation)")
+    p_org = sub.add_parser("add-organisation", help="a township, department or mediation organisation (接诉即办)")
+    p_org.add_argument("name")
+    p_org.add_argument("--kind", choices=tuple(k.value for k in OrganisationKind), required=True)
+    p_org.add_argument("--place", help="a township's or street's place name, e.g. 西岗子镇 (required for townships)")
     p_list = sub.add_parser("list-mediators", help="mediators and whether their Telegram chat is linked")
     p_list.add_argument("--point", help="only the mediators of this service point code")
     p_down = sub.add_parser("service-down", help="alert the desk that a part of the stack stopped (systemd OnFailure=)")
@@ -166,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "issue-link-code":
             _issue_link_code(db, args.mediator_code, args.hours)
         elif args.command == "add-desk-user":
-            _add_desk_user(db, args.username, args.role, args.name)
+            _add_desk_user(db, args.username, args.role, args.name, args.organisation)
+        elif args.command == "add-organisation":
+            _add_organisation(db, args.name, args.kind, args.place)
         elif args.command == "list-mediators":
             _list_mediators(db, args.point)
         elif args.command == "find-mediator":

@@ -44,6 +44,7 @@ from court.store.schema import (
     HandoffStatus,
     InboundMessage,
     IntakeLink,
+    PartnerOrganisation,
     RecipientType,
     Resident,
 )
@@ -85,6 +86,7 @@ class DeskUser:
     username: str
     display_name: str
     role: str
+    organisation_id: Optional[int] = None  # a partner account's organisation
 
     @property
     def is_admin(self) -> bool:
@@ -99,12 +101,15 @@ DeskUserView = DeskUser
 
 
 def _user_view(row: DeskUserRow) -> DeskUser:
-    return DeskUser(id=row.id, username=row.username, display_name=row.display_name, role=row.role)
+    return DeskUser(id=row.id, username=row.username, display_name=row.display_name, role=row.role,
+                    organisation_id=row.organisation_id)
 
 
 def create_user(session: Session, username: str, password: str, *, role: str, display_name: str,
-                actor: str = "clerk:cli", now: Optional[dt.datetime] = None) -> DeskUser:
-    """A new desk account; the password is stored only as an argon2id hash."""
+                actor: str = "clerk:cli", now: Optional[dt.datetime] = None,
+                organisation_id: Optional[int] = None) -> DeskUser:
+    """A new desk account; the password is stored only as an argon2id hash. A partner account
+    (a township, department or mediation organisation) belongs to exactly one organisation."""
     username = (username or "").strip().lower()
     if not _USERNAME.match(username):
         raise ValidationError("用户名只能由2到40个小写字母、数字或 . _ - 组成。")
@@ -113,19 +118,24 @@ def create_user(session: Session, username: str, password: str, *, role: str, di
     try:
         role_value = DeskRole(role).value
     except ValueError:
-        raise ValidationError("角色只能是 agent（坐席）或 admin（管理员）。") from None
+        raise ValidationError("角色只能是 agent（坐席）、clerk（书记员）、admin（管理员）或 partner（合作单位）。") from None
+    if (role_value == DeskRole.PARTNER.value) != (organisation_id is not None):
+        raise ValidationError("合作单位账号必须属于一个乡镇、部门或调解组织；法院工作人员的账号不属于合作单位。")
+    if organisation_id is not None and session.get(PartnerOrganisation, organisation_id) is None:
+        raise ValidationError("没有找到这个合作单位。")
     name = clean_text(display_name, limit=40, field="显示名")
     if session.execute(select(DeskUserRow.id).where(DeskUserRow.username == username)).first() is not None:
         raise ValidationError(f"用户名“{username}”已经存在。")
     row = DeskUserRow(username=username, display_name=name, password_hash=_hasher.hash(password), role=role_value,
-                      active=True, failed_logins=0, created_at=now or clock.now())
+                      organisation_id=organisation_id, active=True, failed_logins=0, created_at=now or clock.now())
     session.add(row)
     try:
         session.flush()
     except IntegrityError as exc:  # the same username created at this very moment
         raise ValidationError(f"用户名“{username}”已经存在。") from exc
     journal.audit(session, at=now, actor=actor, action="desk_user.create", entity_type="desk_user", entity_id=row.id,
-                  after={"username": username, "role": role_value})
+                  after={"username": username, "role": role_value}
+                  | ({"organisation_id": organisation_id} if organisation_id is not None else {}))
     return _user_view(row)
 
 

@@ -33,6 +33,7 @@ KIND_LABELS = {
     "delegation_overdue": "委派调解已超过期限",
     "delegation_returned": "委派调解不成，转立案",
     "party_unreached": "委派案件当事人短信未发出，请电话告知调解员和服务点",
+    "request_overdue": "接诉即办诉求超过答复期限",
 }
 WHO_LABELS = {RecipientType.RESIDENT.value: "居民", RecipientType.MEDIATOR.value: "调解员",
               RecipientType.CHAT.value: "居民（未登记）"}
@@ -74,6 +75,10 @@ def _alert(session: Session, row: OutboxMessage, *, full: bool) -> Alert:
         return Alert(alert_id=row.id, kind=KIND_LABELS[row.template], who="系统",
                      name=service_alerts.label(str(p.get("component", ""))), phone="", reference=None,
                      push=str(p.get("reason", "")), created_at=row.created_at)
+    if row.template == "request_overdue":  # an organisation, not a person: its name is no personal data
+        return Alert(alert_id=row.id, kind=KIND_LABELS[row.template], who="合作单位", name=str(p.get("organisation", "")),
+                     phone="", reference=f"诉求 #{p.get('request_id')}",
+                     push=f"{p.get('days')}个工作日内未答复", created_at=row.created_at)
     name, phone = _contact(session, p.get("recipient_type"), p.get("recipient_id"))
     who = WHO_LABELS.get(p.get("recipient_type") or "", "未知")
     party = session.get(DelegationParty, p["party_id"]) if p.get("party_id") else None

@@ -21,7 +21,7 @@ from typing import Optional
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from court import booking, clock, conversations, journal, residents, webchat
+from court import agreements, booking, clock, conversations, journal, residents, webchat
 from court.outbox import clean_error
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -115,6 +115,7 @@ def _erase_resident(session: Session, resident, *, now: dt.datetime) -> int:  # 
     session.execute(update(Case).where(Case.resident_id == resident.id)
                     .values(summary=ERASED_SUMMARY, conversation_id=None)
                     .execution_options(synchronize_session=False))
+    agreements.erase_for_resident(session, resident.id, text=ERASED_SUMMARY, actor=actor, now=now)
     residents.anonymise(session, resident, actor=actor, now=now)
     return len(upcoming)
 

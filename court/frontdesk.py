@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any, Callable, Optional
 
 from court import (acceptance, booking, chat_buttons, clock, conversations, delegation, desk, erasure, handoffs, inbox,
-                   journal, mediators, outbox, party_sms, retention, sms, workcalendar)
+                   journal, mediators, outbox, party_sms, retention, sms, support_requests, workcalendar)
 from court.store.schema import OutcomeResult, RecipientType
 from court.chat_buttons import Pressed
 from court.erasure import ErasureReport, TranscriptJob
@@ -91,6 +91,18 @@ class FrontDesk:
         for appointment_id in due:
             with self.db.transaction() as s:
                 done += acceptance.expire(s, appointment_id, now=now) is not None
+        return done
+
+    def alert_overdue_requests(self) -> int:
+        """接诉即办 requests past the court's response time: one desk alert each (court/support_requests.py);
+        one transaction per request. Returns how many were alerted."""
+        now = self.now()
+        with self.db.reader() as s:
+            due = support_requests.overdue(s, workcalendar.of(s), now=now)
+        done = 0
+        for request_id in due:
+            with self.db.transaction() as s:
+                done += support_requests.alert_overdue(s, request_id, workcalendar.of(s), now=now)
         return done
 
     def resumes_due(self) -> list[tuple[int, str]]:

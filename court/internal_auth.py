@@ -11,6 +11,7 @@ touch the others:
 - ``SPOOL_KEY``: encrypts the bot's inbound spool on disk;
 - ``WEBCHAT_SECRET_KEY``: the web chat's CSRF tokens;
 - ``WEBCHAT_POSTER_KEY``: signs the service points' QR posters (the desk prints, the web chat checks).
+- ``COURT_DOCUMENT_KEY``: signs the verification QR codes on printed agreements (the desk prints and checks).
 
 Each is read from the environment (production: set by the operator or a secret
 manager), else from ``var/secrets/<name>``, which ``make run`` creates on first
@@ -35,8 +36,9 @@ PSEUDONYM_KEY = "COURT_PSEUDONYM_KEY"
 SPOOL_KEY = "SPOOL_KEY"
 WEBCHAT_SECRET = "WEBCHAT_SECRET_KEY"  # the web chat's CSRF tokens
 POSTER_KEY = "WEBCHAT_POSTER_KEY"  # signs the service points' QR posters (printed: rotate only if it leaked)
+DOCUMENT_KEY = "COURT_DOCUMENT_KEY"  # signs the QR codes on printed agreements and applications
 NAMES = (ACTION_SERVER_TOKEN, RASA_JWT_SECRET, REST_CHANNEL_SECRET, PSEUDONYM_KEY, SPOOL_KEY, WEBCHAT_SECRET,
-         POSTER_KEY)
+         POSTER_KEY, DOCUMENT_KEY)
 
 # The header the bot sends with each message to the REST channel.
 CHANNEL_HEADER = "X-Court-Channel-Secret"

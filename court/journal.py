@@ -27,6 +27,8 @@ AUDITED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "resident": ("consent_version", "deletion_requested_at", "anonymised_at"),
     "delegation": ("status", "case_id", "court_id", "channel", "deadline", "original_deadline", "offers",
                    "alert_level"),
+    "agreement": ("case_id", "revision", "content_hash", "effective_on", "court_id", "intermediate"),
+    "confirmation": ("case_id", "agreement_id", "court_id", "filed_on", "deadline", "result", "decided_on"),
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from court import booking, cases, clock, guidance, journal, workcalendar
+from court import agreements, booking, cases, clock, guidance, journal, workcalendar
 from court.cases import _REF_ALPHABET
 from court.outbox import NO_CHAT
 from court.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
@@ -45,7 +45,6 @@ LINK_CODE_LENGTH = 8
 MAX_AGENDA_DAYS = 62
 AGENDA_TEXT_LIMIT = 3500  # characters; Telegram refuses messages over 4096
 SUMMARY_CHARS = 80
-JC_DAYS = 30  # 民事诉讼法第205条、人民调解法第33条
 
 _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 _AGENDA_STATUSES = _ACTIVE + (AppointmentStatus.DONE.value, AppointmentStatus.NO_SHOW.value)
@@ -439,11 +438,8 @@ def parse_outcome(text: object) -> OutcomeResult:
 
 
 def _jc_deadline(calendar: workcalendar.WorkCalendar, now: dt.datetime) -> dt.date:
-    """Thirty days from today; a last day on a holiday moves to the next working day (民事诉讼法第85条)."""
-    day = to_local(now).date() + dt.timedelta(days=JC_DAYS)
-    while not calendar.is_working_day(day):
-        day += dt.timedelta(days=1)
-    return day
+    """Thirty days from today, as for an agreement taking effect today (court/agreements.py)."""
+    return agreements.confirmation_deadline(calendar, to_local(now).date())
 
 
 def _hint(calendar: workcalendar.WorkCalendar, result: OutcomeResult, now: dt.datetime) -> str:

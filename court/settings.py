@@ -48,3 +48,18 @@ def database_url() -> str:
         return url
     VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / 'court.db'}"
+
+
+def _number(name: str, default: str) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+
+
+# 接诉即办: a township's or organisation's request is answered within this many of the court's working days
+# (court/workcalendar.py: holidays skipped, adjusted working weekends counted), else the desk is alerted.
+REQUEST_RESPONSE_DAYS = int(_number("COURT_REQUEST_RESPONSE_DAYS", "3"))
+# Each mediator's yearly minimum of training and study hours: three 8-hour days a year. The court's opinion asks
+# for regular training (定期开展调解员培训、进修活动) without a figure; the court sets its own.
+TRAINING_MIN_HOURS = _number("COURT_TRAINING_MIN_HOURS", "24")

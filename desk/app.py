@@ -17,6 +17,7 @@ from court.errors import NotFound, PermissionDenied
 from court.settings import VAR_DIR
 from court.store.db import Database
 from desk.admin_views import admin_bp
+from desk.agreement_views import agreements_bp, verify_bp
 from desk.assistant import Assistant
 from desk.alert_views import alerts_bp
 from desk.auth import bp as auth_bp, login_manager
@@ -26,7 +27,9 @@ from desk.delegation_views import delegation_bp
 from desk.caller_views import caller_bp
 from desk.finder_views import finder_bp
 from desk.integrity_views import integrity_bp
+from desk.request_views import partner_bp, requests_bp
 from desk.stats_views import stats_bp
+from desk.training_views import training_bp
 from desk.throttle import LoginThrottle
 from desk.views import handoff_bp, intake_bp, queue_bp
 
@@ -91,7 +94,8 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     csrf.init_app(app)
     login_manager.init_app(app)
     for bp in (auth_bp, queue_bp, handoff_bp, booking_bp, intake_bp, caller_bp, alerts_bp, admin_bp, calendar_bp,
-               stats_bp, integrity_bp, finder_bp, delegation_bp):
+               stats_bp, integrity_bp, finder_bp, delegation_bp, partner_bp, requests_bp, training_bp,
+               agreements_bp, verify_bp):
         app.register_blueprint(bp)
 
     @app.context_processor

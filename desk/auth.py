@@ -58,6 +58,8 @@ def _load(user_id: str) -> Optional[Agent]:
 HOTLINE = ("agent", "admin")
 OVERSIGHT = ("clerk", "admin")
 ADMIN_ONLY = ("admin",)
+# Townships, departments and mediation organisations: their own 接诉即办 requests, nothing else.
+PARTNER = ("partner",)
 
 
 def restrict(blueprint: Blueprint, roles: tuple[str, ...]) -> None:
@@ -73,7 +75,10 @@ def restrict(blueprint: Blueprint, roles: tuple[str, ...]) -> None:
 
 
 def home_url() -> str:
-    """Where a signed-in user starts: the queue for the hotline, the statistics for clerks."""
+    """Where a signed-in user starts: the queue for the hotline, the statistics for clerks, a partner
+    organisation's own requests for its accounts."""
+    if current_user.role in PARTNER:
+        return url_for("partner.mine")
     return url_for("stats.index") if current_user.role not in HOTLINE else url_for("queue.index")
 
 

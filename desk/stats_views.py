@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional as Optional_
 
-from court import clock, stats
+from court import clock, settings, stats, support_requests, training
 from court.errors import CourtError
 from court.settings import LOCAL_TZ
 from desk import charts
@@ -23,7 +23,7 @@ restrict(stats_bp, OVERSIGHT)
 SCORE_HEADER = ("调解员", "县区", "服务点", "状态", "推送预约", "接受", "拒绝", "未回复", "居民先取消", "待回复",
                 "接受率（未回复计入）", "响应时间中位数（小时）",
                 "已调解", "当事人未到", "成功", "不成", "成功率", "申请司法确认",
-                "委派案件", "委派已接受", "委派达成协议", "委派转立案", "委派成功率", "委派办结天数（中位数）")
+                "委派案件", "委派已接受", "委派达成协议", "委派转立案", "委派成功率", "委派办结天数（中位数）", "本年度培训学时")
 COURT_NAME = "黑河市中级人民法院"
 
 
@@ -151,6 +151,9 @@ def _build_report(full: bool = False) -> tuple[ReportForm, Optional[stats.Report
                 return form, stats.report(s, area=area, start=start, end=end), {}
             comparison = stats.compare(s, area=area, start=start, end=end)
             extra = {
+                "requests": stats.request_figures(s, start=start, end=end),
+                "training_short": training.below_minimum(s, end.year),
+                "training_year": end.year,
                 "comparison": comparison,
                 "trend": stats.trend(s, area=area, start=start, end=end),
                 "dots": stats.point_map(s, area=area, start=start, end=end),
@@ -177,7 +180,8 @@ def _render(form: ReportForm, report: Optional[stats.Report], extra: dict[str, A
         period={"start": report.start.isoformat(), "end": report.end.isoformat()} if report else {},
         printed_at=printed_at(), court_name=COURT_NAME,
         previous=stats.previous, year_before=stats.year_before, map=charts.map_view(extra.get("dots", [])),
-        wait_bands=charts.WAIT_BANDS, **extra)
+        wait_bands=charts.WAIT_BANDS, request_kinds=support_requests.KIND_LABELS,
+        training_minimum=settings.TRAINING_MIN_HOURS, **extra)
 
 
 def _query(report: stats.Report) -> dict[str, str]:
@@ -226,6 +230,20 @@ def _trend_rows(trend: stats.Trend) -> list[tuple[object, ...]]:
             for m in trend.months]
 
 
+def _request_rows(figures: stats.RequestFigures) -> list[tuple[str, str, object]]:
+    """接诉即办 for the period, in the report's three columns (类别, 项目, 数值)."""
+    head = "接诉即办（全市，按提交日期）"
+    rows: list[tuple[str, str, object]] = [
+        (head, "收到诉求", figures.filed), (head, "其中已答复", figures.answered),
+        (head, "答复时间中位数（小时）", figures.response_median_hours),
+        (head, "答复时间P90（小时）", figures.response_p90_hours),
+        (head, "评价条数（按评价日期）", figures.rated), (head, "平均满意度（1-5分）", figures.rating_mean),
+        (head, "满意（4-5分）", figures.satisfied)]
+    rows += [("接诉即办按类型", support_requests.KIND_LABELS[k], n) for k, n in figures.by_kind]
+    rows += [("接诉即办按乡镇街道或单位", town, n) for town, n in figures.by_township]
+    return rows
+
+
 def _full_export() -> tuple[ReportForm, Optional[stats.Report], dict[str, Any]]:
     return _build_report(full=True)
 
@@ -246,10 +264,11 @@ def report_csv():  # type: ignore[no-untyped-def]
     form, report, extra = _full_export()
     if report is None:
         return _render(form, None, {}), 400
-    # One file, three blocks a spreadsheet reads in turn: the report, the comparisons, the months.
+    # One file, four blocks a spreadsheet reads in turn: the report, the comparisons, the months, 接诉即办.
     body = csv_bytes(REPORT_HEADER, _report_rows(report))
     body += csv_bytes(COMPARE_HEADER, _compare_rows(extra["comparison"]), bom=False, blank_line=True)
     body += csv_bytes(TREND_HEADER, _trend_rows(extra["trend"]), bom=False, blank_line=True)
+    body += csv_bytes(REPORT_HEADER, _request_rows(extra["requests"]), bom=False, blank_line=True)
     return _download(body, CSV_MIME, _filename("report", report.area.token, report.start, report.end, "csv"))
 
 
@@ -269,7 +288,8 @@ def report_xlsx():  # type: ignore[no-untyped-def]
         county = report.area.id if report.area.kind == "county" else None
         cards = stats.scorecards(s, county_id=county, start=report.start, end=report.end)
     scores = Sheet("调解员", SCORE_HEADER, [_score_row(c) for c in cards], notes=[_report_title(report)])
-    return _download(xlsx_bytes([sheet, compared, months, scores]), XLSX_MIME,
+    requests = Sheet("接诉即办", REPORT_HEADER, _request_rows(extra["requests"]), notes=notes)
+    return _download(xlsx_bytes([sheet, compared, months, scores, requests]), XLSX_MIME,
                      _filename("report", report.area.token, report.start, report.end, "xlsx"))
 
 
@@ -283,7 +303,7 @@ def _score_row(c: stats.Scorecard) -> tuple[object, ...]:
             None if c.success_rate is None else round(c.success_rate, 3), c.jc_requested,
             c.delegated.delegated, c.delegated.accepted, c.delegated.settled, c.delegated.returned,
             None if c.delegated.success_rate is None else round(c.delegated.success_rate, 3),
-            c.delegated.days_to_outcome_median)
+            c.delegated.days_to_outcome_median, c.training_hours)
 
 
 def _build_scorecards() -> tuple[ScorecardForm, Optional[list[stats.Scorecard]], dict[str, Any]]:
@@ -310,6 +330,7 @@ def mediators():  # type: ignore[no-untyped-def]
     form, cards, meta = _build_scorecards()
     query = {"county": meta["county"], "start": meta["start"].isoformat(), "end": meta["end"].isoformat()}
     return render_template("scorecards.html", form=form, cards=cards, meta=meta, percent=percent, number=number,
+                           training_minimum=settings.TRAINING_MIN_HOURS,
                            csv_url=url_for("stats.mediators_csv", **query), describe=stats.describe,
                            printed_at=printed_at(), court_name=COURT_NAME, county_label=_county_label(form),
                            quick=[{"label": p.label, "url": url_for("stats.mediators", county=meta["county"],
@@ -326,6 +347,7 @@ def mediators_csv():  # type: ignore[no-untyped-def]
     form, cards, meta = _build_scorecards()
     if cards is None:
         return render_template("scorecards.html", form=form, cards=None, meta=meta, percent=percent, number=number,
+                               training_minimum=settings.TRAINING_MIN_HOURS,
                                csv_url="", describe=stats.describe, printed_at=printed_at(), court_name=COURT_NAME,
                                county_label=_county_label(form), quick=[]), 400
     body = csv_bytes(SCORE_HEADER, [_score_row(c) for c in cards])

@@ -61,6 +61,9 @@ class Stack:
         self._specs: dict[str, tuple[list[str], dict[str, str], bool]] = {}
         self._named: dict[str, subprocess.Popen] = {}
         self._probes: dict[str, tuple[str, Optional[dict[str, str]], float]] = {}
+        # Children without a port touch a file on each pass of their loop (bot/heartbeat.py).
+        self._heartbeats: dict[str, tuple[Path, float]] = {}
+        self._beats_seen: dict[str, tuple[float, float]] = {}  # name -> (file mtime, monotonic when it changed)
         self._lock = threading.RLock()
         self.supervisor: Optional[Supervisor] = None
 
@@ -96,6 +99,13 @@ class Stack:
         if self.supervisor is not None:
             self.supervisor.watch(name)
 
+    def _heartbeat(self, name: str, max_age: float) -> dict[str, str]:
+        """The environment that makes ``name`` beat; unhealthy when its file stops changing for
+        ``max_age`` seconds (measured on the monotonic clock: faketime cannot fool it)."""
+        path = self.log_dir / f"{name}.heartbeat"
+        self._heartbeats[name] = (path, max_age)
+        return {"COURT_HEARTBEAT_FILE": str(path)}
+
     def _probe(self, name: str, url: str, headers: Optional[dict[str, str]] = None, grace: float = 60) -> None:
         """How the supervisor tells ``name`` is well: ``url`` answers 2xx (after ``grace`` s to start)."""
         self._probes[name] = (url, headers, grace)
@@ -117,14 +127,29 @@ class Stack:
             return self._named[name].poll()
 
     def healthy(self, name: str) -> bool:
+        if name in self._heartbeats:
+            return self._beating(name)
         probe = self._probes.get(name)
         if probe is None:
-            return True  # no port to ask: alive is well
+            return True  # no port to ask and no heartbeat: alive is well
         url, headers, _ = probe
         try:
             return requests.get(url, headers=headers or {}, timeout=2).ok
         except requests.RequestException:
             return False
+
+    def _beating(self, name: str) -> bool:
+        path, max_age = self._heartbeats[name]
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        now = time.monotonic()
+        seen = self._beats_seen.get(name)
+        if seen is None or seen[0] != mtime:
+            self._beats_seen[name] = (mtime, now)
+            return True
+        return now - seen[1] < max_age
 
     def start_grace(self, name: str) -> float:
         probe = self._probes.get(name)
@@ -168,8 +193,14 @@ class Stack:
             self.stop()
             raise
         # Transcript erasures until Rasa confirms them, and the retention rules: never only in the bot.
-        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"],
+                    {"RASA_URL": self.rasa_url} | self._housekeeping_heartbeat())
         return self
+
+    def _housekeeping_heartbeat(self) -> dict[str, str]:
+        # A pass may include the hourly retention sweep: allow several intervals.
+        interval = float(self.env.get("HOUSEKEEPING_INTERVAL", 30))
+        return self._heartbeat("housekeeping", max(120.0, 4 * interval))
 
     def _spawn_rasa(self, port: Optional[int] = None, endpoints: str = "endpoints.yml", name: str = "rasa") -> None:
         # Loading the model takes a while, longer on a busy machine.
@@ -225,9 +256,12 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
-    def start_bot(self, *, token: str, api_base: str, extra_env: Optional[dict[str, str]] = None) -> None:
-        """The Telegram front end, relaying to this stack's Rasa server."""
+    def start_bot(self, *, token: str, api_base: str, extra_env: Optional[dict[str, str]] = None,
+                  heartbeat_age: float = 60) -> None:
+        """The Telegram front end, relaying to this stack's Rasa server; it beats on each pass of
+        its retry loop (BOT_RETRY_INTERVAL), so ``heartbeat_age`` silent seconds mean it hangs."""
         env = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE": api_base, "RASA_URL": self.rasa_url}
+        env |= self._heartbeat("bot", heartbeat_age)
         self._spawn("bot", [sys.executable, "-m", "bot.app"], env | (extra_env or {}))
 
     def start_desk(self, *, port: Optional[int] = None, extra_env: Optional[dict[str, str]] = None,
@@ -257,7 +291,7 @@ class Stack:
         self.kill("housekeeping", signal.SIGTERM)
         self._remove("housekeeping")  # SIGKILL if it did not stop by itself
         self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"],
-                    {"RASA_URL": self.rasa_url} | (extra_env or {}))
+                    {"RASA_URL": self.rasa_url} | self._housekeeping_heartbeat() | (extra_env or {}))
 
     def kill_webchat(self) -> None:
         """SIGKILL the web chat server (a crash)."""

@@ -26,10 +26,12 @@ from tools.stack import BIN, LOOPBACK, Stack, free_port
 SCALE_ENDPOINTS = "deploy/endpoints.scale.yml"
 
 
-def haproxy_config(rasa_port: int, replicas: list[int], action_port: int, actions: list[int]) -> str:
+def haproxy_config(rasa_port: int, replicas: list[int], action_port: int, actions: list[int],
+                   telegram_port: Optional[int] = None, bots: Optional[list[int]] = None) -> str:
     """Round robin over healthy replicas. A request whose connection is refused is sent
     to another replica (it never reached the first); one that did reach a replica is
-    never sent twice: Rasa's turns and bookings are not idempotent."""
+    never sent twice: Rasa's turns and bookings are not idempotent. ``bots``: the Telegram
+    front ends in webhook mode (TLS ends in front of this balancer in production)."""
     lines = ["global", "  maxconn 4096", "defaults", "  mode http", "  timeout connect 2s",
              "  timeout client 120s", "  timeout server 120s", "  retries 3", "  option redispatch",
              "  retry-on conn-failure", "",
@@ -39,6 +41,15 @@ def haproxy_config(rasa_port: int, replicas: list[int], action_port: int, action
     lines += ["", "frontend actions", f"  bind {LOOPBACK}:{action_port}", "  default_backend action_servers", "",
               "backend action_servers", "  balance roundrobin", "  option httpchk GET /health"]
     lines += [f"  server actions{i} {LOOPBACK}:{port} check inter 1s fall 2 rise 2" for i, port in enumerate(actions)]
+    if telegram_port and bots:
+        # A TCP check: PTB's webhook server answers only POSTs on its path. Telegram sends an update
+        # again until one front end answers 2xx, and the inbound journal drops a repeated update_id.
+        # Its request lines name the front end that took each update (haproxy.log in the log folder).
+        lines[1:1] = ["  log stdout format raw local0"]
+        lines += ["", "frontend telegram", f"  bind {LOOPBACK}:{telegram_port}", "  log global", "  option httplog",
+                  "  default_backend bots", "", "backend bots", "  balance roundrobin",
+                  "  timeout server 10s"]  # a hung front end: Telegram sends the update again
+        lines += [f"  server bot{i} {LOOPBACK}:{port} check inter 1s fall 2 rise 2" for i, port in enumerate(bots)]
     return "\n".join(lines) + "\n"
 
 
@@ -46,10 +57,14 @@ class Topology(Stack):
     """A Stack whose rasa_url and action endpoint are HAProxy's, in front of replicas."""
 
     def __init__(self, model: Path, *, database_url: str, rasa_replicas: int = 2, action_replicas: int = 2,
-                 log_dir: Optional[Path] = None, extra_env: Optional[dict[str, str]] = None) -> None:
+                 log_dir: Optional[Path] = None, extra_env: Optional[dict[str, str]] = None,
+                 bot_replicas: int = 0) -> None:
         super().__init__(model, database_url=database_url, log_dir=log_dir, extra_env=extra_env)
         self.replica_ports = [free_port() for _ in range(rasa_replicas)]
         self.action_ports = [free_port() for _ in range(action_replicas)]
+        self.bot_ports = [free_port() for _ in range(bot_replicas)]
+        self.telegram_port = free_port() if bot_replicas else None
+        self.webhook_secret = secrets.token_urlsafe(32)
         self.redis_port = free_port()
         self.redis_password = secrets.token_urlsafe(24)
         self.env |= {"REDIS_HOST": LOOPBACK, "REDIS_PORT": str(self.redis_port),
@@ -79,7 +94,8 @@ class Topology(Stack):
                                             "--port", str(port)], {"SANIC_HOST": LOOPBACK})
         self.start_redis()
         cfg = self._private_file("haproxy.cfg", haproxy_config(self.rasa_port, self.replica_ports,
-                                                               self.action_port, self.action_ports))
+                                                               self.action_port, self.action_ports,
+                                                               self.telegram_port, self.bot_ports))
         self._spawn("haproxy", [shutil.which("haproxy") or "haproxy", "-db", "-f", str(cfg)])
         for port in self.replica_ports:
             self._spawn_rasa(port, SCALE_ENDPOINTS, name=f"rasa-{port}")
@@ -90,8 +106,29 @@ class Topology(Stack):
         except RuntimeError:
             self.stop()
             raise
-        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"], {"RASA_URL": self.rasa_url})
+        self._spawn("housekeeping", [sys.executable, "-m", "bot.housekeeping"],
+                    {"RASA_URL": self.rasa_url} | self._housekeeping_heartbeat())
         return self
+
+    @property
+    def telegram_url(self) -> str:
+        """Where the balancer takes Telegram's webhook POSTs (plain HTTP: TLS ends in front of it)."""
+        return f"http://{LOOPBACK}:{self.telegram_port}"
+
+    def start_bots(self, *, token: str, api_base: str, public_url: str, extra_env: Optional[dict[str, str]] = None,
+                   heartbeat_age: float = 60) -> None:
+        """The Telegram front ends in webhook mode, one process per bot port, behind the balancer;
+        ``public_url`` is the HTTPS address Telegram is told (its path is kept through the balancer)."""
+        for port in self.bot_ports:
+            name = f"bot-{port}"
+            env = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE": api_base, "RASA_URL": self.rasa_url,
+                   "TELEGRAM_WEBHOOK_URL": public_url, "TELEGRAM_WEBHOOK_PORT": str(port),
+                   "TELEGRAM_WEBHOOK_SECRET": self.webhook_secret} | self._heartbeat(name, heartbeat_age)
+            self._spawn(name, [sys.executable, "-m", "bot.app"], env | (extra_env or {}))
+
+    def kill_bot(self, index: int) -> None:
+        """SIGKILL one front end; the balancer sends Telegram's next POSTs to the others."""
+        self._remove(f"bot-{self.bot_ports[index]}")
 
     def kill_replica(self, index: int) -> None:
         """SIGKILL one Rasa replica, as a crash would; the others carry on."""

@@ -15,7 +15,7 @@ from court.errors import ValidationError
 from court.integrity.finding import REVIEW_CATEGORIES, Finding, Review
 from court.integrity.readers import load_mediators, local_text, who
 from court.privacy import mask_text
-from court.store.schema import Appointment, AuditEntry, Case, Mediator, Outcome
+from court.store.schema import Agreement, Appointment, AuditEntry, Case, ConfirmationRequest, Mediator, Outcome
 
 REVIEW_ACTION = "integrity.review"
 REVIEW_ENTITY = "integrity"
@@ -68,6 +68,9 @@ _ACTION_LABELS = {
     "appointment.reassign": "改派调解员", "appointment.lapse": "调解员超时未确认", "appointment.reschedule": "改约", "appointment.cancel": "取消预约",
     "appointment.done": "调解结束", "appointment.no_show": "当事人未到",
     "outcome.record": "登记调解结果",
+    "agreement.draft": "制作调解协议书", "agreement.revise": "修改调解协议书", "agreement.erase": "删除协议中的个人信息",
+    "confirmation.file": "登记司法确认申请", "confirmation.confirmed": "法院裁定确认协议有效",
+    "confirmation.rejected": "法院裁定驳回申请",
     "mediator.load": "导入调解员名册", "mediator.link": "绑定Telegram", "mediator.unlink": "解除Telegram绑定",
     "mediator.link_code_issued": "发放绑定码",
     REVIEW_ACTION: "廉政核查",
@@ -77,6 +80,8 @@ _FIELD_LABELS = {
     "ends_at": "结束", "revision": "版本", "jc_requested_at": "申请司法确认", "jc_filed_at": "司法确认立案",
     "case_id": "案件", "appointment_id": "预约", "dispute_type": "纠纷类型", "source": "来源", "resident_id": "居民",
     "telegram_chat_id": "Telegram", "is_demo": "演示数据", "category": "核查结论",
+    "content_hash": "协议内容校验值", "effective_on": "协议生效日期", "court_id": "受理法院", "intermediate": "中级法院管辖",
+    "agreement_id": "调解协议", "filed_on": "申请日期", "deadline": "申请截止日期", "decided_on": "法院决定日期",
 }
 _VALUE_LABELS = {
     "case": {"intake": "待预约", "booked": "已预约", "mediating": "调解中", "agreement": "达成协议", "failed": "调解不成",
@@ -87,6 +92,7 @@ _VALUE_LABELS = {
     "result": {"success": "调解成功", "failed": "调解失败", "agreement_needs_confirmation": "达成协议，需司法确认",
                "no_show": "当事人未到"},
     "category": REVIEW_CATEGORIES,
+    "confirmation": {"pending": "待法院审查", "confirmed": "确认有效", "rejected": "驳回申请"},
     "source": {"bot": "助手", "hotline": "热线"},
 }
 _CHANGE_LIMIT = 300
@@ -97,6 +103,8 @@ def _value(entity_type: str, field: str, value: Any) -> str:
         return "空"
     if field == "status":
         return _VALUE_LABELS.get(entity_type, {}).get(value, str(value))
+    if field == "result" and entity_type == "confirmation":
+        return _VALUE_LABELS["confirmation"].get(value, str(value))
     if field in ("result", "category", "source"):
         return _VALUE_LABELS[field].get(value, str(value))
     if field == "dispute_type":
@@ -176,7 +184,14 @@ def trail(session: Session, finding: Finding) -> list[AuditLine]:
             select(Appointment.id).where(Appointment.case_id.in_(finding.case_ids))).scalars())
         outcome_ids.update(session.execute(
             select(Outcome.id).where(Outcome.case_id.in_(finding.case_ids))).scalars())
+    agreement_ids = set(session.execute(
+        select(Agreement.id).where(Agreement.case_id.in_(finding.case_ids))).scalars()) if finding.case_ids else set()
+    request_ids = set(session.execute(
+        select(ConfirmationRequest.id).where(ConfirmationRequest.case_id.in_(finding.case_ids))).scalars()
+    ) if finding.case_ids else set()
     about = [
+        and_(AuditEntry.entity_type == "agreement", AuditEntry.entity_id.in_(agreement_ids)) if agreement_ids else None,
+        and_(AuditEntry.entity_type == "confirmation", AuditEntry.entity_id.in_(request_ids)) if request_ids else None,
         and_(AuditEntry.entity_type == "case", AuditEntry.entity_id.in_(finding.case_ids)) if finding.case_ids else None,
         and_(AuditEntry.entity_type == "appointment", AuditEntry.entity_id.in_(appointment_ids))
         if appointment_ids else None,
@@ -203,6 +218,10 @@ def trail(session: Session, finding: Finding) -> list[AuditLine]:
             entity = f"调解结果#{e.entity_id}"
         elif e.entity_type == "mediator":
             entity = who(mediators, e.entity_id)
+        elif e.entity_type == "agreement":
+            entity = f"调解协议书#{e.entity_id}"
+        elif e.entity_type == "confirmation":
+            entity = f"司法确认申请#{e.entity_id}"
         else:
             entity = f"{e.entity_type}#{e.entity_id}"
         lines.append(AuditLine(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import Float, String, and_, case, func, literal_column, not_, select, union_all
+from sqlalchemy import Float, String, and_, case, func, literal_column, not_, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -14,9 +14,11 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from court.integrity.finding import HIGH, MEDIUM, Finding
 from court.integrity.readers import id_tuple, load_mediators, local_text, who
 from court.store.schema import (
+    Agreement,
     Appointment,
     AuditEntry,
     Case,
+    ConfirmationRequest,
     Outcome,
     OutcomeResult,
     Place,
@@ -45,8 +47,10 @@ COUNTY_MIN_OUTCOMES = 5
 FAST_OUTCOME = dt.timedelta(minutes=10)
 
 # Rule edit_after_jc: audit actions on a case after judicial confirmation was
-# requested that are part of the normal lifecycle, not edits.
-ROUTINE_AFTER_JC = frozenset({"case.closed"})
+# requested that are part of the normal lifecycle, not edits: closing the case, filing
+# the request and the court's ruling, and a resident's erasure.
+ROUTINE_AFTER_JC = frozenset({"case.closed", "confirmation.file", "confirmation.confirmed",
+                              "confirmation.rejected", "agreement.erase"})
 
 _SUCCESSES = (OutcomeResult.SUCCESS.value, OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)
 
@@ -81,15 +85,22 @@ def _mediator_of_outcome() -> ColumnElement:
 
 
 def jc_burst(session: Session, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list[Finding]:
-    jc = (
+    marked = select(Outcome.case_id).where(Outcome.jc_requested_at.is_not(None))
+    jc = union_all(
         select(Outcome.id.label("outcome_id"), Outcome.case_id.label("case_id"),
                Outcome.appointment_id.label("appointment_id"), _mediator_of_outcome().label("mediator_id"),
                Outcome.jc_requested_at.label("at"))
         .join(Case, Case.id == Outcome.case_id)
         .outerjoin(Appointment, Appointment.id == Outcome.appointment_id)
-        .where(Outcome.jc_requested_at.is_not(None))
-        .subquery()
-    )
+        .where(Outcome.jc_requested_at.is_not(None)),
+        # Requests recorded on the desk for an outcome of 调解成功 (which carries no request time).
+        select(Outcome.id, Outcome.case_id, Outcome.appointment_id, _mediator_of_outcome(),
+               ConfirmationRequest.created_at)
+        .join(Case, Case.id == ConfirmationRequest.case_id)
+        .join(Outcome, and_(Outcome.case_id == Case.id, Outcome.result.in_(_SUCCESSES)))
+        .outerjoin(Appointment, Appointment.id == Outcome.appointment_id)
+        .where(ConfirmationRequest.case_id.not_in(marked)),
+    ).subquery()
     anchor, other = aliased(jc), aliased(jc)
     window = JC_BURST_WINDOW.total_seconds()
     # Each JC request in the period that starts a run of JC_BURST within the window.
@@ -146,21 +157,42 @@ def _entity_cases() -> Any:
                Case.id.label("case_id")),
         select(literal_column("'appointment'", String), Appointment.id, Appointment.case_id),
         select(literal_column("'outcome'", String), Outcome.id, Outcome.case_id),
+        select(literal_column("'agreement'", String), Agreement.id, Agreement.case_id),
+        select(literal_column("'confirmation'", String), ConfirmationRequest.id, ConfirmationRequest.case_id),
     ).subquery()
 
 
-_CHANGE_WORDS = {"outcome": "改动调解结果", "appointment": "改动预约", "case": "改动案件"}
+_CHANGE_WORDS = {"outcome": "改动调解结果", "appointment": "改动预约", "case": "改动案件",
+                 "agreement": "改动调解协议书", "confirmation": "改动司法确认申请记录"}
+
+
+def _filings() -> Any:
+    """(case_id, audit id) of each case's judicial-confirmation filing on the desk."""
+    return (
+        select(ConfirmationRequest.case_id.label("case_id"), func.min(AuditEntry.id).label("filed_id"))
+        .join(AuditEntry, and_(AuditEntry.entity_type == "confirmation",
+                               AuditEntry.entity_id == ConfirmationRequest.id))
+        .where(AuditEntry.action == "confirmation.file")
+        .group_by(ConfirmationRequest.case_id)
+        .subquery()
+    )
 
 
 def edit_after_jc(session: Session, *, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list[Finding]:
     owner = _entity_cases()
     # The moment of the request: the first audit entry showing an outcome of the case with a
     # jc_requested_at. The log cannot be edited, so the marker survives any later change.
-    marker_id = (
-        select(Outcome.case_id.label("case_id"), func.min(AuditEntry.id).label("marker_id"))
+    # A filing recorded on the desk is a marker too (an outcome of 调解成功 carries none).
+    filings = _filings()
+    marks = union_all(
+        select(Outcome.case_id.label("case_id"), AuditEntry.id.label("audit_id"))
         .join(AuditEntry, and_(AuditEntry.entity_type == "outcome", AuditEntry.entity_id == Outcome.id))
-        .where(AuditEntry.after["jc_requested_at"].as_string().is_not(None))
-        .group_by(Outcome.case_id)
+        .where(AuditEntry.after["jc_requested_at"].as_string().is_not(None)),
+        select(filings.c.case_id, filings.c.filed_id),
+    ).subquery()
+    marker_id = (
+        select(marks.c.case_id.label("case_id"), func.min(marks.c.audit_id).label("marker_id"))
+        .group_by(marks.c.case_id)
         .subquery()
     )
     marker = (select(marker_id.c.case_id, marker_id.c.marker_id, AuditEntry.at.label("marker_at"))
@@ -171,8 +203,12 @@ def edit_after_jc(session: Session, *, start: dt.datetime, end: dt.datetime, now
         .join(owner, owner.c.case_id == marker.c.case_id)
         .join(AuditEntry, and_(AuditEntry.entity_type == owner.c.entity_type,
                                AuditEntry.entity_id == owner.c.entity_id))
+        .outerjoin(filings, filings.c.case_id == marker.c.case_id)
         .where(AuditEntry.id > marker.c.marker_id, AuditEntry.at >= start, AuditEntry.at < end,
-               not_(and_(AuditEntry.entity_type == "case", AuditEntry.action.in_(ROUTINE_AFTER_JC))))
+               not_(AuditEntry.action.in_(ROUTINE_AFTER_JC)),
+               # The agreement is drafted and revised until it goes to court: only what follows counts.
+               or_(AuditEntry.entity_type != "agreement",
+                   and_(filings.c.filed_id.is_not(None), AuditEntry.id > filings.c.filed_id)))
         .order_by(AuditEntry.id)
     ).all()
     # Outcome rows written after a JC outcome of the same case, audited or not (a direct

@@ -9,8 +9,8 @@ Modules: ``area_scope`` (which areas there are, and the SQL putting a case in on
 ``sql`` (periods, durations, medians and conditional counts in portable SQL),
 ``figures`` (the report of an area and period, and its rows for CSV and Excel) and
 ``mediator_scores`` (mediators' scorecards), ``periods`` (quick periods, 环比 and 同比 periods),
-``comparison`` (headline figures beside both), ``trend`` (months) and ``point_map`` (service points
-with their intakes and waits). Callers import from here:
+``comparison`` (headline figures beside both), ``trend`` (months), ``point_map`` (service points
+with their intakes and waits) and ``requests`` (接诉即办: requests, response times, satisfaction). Callers import from here:
 ``from court import stats; stats.report(...)``.
 """
 from court.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, area_groups, areas, lineage, parse_area
@@ -28,6 +28,7 @@ from court.stats.comparison import Comparison, Headline, compare
 from court.stats.mediator_scores import MEDIATOR_STATUS_LABELS, Scorecard, scorecards
 from court.stats.periods import Period, describe, previous, quick_periods, year_before
 from court.stats.point_map import PointDot, point_map
+from court.stats.requests import RequestFigures, request_figures
 from court.stats.trend import SERIES, Month, Trend, trend
 from court.stats.sql import MAX_SPAN_DAYS, Spread, seconds_between
 
@@ -35,7 +36,7 @@ __all__ = [
     "CITY_FALLBACK_LABEL", "HANDOFF_REASON_LABELS", "MAX_SPAN_DAYS", "MEDIATOR_STATUS_LABELS", "OUTCOME_LABELS",
     "SOURCE_LABELS", "UNKNOWN",
     "SERIES", "AreaRef", "Comparison", "Figure", "Headline", "Month", "Period", "PointDot", "Report", "Scorecard",
-    "Spread", "Trend",
-    "area_groups", "areas", "compare", "lineage", "describe", "parse_area", "point_map", "previous", "quick_periods", "report", "rows",
+    "RequestFigures", "Spread", "Trend",
+    "area_groups", "areas", "compare", "lineage", "describe", "parse_area", "point_map", "previous", "quick_periods", "report", "request_figures", "rows",
     "scorecards", "seconds_between", "trend", "year_before",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from court import acceptance, clock
+from court import acceptance, clock, training
 from court.stats import delegated
 from court.stats.area_scope import county_code_of
 from court.stats.delegated import MediatorDelegated
@@ -60,6 +60,7 @@ class Scorecard:
     jc_requested: int
     # 委派调解, apart from the appointments above (court/stats/delegated.py).
     delegated: MediatorDelegated = MediatorDelegated()
+    training_hours: float = 0.0  # training and study hours in the calendar year of the period's end
 
 
 def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, end: dt.date,
@@ -80,11 +81,12 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
     - response_median_hours: responded_at - created_at over answered offers;
     - held / no_shows: their appointments starting in the period that were done / no-show;
     - successes (success, agreement needing confirmation) / failures: outcomes recorded in
-      the period for appointments of theirs; jc_requested: confirmation requested in the period.
+      the period for appointments of theirs; jc_requested: confirmation requested in the period;
     - delegated: the court's delegated cases (委派调解) they hold, by the day delegated: accepted,
-      settled, returned to filing, days to the outcome; none of them counts in the figures above.
+      settled, returned to filing, days to the outcome; none of them counts in the figures above;
+    - training_hours: sessions they attended held in the calendar year of ``end`` (court/training.py).
     """
-    _, _, lo, hi = period(start, end)
+    _, last, lo, hi = period(start, end)
     now = now or clock.now()
     county_code = county_code_of(session, county_id) if county_id is not None else None
     roster = _roster(session, county_code)
@@ -126,6 +128,7 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
         .group_by(Appointment.mediator_id)))}
 
     delegations = delegated.by_mediator(session, ids if county_code is not None else None, start=start, end=end)
+    trained = training.hours_in_year(session, last.year)
     cards = []
     for mediator_id, (name, status, county, points) in roster.items():
         offered, accepted, declines, gone, waiting = offers.get(mediator_id, (0, 0, 0, 0, 0))
@@ -140,7 +143,7 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
             response_median_hours=scaled(responses.get(mediator_id, Spread(None, None)).median, 3600),
             held=held, no_shows=no_shows, successes=successes, failures=failures,
             success_rate=share(successes, successes + failures),
-            jc_requested=confirmations.get(mediator_id, 0),
+            jc_requested=confirmations.get(mediator_id, 0), training_hours=trained.get(mediator_id, 0.0),
             delegated=delegations.get(mediator_id, MediatorDelegated()),
         ))
     return sorted(cards, key=lambda c: (-c.held, c.name, c.mediator_id))

@@ -218,6 +218,27 @@ class DeskRole(StrEnum):
     AGENT = "agent"  # 12368 hotline: the queue, handoffs, phone intakes
     CLERK = "clerk"  # court clerk: statistics and scorecards, read only
     ADMIN = "admin"  # everything, and managing mediators and service points
+    PARTNER = "partner"  # a township, department or mediation organisation: its own support requests only
+
+
+class OrganisationKind(StrEnum):
+    TOWNSHIP = "township"  # a township or street government (乡镇街道)
+    DEPARTMENT = "department"  # a government department (职能部门)
+    MEDIATION = "mediation"  # a mediation organisation (调解组织)
+
+
+class RequestKind(StrEnum):
+    LEGAL_SUPPORT = "legal_support"  # 法律支持
+    MEDIATION_GUIDANCE = "mediation_guidance"  # 指导调解
+    JUDICIAL_CONFIRMATION = "judicial_confirmation"  # 司法确认
+    LEGAL_EDUCATION = "legal_education"  # 普法宣传/培训
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"  # filed, nobody assigned yet
+    ASSIGNED = "assigned"  # a judge or clerk has it
+    ANSWERED = "answered"  # the court replied; the organisation may rate it
+    CLOSED = "closed"
 
 
 # --- geography and institutions -------------------------------------------
@@ -378,6 +399,28 @@ class MediatorException(Base):
     __table_args__ = (CheckConstraint("starts_on <= ends_on", name="range"),)
 
 
+class TrainingSession(Base):
+    """A training or study session for mediators (培训、进修), recorded by an admin."""
+
+    __tablename__ = "training_sessions"
+    id = Column(Integer, primary_key=True)
+    held_on = Column(Date, nullable=False, index=True)
+    topic = Column(String(120), nullable=False)
+    hours = Column(Float, nullable=False)
+    recorded_by = Column(String(64), nullable=False)
+    recorded_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    attendees = relationship("Mediator", secondary="training_attendance", order_by="Mediator.id")
+    __table_args__ = (CheckConstraint("hours > 0 AND hours <= 24", name="hours"),)
+
+
+training_attendance = Table(
+    "training_attendance",
+    metadata,
+    Column("session_id", ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("mediator_id", ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 # --- residents and cases ----------------------------------------------------
 
 
@@ -477,6 +520,75 @@ class Outcome(Base):
     recorded_by = Column(String(64), nullable=False)
     recorded_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (_values_check("result", OutcomeResult, "result"),)
+
+
+class ConfirmationResult(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class Agreement(Base):
+    """The people's mediation agreement (人民调解协议书) drafted from a successful outcome:
+    what the outcome does not hold, entered on the desk. Kept with its case; the
+    parties' personal data goes when a resident asks for erasure (court/erasure.py)."""
+
+    __tablename__ = "agreements"
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, unique=True)
+    organisation = Column(String(80), nullable=False)  # the mediation organisation (人民调解委员会)
+    facts = Column(Text, nullable=False)
+    terms = Column(Text, nullable=False)
+    performance = Column(Text, nullable=False)  # how and by when the terms are performed
+    effective_on = Column(Date, nullable=False)  # signed and sealed (人民调解法第29条)
+    court_id = Column(Integer, ForeignKey("courts.id"), nullable=False)
+    intermediate = Column(Boolean, nullable=False, default=False)  # the dispute is an intermediate court's
+    revision = Column(Integer, nullable=False, default=1)  # bumps on every change; printed copies name theirs
+    content_hash = Column(String(64), nullable=False)  # SHA-256 of the documents' content at this revision
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_by = Column(String(64), nullable=False)
+
+    case = relationship("Case")
+    court = relationship("Court")
+    parties = relationship("AgreementParty", cascade="all, delete-orphan", order_by="AgreementParty.position")
+
+
+class AgreementParty(Base):
+    __tablename__ = "agreement_parties"
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreements.id", ondelete="CASCADE"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    name = Column(String(40))
+    id_number = Column(String(18))
+    address = Column(String(200))
+    __table_args__ = (UniqueConstraint("agreement_id", "position", name="uq_agreement_parties_position"),)
+
+
+class ConfirmationRequest(Base):
+    """The joint application for judicial confirmation as filed with the court, its
+    30-day deadline and the court's ruling."""
+
+    __tablename__ = "confirmation_requests"
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("agreements.id", ondelete="CASCADE"), nullable=False, unique=True)
+    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    court_id = Column(Integer, ForeignKey("courts.id"), nullable=False)
+    filed_on = Column(Date, nullable=False)
+    deadline = Column(Date, nullable=False)
+    result = Column(String(12), nullable=False, default=ConfirmationResult.PENDING.value)
+    reason = Column(Text)  # why the court rejected it
+    decided_on = Column(Date)
+    recorded_by = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    updated_at = Column(UTCDateTime, nullable=False, default=clock.now)
+
+    court = relationship("Court")
+    __table_args__ = (
+        _values_check("result", ConfirmationResult, "result"),
+        CheckConstraint("result <> 'rejected' OR reason IS NOT NULL", name="reason"),
+        CheckConstraint("decided_on IS NULL OR decided_on >= filed_on", name="decided"),
+    )
 
 
 class Handoff(Base):
@@ -638,12 +750,59 @@ class DeskUser(Base):
     display_name = Column(String(40), nullable=False)
     password_hash = Column(String(200), nullable=False)
     role = Column(String(10), nullable=False, default=DeskRole.AGENT.value)
+    # A partner account's township, department or mediation organisation (NULL for court staff).
+    organisation_id = Column(Integer, ForeignKey("partner_organisations.id"), index=True)
     active = Column(Boolean, nullable=False, default=True)
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(UTCDateTime)
     last_login_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, default=clock.now)
     __table_args__ = (_values_check("role", DeskRole, "role"),)
+
+
+class PartnerOrganisation(Base):
+    """A township, department or mediation organisation that files support requests (接诉即办)."""
+
+    __tablename__ = "partner_organisations"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(60), nullable=False, unique=True)
+    kind = Column(String(12), nullable=False)
+    # A township's or street's own place; a department's or organisation's seat, when known.
+    place_id = Column(Integer, ForeignKey("places.id"), index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=clock.now)
+    place = relationship("Place")
+    __table_args__ = (_values_check("kind", OrganisationKind, "kind"),)
+
+
+class SupportRequest(Base):
+    """A township's or organisation's request to the court (接诉即办): filed, assigned, answered, rated."""
+
+    __tablename__ = "support_requests"
+    id = Column(Integer, primary_key=True)
+    organisation_id = Column(Integer, ForeignKey("partner_organisations.id"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)
+    description = Column(Text, nullable=False)
+    status = Column(String(10), nullable=False, default=RequestStatus.OPEN.value, index=True)
+    filed_by = Column(String(40), nullable=False)
+    filed_at = Column(UTCDateTime, nullable=False, default=clock.now, index=True)
+    assignee_id = Column(Integer, ForeignKey("desk_users.id"))
+    assigned_at = Column(UTCDateTime)
+    reply = Column(Text)
+    answered_by = Column(String(40))
+    answered_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+    rating = Column(Integer)
+    rated_at = Column(UTCDateTime)
+    # When the desk was alerted that no answer came within the court's response time (once).
+    overdue_alerted_at = Column(UTCDateTime)
+
+    organisation = relationship("PartnerOrganisation")
+    assignee = relationship("DeskUser")
+    __table_args__ = (
+        _values_check("kind", RequestKind, "kind"),
+        _values_check("status", RequestStatus, "status"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
+    )
 
 
 class DeskSession(Base):

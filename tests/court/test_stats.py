@@ -265,6 +265,7 @@ class Expect:
                 jc_requested=sum(1 for o in theirs if inside(o["jc_requested_at"])),
                 delegated=self.mediator_delegated([d for d, c in self.delegations
                                                    if c["mediator_id"] == m and inside(d["delegated_at"])]),
+                training_hours=0.0,  # the synthetic year records no training (tests/court/test_training.py does)
             ))
         return sorted(cards, key=lambda c: (-c["held"], c["name"], c["mediator_id"]))
 

@@ -9,7 +9,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from court import booking, clock, desk, management
+from court import booking, clock, desk, management, support_requests
 from court.store.schema import Appointment, AuditEntry, Mediator, OutboxMessage, ServicePoint
 from desk.app import create_app
 from tests.court.test_management import _book_with_colleague
@@ -37,6 +37,9 @@ def app(db, monkeypatch):  # type: ignore[no-untyped-def]
         desk.create_user(s, "zhou", PASSWORD, display_name="周敏", role="admin", now=clock.now())
         desk.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
         desk.create_user(s, "sun", PASSWORD, display_name="孙丽", role="clerk", now=clock.now())
+        org = support_requests.create_organisation(s, "黑河市司法局", "department", actor="test", now=clock.now())
+        desk.create_user(s, "sfj", PASSWORD, display_name="司法局", role="partner", now=clock.now(),
+                         organisation_id=org.id)
     return app
 
 
@@ -62,12 +65,12 @@ def _text(response) -> str:  # type: ignore[no-untyped-def]
     return response.get_data(as_text=True)
 
 
-PAGES = ("/admin/", "/admin/mediators", "/admin/mediators/new", "/admin/mediators/1", "/admin/points",
+PAGES = ("/admin/", "/admin/mediators", "/admin/mediators/new", "/admin/mediators/1", "/admin/training/", "/admin/points",
          "/admin/points/new", "/admin/points/1")
 POSTS = ("/admin/mediators/new", "/admin/mediators/1/assignment", "/admin/mediators/1/suspend",
          "/admin/mediators/1/retire", "/admin/mediators/1/reinstate", "/admin/mediators/1/link-code",
          "/admin/mediators/1/unlink", "/admin/mediators/1/hours", "/admin/mediators/1/leave", "/admin/points/new",
-         "/admin/points/1/move", "/admin/points/1/close")
+         "/admin/points/1/move", "/admin/points/1/close", "/admin/training/")
 
 
 def test_admin_pages_need_a_session(app) -> None:
@@ -77,7 +80,7 @@ def test_admin_pages_need_a_session(app) -> None:
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
 
 
-@pytest.mark.parametrize("username", ["li", "sun"], ids=["agent", "clerk"])
+@pytest.mark.parametrize("username", ["li", "sun", "sfj"], ids=["agent", "clerk", "partner"])
 def test_agents_and_clerks_are_refused_with_403(app, db, username) -> None:
     client = _login(app, username)
     for path in PAGES:

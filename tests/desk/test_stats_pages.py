@@ -87,7 +87,7 @@ def test_the_report_page_csv_and_excel_agree_with_the_engine(app, db) -> None:
 
     xlsx = clerk.get("/stats/report.xlsx", query_string=DECEMBER)
     book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
-    assert book.sheetnames == ["统计", "环比同比", "月度趋势", "调解员"]
+    assert book.sheetnames == ["统计", "环比同比", "月度趋势", "调解员", "接诉即办"]
     assert book["统计"]["A1"].value == "黑河市中级人民法院 诉前调解统计"
     cells = [tuple(c.value for c in row) for row in book["统计"].iter_rows()]
     flattened = [tuple(row) for row in stats.rows(expected)]

@@ -17,11 +17,11 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select, update
 
-from court import delegation, desk, stats
+from court import delegation, desk, stats, support_requests
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
 from court.store.db import Database
-from court.store.schema import Case, Delegation, Handoff, Mediator, ServicePoint
+from court.store.schema import Case, Delegation, DeskUser, Handoff, Mediator, ServicePoint, SupportRequest
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
 from tools.stack import Stack
@@ -52,6 +52,16 @@ def layout_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         delegation.decline(s, sent.id, mediator_id=sent.case.mediator_id, now=NOW)
         for username, role in (("clerk.sun", "clerk"), ("admin.zhou", "admin")):
             desk.create_user(s, username, PASSWORD, role=role, display_name=username, actor="test")
+        # A township's account and a long request, answered, for the 接诉即办 pages.
+        org = support_requests.create_organisation(s, "北安市和平街道办事处", "department", actor="test", now=NOW)
+        partner = desk.create_user(s, "hpjd", PASSWORD, role="partner", display_name="和平街道", actor="test",
+                                   organisation_id=org.id)
+        long_text = "辖区内一处老旧小区物业服务合同到期后业主委员会与原物业公司就交接和欠费发生争议，" * 6
+        row = support_requests.file(s, partner, kind="mediation_guidance", description=long_text,
+                                    now=NOW - dt.timedelta(days=6))
+        support_requests.file(s, partner, kind="legal_education", description="普法宣传进社区", now=NOW)
+        admin = desk.get_user(s, s.execute(select(DeskUser.id).where(DeskUser.username == "admin.zhou")).scalar_one())
+        support_requests.answer(s, row.id, long_text, admin, now=NOW)
     yield db
     db.dispose()
 
@@ -86,6 +96,7 @@ def pages(db: Database) -> dict[str, str]:
         mediator = s.execute(select(Mediator.id).order_by(Mediator.id)).scalars().first()
         handoff = s.execute(select(Handoff.id).order_by(Handoff.id.desc())).scalars().first()
         delegated = s.execute(select(Delegation.id)).scalars().first()
+        request = s.execute(select(SupportRequest.id).order_by(SupportRequest.id)).scalars().first()
     year = "start=2025-12-01&end=2026-11-30"
     return {
         "queue": "/", "intake": "/intake", "alerts": "/alerts/", "handoff": f"/handoffs/{handoff}",
@@ -97,7 +108,16 @@ def pages(db: Database) -> dict[str, str]:
         "admin-point": f"/admin/points/{point}", "integrity": "/integrity/", "calendar": "/admin/calendar/",
         "calendar-year": "/admin/calendar/2026", "find-mediator": "/mediators/find",
         "delegated": "/delegated/", "delegated-new": "/delegated/new", "delegated-case": f"/delegated/{delegated}",
+        "requests": "/requests/", "request": f"/requests/{request}", "request-open": f"/requests/{request + 1}",
+        "training": "/admin/training/",
     }
+
+
+def partner_pages(db: Database) -> dict[str, str]:
+    """What a township's account reaches: its list and form, and a request with the court's answer."""
+    with db.reader() as s:
+        request = s.execute(select(SupportRequest.id).order_by(SupportRequest.id)).scalars().first()
+    return {"partner-requests": "/partner/requests", "partner-request": f"/partner/requests/{request}"}
 
 
 def overflow(page) -> int:  # type: ignore[no-untyped-def]
@@ -117,6 +137,13 @@ def test_no_page_is_wider_than_the_screen(browser, desk_url, layout_db, size):
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
         if overflow(page) > 0:
             wide[name] = overflow(page)
+    partner = signed_in(browser, desk_url, "hpjd", (width, height))
+    for name, path in partner_pages(layout_db).items():
+        response = partner.goto(f"{desk_url}{path}")
+        assert response is not None and response.status == 200, (name, path)
+        partner.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        if overflow(partner) > 0:
+            wide[name] = overflow(partner)
     assert wide == {}, f"pages wider than {width}px: {wide}"
     page.goto(f"{desk_url}/login")  # the sign-in page, signed out
     page.context.clear_cookies()

@@ -18,6 +18,9 @@ from sqlalchemy.engine import make_url
 from court.seeding.seed import seed
 from court.store.db import Database
 from tests.conftest import SEED_DAY, _pg_url
+from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
+from tests.e2e.test_telegram import DESCRIPTION, has_button, press, say
+from tools.fake_telegram import FakeTelegram
 from tools.topology import Topology
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")
@@ -38,7 +41,7 @@ def topology(model: Path, clock, tmp_path_factory: pytest.TempPathFactory) -> It
     seed(db, today=SEED_DAY)
     try:
         with Topology(model, database_url=db.url, log_dir=tmp_path_factory.mktemp("scale-logs"),
-                      extra_env={"COURT_FAKE_NOW": clock.env}) as running:
+                      extra_env={"COURT_FAKE_NOW": clock.env}, bot_replicas=2) as running:
             yield running
     finally:
         db.engine.dispose()
@@ -161,3 +164,56 @@ def test_an_action_server_killed_mid_booking_the_other_books_it_once_on_postgres
     db.dispose()
     assert count == 1
     assert [t for t, _ in user_turns(topology, me)].count("确认") == 1
+
+
+WEBHOOK = "https://court.example/telegram"
+
+
+@pytest.fixture(scope="module")
+def webhook(topology: Topology) -> Iterator[FakeTelegram]:
+    """Two Telegram front ends in webhook mode behind the balancer; the fake Bot API POSTs each
+    update to the court's HTTPS address, which the route maps to the balancer (TLS ends there)."""
+    with FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot",
+                      webhook_routes={"https://court.example": topology.telegram_url}) as tg:
+        topology.start_bots(token=BOT_TOKEN, api_base=tg.api_root, public_url=WEBHOOK, extra_env=BOT_ENV)
+        deadline = time.monotonic() + 60
+        while tg.webhook_url != WEBHOOK or len(tg.calls("setWebhook")) < len(topology.bot_ports):
+            assert time.monotonic() < deadline, "the front ends never set their webhook"
+            time.sleep(0.2)
+        try:
+            yield tg
+        finally:
+            for index in range(len(topology.bot_ports)):
+                topology.kill_bot(index)
+
+
+def front_ends_used(topology: Topology) -> set[str]:
+    log = (topology.log_dir / "haproxy.log").read_text(encoding="utf-8", errors="replace")
+    return {server for server in ("bots/bot0", "bots/bot1") if server in log}
+
+
+def test_telegram_front_ends_in_webhook_mode_share_updates_and_one_may_die_on_postgresql(topology, webhook):
+    tg = webhook
+    residents = [tg.user(7_100_000 + i, first_name="桂芝", last_name="王") for i in range(4)]
+    for user in residents:
+        say(user, "你好", "诉前调解助手", timeout=60)
+        say(user, DESCRIPTION, "需要我帮您预约", timeout=60)
+    assert front_ends_used(topology) == {"bots/bot0", "bots/bot1"}  # round robin over both processes
+
+    topology.kill_bot(0)  # SIGKILL, as a crash would: the balancer and Telegram's resend carry on
+    for user in residents:
+        press(user, "帮我预约", has_button("同意"))  # button presses (callback queries) through the webhook
+        press(user, "同意", "怎么称呼")
+        mark = user.mark()
+        say(user, "王桂芝", "手机号", timeout=60)
+        time.sleep(1)  # a doubled update would have answered twice by now
+        assert len([m for m in user.inbox() if m["message_id"] > mark and "手机号" in (m.get("text") or "")]) == 1
+    # Every update reached the court once: none lost to the killed process, none handled twice.
+    delivered = {d["update_id"] for d in tg.webhook_deliveries() if d["error"] is None}
+    assert tg.pending_updates() == [] and len(delivered) == len(residents) * 5
+    info = requests.get(f"{tg.base_url}{BOT_TOKEN}/getWebhookInfo", timeout=5).json()["result"]
+    assert info["url"] == WEBHOOK and info["pending_update_count"] == 0
+    with Database(topology.env["DATABASE_URL"]).reader() as s:
+        counts = s.execute(text("SELECT update_id, count(*) FROM inbound_messages WHERE update_id IS NOT NULL "
+                                "GROUP BY update_id HAVING count(*) > 1")).all()
+    assert counts == []

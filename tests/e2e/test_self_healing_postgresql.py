@@ -72,7 +72,7 @@ def healing(model: Path, clock, tmp_path_factory: pytest.TempPathFactory):  # ty
                 FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot") as tg:
             desk = stack.start_desk()
             webchat = stack.start_webchat()
-            stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV)
+            stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV, heartbeat_age=5)
             supervisor = stack.supervise(interval=0.5, misses=2, backoff=0.5, max_backoff=2)
             yield stack, tg, supervisor, db, desk, webchat, server
     finally:
@@ -163,9 +163,14 @@ def test_every_part_killed_mid_booking_the_resident_is_answered_and_nothing_is_l
         RECOVERY[f"{name} (SIGKILL)"] = back(supervisor, name, since)
     assert requests.get(f"{desk}/healthz", timeout=5).ok and requests.get(f"{webchat}/healthz", timeout=5).ok
 
+    # The front end hangs: its heartbeat stops, the supervisor kills it and starts it again; the
+    # location waits at the Bot API meanwhile.
+    since = time.monotonic()
+    stack.kill("bot", signal.SIGSTOP)
     mark = me.mark()
     me.share_location(lat, lng)
-    me.wait_for("哪天", after=mark)
+    me.wait_for("哪天", after=mark, timeout=120)
+    RECOVERY["Telegram front end (SIGSTOP)"] = back(supervisor, "bot", since)
     offers = say(me, "明天上午", "请选一个时间")
     press(me, offers["reply_markup"]["inline_keyboard"][0][0]["text"], "请确认")
     booked = press(me, "确认", "预约成功")

@@ -560,3 +560,63 @@ def test_the_strict_validator_catches_malformed_objects(tg):
     tg.clear_issues()
     tg.push_update("message", good)
     assert tg.pending_updates()[0]["message"]["text"] == "/start"
+
+
+def test_ptb_application_in_webhook_mode_gets_updates_posted_and_a_failed_post_again() -> None:
+    """Webhook mode against the fake: setWebhook with a secret, each update POSTed to the route
+    behind the HTTPS address, a 5xx answer retried and shown in getWebhookInfo."""
+    from tools.stack import free_port
+
+    port = free_port()
+    refused: list[int] = []
+    with FakeTelegram(token=TOKEN, bot_username="heihe_court_bot",
+                      webhook_routes={"https://court.example": f"http://127.0.0.1:{port}"}) as tg:
+        user = tg.user(1001, first_name="芳")
+
+        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if not refused:  # the first delivery fails as if the handler crashed the front end
+                refused.append(update.update_id)
+                raise RuntimeError("first delivery fails")
+            await update.message.reply_text(f"你说：{update.message.text}")
+
+        async def scenario() -> None:
+            app = Application.builder().token(TOKEN).base_url(tg.base_url).build()
+            app.add_handler(MessageHandler(filters.TEXT, echo))
+            async with app:
+                await app.start()
+                await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook",
+                                                webhook_url="https://court.example/hook", secret_token="s" * 40)
+                try:
+                    def conversation() -> None:
+                        mark = user.mark()
+                        user.send("第一句")
+                        user.send("第二句")
+                        user.wait_for("你说：第二句", after=mark, timeout=10)
+                    await asyncio.to_thread(conversation)
+                    # A forged POST without the secret is refused by the bot, not handled.
+                    async with httpx.AsyncClient() as http:
+                        forged = await http.post(f"http://127.0.0.1:{port}/hook",
+                                                 json={"update_id": 1, "message": {}})
+                    assert forged.status_code == 403
+                finally:
+                    await app.updater.stop()
+                    await app.stop()
+
+        asyncio.run(scenario())
+        delivered = tg.webhook_deliveries()
+        assert [d["status"] for d in delivered] == [200, 200]  # PTB answers 200 once the update is queued
+        assert user.texts() == ["你说：第二句"]  # the handler's failure lost the first: PTB had confirmed it
+
+        # A front end that answers 5xx: the update waits and is POSTed again.
+        with tg.api.lock:
+            tg.api.webhook_routes["https://court.example"] = f"http://127.0.0.1:{free_port()}"  # nobody listens
+        user.send("第三句")
+        deadline = time.monotonic() + 10
+        while len(tg.webhook_deliveries()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        tail = tg.webhook_deliveries()[2:]
+        assert len(tail) >= 2 and all(d["error"] == "Connection refused" for d in tail)
+        info = run(lambda bot: bot.get_webhook_info(), tg)
+        assert info.pending_update_count == 1 and info.last_error_message == "Connection refused"
+        run(lambda bot: bot.delete_webhook(), tg)
+        assert [u["message"]["text"] for u in tg.pending_updates()] == ["第三句"]

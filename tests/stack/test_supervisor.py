@@ -118,3 +118,16 @@ def test_the_production_health_check_names_a_silent_unit(stack: Stack, caplog: p
     assert healthcheck.main([f"court-web.service={url}", f"court-gone.service={silent}", "--dry-run"]) == 1
     killed = [r.getMessage() for r in caplog.records if "killing it" in r.getMessage()]
     assert len(killed) == 2 and killed[0].startswith("court-web.service")
+
+
+def test_a_child_whose_heartbeat_stops_is_replaced(stack: Stack) -> None:
+    # The bot and housekeeping have no port: their loop touches a file (bot/heartbeat.py).
+    beater = "import time\nfrom bot.heartbeat import beat\nwhile True:\n    beat()\n    time.sleep(0.1)\n"
+    stack._spawn("beater", [sys.executable, "-c", beater], stack._heartbeat("beater", max_age=1.0))
+    hung = stack._named["beater"]
+    supervisor = stack.supervise(**FAST)
+    assert wait_until(lambda: supervisor.up("beater"))
+    stack.kill("beater", signal.SIGSTOP)
+    assert wait_until(lambda: any(r.name == "beater" for r in supervisor.recoveries), timeout=30)
+    assert hung.poll() is not None and stack.alive("beater") is None
+    assert "health check failed" in supervisor.recoveries[0].reason

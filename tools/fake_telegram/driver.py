@@ -42,9 +42,12 @@ class FakeTelegram:
     def __init__(self, token: str = "123456:TEST-token", bot_username: str = "heihe_court_bot", *,
                  bot_first_name: Optional[str] = None, strict: bool = True, host: str = "127.0.0.1",
                  port: int = 0, callback_query_ttl: float = 15.0, first_update_id: int = 10_000_001,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, webhook_routes: Optional[dict[str, str]] = None) -> None:
+        """``webhook_routes`` maps a webhook's public HTTPS origin to the plain-HTTP address behind it
+        (the balancer that ends TLS), e.g. {"https://court.example": "http://127.0.0.1:8443"}."""
         self.api = BotApi(token, bot_username, bot_first_name=bot_first_name, strict=strict,
                           callback_query_ttl=callback_query_ttl, first_update_id=first_update_id, clock=clock)
+        self.api.webhook_routes = dict(webhook_routes or {})
         self.host = host
         self.port: Optional[int] = port or None
         self._wanted_port = port
@@ -102,6 +105,7 @@ class FakeTelegram:
         async def shutdown() -> None:
             with self.api.lock:
                 self.api._abort_long_poll(None)  # noqa: SLF001 - answer a pending poll instead of waiting
+                self.api._stop_webhook_sender()  # noqa: SLF001
             assert self._runner is not None
             await self._runner.cleanup()
 
@@ -268,6 +272,11 @@ class FakeTelegram:
     @property
     def webhook_url(self) -> str:
         return self.api.webhook_url
+
+    def webhook_deliveries(self) -> list[dict]:
+        """Every webhook POST the fake made: update_id, HTTP status (0: no answer), error."""
+        with self.api.lock:
+            return copy.deepcopy(self.api.webhook_deliveries)
 
 
 class FakeUser:

@@ -851,6 +851,15 @@ class BotApi:
         self.files: dict[str, dict] = {}
         self.commands: dict[tuple, list[dict]] = {}
         self.webhook_url = ""
+        # Webhook delivery: Telegram reaches the court's HTTPS address; here a route maps that origin to
+        # the plain-HTTP balancer behind it (TLS ends at the balancer in production too).
+        self.webhook_routes: dict[str, str] = {}
+        self.webhook_secret = ""
+        self.webhook_max_connections = 40
+        self.webhook_last_error: Optional[tuple[int, str]] = None
+        self.webhook_deliveries: list[dict] = []  # update_id, status, at: what the test can read back
+        self._webhook_task: Optional[asyncio.Task] = None
+        self._webhook_wake: Optional[asyncio.Event] = None
         self.logged_out = False
         self.injections: list[Injection] = []
         self.call_log: list[dict] = []
@@ -909,11 +918,14 @@ class BotApi:
             return state
 
     def _wake(self) -> None:
-        """Runs on the event loop: a long poll re-reads the queue."""
+        """Runs on the event loop: a long poll re-reads the queue, a webhook sender sends."""
         with self.lock:
             fut = self.long_poll
+            wake = self._webhook_wake
         if fut is not None and not fut.done():
             fut.set_result("wake")
+        if wake is not None:
+            wake.set()
 
     def enqueue(self, kind: str, payload: dict) -> Optional[dict]:
         """Queue an update; Telegram drops the kinds allowed_updates excludes at creation."""
@@ -1316,6 +1328,7 @@ class BotApi:
     def delete_webhook(self, p: Params) -> tuple:
         was = bool(self.webhook_url)
         self.webhook_url = ""
+        self._stop_webhook_sender()
         if p.bool("drop_pending_updates"):
             self.updates.clear()
         return True, "Webhook was deleted" if was else "Webhook is already deleted"
@@ -1326,20 +1339,96 @@ class BotApi:
             return self.delete_webhook(p)
         if not url.startswith("https://"):
             raise bad("bad webhook: An HTTPS URL must be provided for webhook")
-        self.webhook_url = url
+        secret = p.str("secret_token") or ""
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise bad("bad webhook: Secret token contains unallowed characters")
+        max_connections = p.int("max_connections", 40, 1, 100)
+        allowed = p.json("allowed_updates", "allowed updates")
+        if isinstance(allowed, list):
+            self.allowed_updates = {a for a in allowed if a in ALL_UPDATE_TYPES} or set(DEFAULT_UPDATE_TYPES)
+        self.webhook_url, self.webhook_secret, self.webhook_max_connections = url, secret, max_connections
         if p.bool("drop_pending_updates"):
             self.updates.clear()
         self._abort_long_poll("Conflict: terminated by setWebhook request")
-        self.issue("setWebhook: the fake records the URL (getUpdates then conflicts) but delivers nothing to it")
+        if self._route(url) is None:
+            self.issue(f"setWebhook: no route for {url} (FakeTelegram(webhook_routes=...)); nothing is delivered")
+        else:
+            self._start_webhook_sender()
         return True, "Webhook was set"
 
     def get_webhook_info(self, p: Params) -> dict:
         info: dict = {"url": self.webhook_url, "has_custom_certificate": False,
                       "pending_update_count": len(self.updates)}
         if self.webhook_url:
-            info["max_connections"] = 40
+            info["max_connections"] = self.webhook_max_connections
+            if self.webhook_last_error is not None:
+                info["last_error_date"], info["last_error_message"] = self.webhook_last_error
         self.check("WebhookInfo", info)
         return info
+
+    # ---- webhook delivery --------------------------------------------------------------------
+
+    def _route(self, url: str) -> Optional[str]:
+        for origin, target in self.webhook_routes.items():
+            if url == origin or url.startswith(origin.rstrip("/") + "/"):
+                return target.rstrip("/") + url[len(origin.rstrip("/")):]
+        return None
+
+    def _start_webhook_sender(self) -> None:
+        """Runs on the event loop (setWebhook's handler): one sender per bot, replaced on each setWebhook."""
+        self._stop_webhook_sender()
+        self._webhook_wake = asyncio.Event()
+        self._webhook_task = asyncio.get_running_loop().create_task(self._send_webhooks(self._webhook_wake))
+
+    def _stop_webhook_sender(self) -> None:
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+        self._webhook_task, self._webhook_wake = None, None
+
+    async def _send_webhooks(self, wake: asyncio.Event) -> None:
+        """Telegram's side of a webhook: each update is POSTed as JSON until the bot answers 2xx, in
+        order, one at a time (max_connections=1 of Telegram's up to 100); a failure is retried after
+        a growing pause and shows in getWebhookInfo's last_error_*. An update leaves the queue only
+        once delivered, so a bot process killed mid-request gets it again (on another replica)."""
+        import aiohttp
+
+        pause = 0.0
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            while True:
+                with self.lock:
+                    target = self._route(self.webhook_url) if self.webhook_url else None
+                    update = copy.deepcopy(self.updates[0]) if self.updates else None
+                    headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+                if target is None:
+                    return
+                if update is None:
+                    wake.clear()
+                    await wake.wait()
+                    continue
+                error: Optional[str] = None
+                status = 0
+                try:
+                    async with http.post(target, json=update, headers=headers) as response:
+                        status = response.status
+                        await response.read()
+                        if not 200 <= status < 300:
+                            error = f"Wrong response from the webhook: {status} {response.reason}"
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    error = "Connection refused" if isinstance(exc, aiohttp.ClientConnectorError) else \
+                        f"Connection error: {type(exc).__name__}"
+                with self.lock:
+                    self.webhook_deliveries.append({"update_id": update["update_id"], "status": status,
+                                                    "error": error, "at": time.time()})
+                    if error is None:
+                        if self.updates and self.updates[0]["update_id"] == update["update_id"]:
+                            self.updates.popleft()
+                        pause = 0.0
+                    else:
+                        self.webhook_last_error = (self.now(), error)
+                        pause = min(max(pause * 2, 0.5), 8.0)
+                    self.changed.notify_all()
+                if pause:
+                    await asyncio.sleep(pause)
 
     def get_file(self, p: Params) -> dict:
         entry = self.files.get(p.str("file_id") or "")
