@@ -121,8 +121,8 @@ def test_the_statistics_and_scorecards_count_delegated_cases_apart(app, db):  # 
     cards = _text(client.get("/stats/mediators", query_string=query))
     assert "委派成功率" in cards and name in cards
     csv = client.get("/stats/mediators.csv", query_string=query).data.decode("utf-8-sig").splitlines()
-    assert csv[0].endswith("委派案件,委派已接受,委派达成协议,委派转立案,委派成功率,委派办结天数（中位数）")
-    assert any(row.startswith(name) and ",2,2,0,1,0.0,3.0" in row for row in csv[1:])
+    assert csv[0].endswith("委派案件,委派已接受,委派达成协议,委派转立案,委派成功率,委派办结天数（中位数）,本年度培训学时")
+    assert any(row.startswith(name) and ",2,2,0,1,0.0,3.0,0.0" in row for row in csv[1:])
     report = client.get("/stats/report.csv", query_string=query).data.decode("utf-8-sig")
     assert "委派调解（按委派日期，不计入以上各项）,调解不成，转立案,1" in report
 
