@@ -261,3 +261,25 @@ def test_an_offer_to_a_mediator_not_linked_yet_is_pushed_again_at_the_link(db):
     desk.link_mediator(code, 880001)
     [again] = [p for p in outbox.claim_due(db, now=NOW) if p.template == "delegation_offer"]
     assert again.recipient_id == mediator_id and again.chat_id == 880001
+
+
+def test_a_delegated_case_settled_gets_its_agreement_and_judicial_confirmation_like_any_other(db):
+    # 委派调解 and the agreement documents meet here: the delegation's service point chooses the court.
+    from court import agreements, confirmations
+    from tests.court.test_agreements import data
+    from tests.factories import local
+
+    with db.transaction() as s:
+        d = new_delegation(s)
+        mediator_id, ref = d.case.mediator_id, d.case.reference
+        delegation.accept(s, d.id, mediator_id=mediator_id, now=NOW)
+        delegation.record_outcome(s, mediator_id, ref, "成功", now=NOW)
+    effective = NOW.date()
+    with db.transaction() as s:
+        agreement = agreements.save(s, ref, data(effective_on=effective), actor="desk:li.min",
+                                    now=local(effective, 15))
+        assert agreement.case.service_point_id == s.get(Delegation, d.id).case.service_point_id
+    with db.transaction() as s:
+        request = confirmations.file(s, ref, filed_on=effective, actor="desk:li.min", now=local(effective, 16))
+        assert request.court.name.endswith("人民法院") and request.deadline > effective
+        assert s.execute(select(Case.status).where(Case.reference == ref)).scalar_one() == "jc_requested"
