@@ -86,7 +86,8 @@ class Topology(Stack):
         # The password in a file, not on the command line (readable in /proc by every user).
         conf = self._private_file("redis.conf", f"bind {LOOPBACK}\nport {self.redis_port}\nrequirepass "
                                                 f"{self.redis_password}\nsave \"\"\nappendonly no\n")
-        self._spawn("redis", [shutil.which("redis-server") or "redis-server", str(conf)])
+        # The real clock, as PostgreSQL's: Redis hangs at start under libfaketime (make test-dates).
+        self._spawn("redis", [shutil.which("redis-server") or "redis-server", str(conf)], real_clock=True)
 
     def start(self, timeout: float = 240) -> "Topology":
         for port in self.action_ports:

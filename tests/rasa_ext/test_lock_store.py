@@ -3,6 +3,7 @@ two replicas are all different, and two replicas never handle one conversation a
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import threading
@@ -16,6 +17,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from rasa_ext.lock_store import AtomicRedisLockStore
 from tools.stack import free_port
+from tools.train import real_clock_env
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server not installed (bin/scale-deps)")
 
@@ -23,8 +25,9 @@ pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-
 @pytest.fixture(scope="module")
 def redis_port() -> Iterator[int]:
     port = free_port()
+    # Redis keeps the real clock, as PostgreSQL does: it hangs at start under libfaketime (make test-dates).
     server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, env=real_clock_env(dict(os.environ)))
     deadline = time.monotonic() + 10
     while True:
         try:
