@@ -6,6 +6,7 @@ an error, not a skip, so CI cannot pass on SQLite alone.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -87,15 +88,17 @@ def pg_template() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(params=_backends())
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+@contextlib.contextmanager
+def database_copy(request: pytest.FixtureRequest, directory: Path) -> Iterator[Database]:
+    """A fresh copy of the migrated, seeded template on ``request.param``'s backend, dropped after."""
     if request.param == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "court.db"
-        shutil.copy(template, path)
+        path = directory / "court.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}")
-        yield database
-        database.dispose()
+        try:
+            yield database
+        finally:
+            database.dispose()
         return
     template = request.getfixturevalue("pg_template")
     name = f"court_test_{uuid.uuid4().hex[:10]}"
@@ -103,8 +106,16 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
     database = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
-    yield database
-    database.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=_backends())
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_copy(request, tmp_path) as database:
+        yield database

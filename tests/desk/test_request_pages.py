@@ -14,9 +14,9 @@ from sqlalchemy import select
 from court import clock, desk, stats, support_requests, training
 from court.store.schema import Mediator, MediatorStatus, Place, SupportRequest
 from desk.app import create_app
+from tests.desk.test_stats_pages import PASSWORD, _login
 from tests.factories import NOW, local
 
-PASSWORD = "correct horse 12368"
 NOVEMBER = {"area": "city", "start": "2026-11-01", "end": "2026-11-30"}
 
 
@@ -32,15 +32,6 @@ def app(db):  # type: ignore[no-untyped-def]
         for username, role, name in (("clerk", "clerk", "书记员王"), ("agent", "agent", "坐席李"), ("boss", "admin", "周敏")):
             desk.create_user(s, username, PASSWORD, display_name=name, role=role, now=NOW)
     return app
-
-
-def _login(app, username: str):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client, response.headers["Location"]
 
 
 def _token(client, path: str) -> str:  # type: ignore[no-untyped-def]

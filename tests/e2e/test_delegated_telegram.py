@@ -8,21 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from court import delegation, mediators, residents
 from court.clock import FileClock
-from court.store.db import Database
 from court.store.schema import Court, Delegation, OutboxMessage, ServicePoint
-from tests.conftest import _backends, _pg_admin, _pg_url
+from tests.conftest import _backends, database_copy
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import eventually, press
 from tests.factories import NOW
@@ -37,37 +33,20 @@ def light(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """(database, clock, stack, fake Telegram, SMS file): the bot and housekeeping without Rasa."""
     from tools.fake_telegram import FakeTelegram
 
-    name = None
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("delegated-e2e") / "court.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        db = Database(f"sqlite:///{path}")
-    else:
-        name = f"court_deleg_{uuid.uuid4().hex[:8]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {request.getfixturevalue('pg_template')}"))
-        admin.dispose()
-        db = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
     clock = FileClock(tmp_path_factory.mktemp("delegated-clock") / "now")
     clock.set(NOW)
     sms = tmp_path_factory.mktemp("delegated-sms") / "sms.jsonl"
     env = {"COURT_FAKE_NOW": clock.env, "HOUSEKEEPING_INTERVAL": "0.5", "COURT_ACCEPT_HOURS": "0"}
-    stack = Stack(Path("unused-model"), database_url=db.url, log_dir=tmp_path_factory.mktemp("delegated-logs"),
-                  extra_env=env)
-    try:
-        with FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot") as tg:
-            stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV)
-            stack.restart_housekeeping({"SMS_PROVIDER": "record", "SMS_RECORD_FILE": str(sms)})
-            yield db, clock, stack, tg, sms
-    finally:
-        stack.stop()
-        db.dispose()
-        if name:
-            admin = _pg_admin()
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            admin.dispose()
+    with database_copy(request, tmp_path_factory.mktemp("delegated-e2e")) as db:
+        stack = Stack(Path("unused-model"), database_url=db.url, log_dir=tmp_path_factory.mktemp("delegated-logs"),
+                      extra_env=env)
+        try:
+            with FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot") as tg:
+                stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV)
+                stack.restart_housekeeping({"SMS_PROVIDER": "record", "SMS_RECORD_FILE": str(sms)})
+                yield db, clock, stack, tg, sms
+        finally:
+            stack.stop()
 
 
 def _point_and_mediator(s):  # type: ignore[no-untyped-def]

@@ -6,20 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
-import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from court import desk
 from court.clock import FileClock
 from court.store.db import Database
 from court.store.schema import Delegation, OutboxMessage
-from tests.conftest import _backends, _pg_admin, _pg_url
+from tests.conftest import _backends, database_copy
 from tests.court.test_delegation import town_with_point
 from tests.factories import NOW
 from tools.stack import Stack
@@ -31,27 +28,10 @@ pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (
 
 @pytest.fixture(scope="module", params=_backends())
 def clerk_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    name = None
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("delegation-e2e") / "court.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        db = Database(f"sqlite:///{path}")
-    else:
-        name = f"court_delegb_{uuid.uuid4().hex[:8]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {request.getfixturevalue('pg_template')}"))
-        admin.dispose()
-        db = Database(make_url(_pg_url()).set(database=name).render_as_string(hide_password=False))
-    with db.transaction() as s:
-        desk.create_user(s, "clerk.sun", PASSWORD, role="clerk", display_name="孙丽", actor="test")
-    yield db
-    db.dispose()
-    if name:
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+    with database_copy(request, tmp_path_factory.mktemp("delegation-e2e")) as db:
+        with db.transaction() as s:
+            desk.create_user(s, "clerk.sun", PASSWORD, role="clerk", display_name="孙丽", actor="test")
+        yield db
 
 
 @pytest.fixture(scope="module")
