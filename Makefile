@@ -12,11 +12,11 @@ setup: ## create .venv (Python 3.10) and install the pinned requirements
 	@bin/setup
 
 db: setup ## migrate and seed the database (DATABASE_URL, default var/court.db)
-	@$(PY) -m court.cli migrate
-	@$(PY) -m court.cli seed
+	@$(PY) -m court.admin.cli migrate
+	@$(PY) -m court.admin.cli seed
 
 model: setup ## train the Rasa model if its inputs changed (cached in models/)
-	@$(PY) tools/train.py
+	@$(PY) stack/train.py
 
 run: db ## set everything up and start the assistant (embedded SQLite by default)
 	@bin/run
@@ -37,7 +37,7 @@ bench-latency: setup ## residents' messages through Rasa + action server: open l
 	@$(PY) -m bench.latency_bench --baseline bench/baselines/latency-sqlite.json
 	@$(PY) -m bench.latency_bench --baseline bench/baselines/latency-postgresql.json --postgres "$$(bin/pg-test-server start)"
 
-bench-scale: setup ## the same load on PostgreSQL through HAProxy: 1 Rasa server, then 2 with Redis's lock store (tools/topology.py)
+bench-scale: setup ## the same load on PostgreSQL through HAProxy: 1 Rasa server, then 2 with Redis's lock store (stack/topology.py)
 	@bin/scale-deps
 	@$(PY) -m bench.latency_bench --replicas 1 --rates 10,20,40 --save var/bench-scale-1.json --postgres "$$(bin/pg-test-server start)"
 	@$(PY) -m bench.latency_bench --replicas 2 --rates 10,20,40 --baseline var/bench-scale-1.json --postgres "$$(bin/pg-test-server start)"

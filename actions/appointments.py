@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import call, court, error_message, now
-from court.errors import CourtError
-from court.validation import normalize_phone
+from court.core.errors import CourtError
+from court.core.validation import normalize_phone
 
 _REFERENCE = re.compile(r"HH\d{6}-[0-9A-Z]{4}")
 

@@ -9,10 +9,10 @@ from typing import Any, Callable, Optional, TypeVar
 
 from rasa_sdk import Tracker
 
-from court import clock
-from court.errors import CourtError
-from court.intake import Court
-from court.privacy import install_log_masking
+from court.core import clock
+from court.core.errors import CourtError
+from court.facades.assistant import Court
+from court.core.privacy import install_log_masking
 from court.store.db import Database
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def now() -> dt.datetime:
-    """The court's clock (COURT_FAKE_NOW pins it in tests; see court/clock.py)."""
+    """The court's clock (COURT_FAKE_NOW pins it in tests; see court/core/clock.py)."""
     return clock.now()
 
 

@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import is_payload, last_typed_text, user_text
-from court import fees, guidance
+from court.reference import fees, guidance
 
 FEE_KIND_ENTITY = "fee_kind"
 

@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import DISPUTE_PREFIX, call, court, last_typed_text, now, recent_typed_texts, user_text
 from actions.handoff import hand_over
-from court import guidance, triage
-from court.safety import danger_signs, domestic_violence, violence_signs
+from court.reference import guidance, triage
+from court.reference.safety import danger_signs, domestic_violence, violence_signs
 
 SUMMARY_PREFILL = 200  # the first description becomes the case summary, trimmed
 HAND_OVER_AFTER = 3  # misunderstandings in a row before an agent takes over

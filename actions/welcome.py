@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import call, court, error_message, metadata, now
-from court import guidance
+from court.reference import guidance
 
 
 class ActionGreet(Action):

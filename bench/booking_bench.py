@@ -21,10 +21,11 @@ import time
 from sqlalchemy import select
 
 from bench.databases import fresh_database
-from court import booking, cases, residents
-from court.places import HEIHE_BOUNDS, PlaceDirectory
+from court.booking import engine as booking
+from court.records import cases, residents
+from court.reference.places import HEIHE_BOUNDS, PlaceDirectory
 from court.seeding.seed import seed
-from court.settings import LOCAL_TZ
+from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from court.store.schema import ServicePoint
 

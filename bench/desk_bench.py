@@ -4,7 +4,7 @@
 
 Each backend gets a fresh migrated, seeded database with 200 waiting and 50 taken
 handoffs. Figures, p50/p95 in ms:
-- the queue: court.desk.queue() alone (the baseline) beside GET /queue.json through
+- the queue: court.hotline.desk.queue() alone (the baseline) beside GET /queue.json through
   the Flask app (session, role check, JSON) — what every agent's browser polls every 3 s;
 - the handoff page with its booking panel (the transcript call fails fast: no Rasa here);
 - times near a town for a desk booking, and booking them (one transaction each);
@@ -22,10 +22,11 @@ from typing import Callable
 
 from bench.booking_bench import _percentile
 from bench.databases import fresh_database
-from court import desk, desk_booking, handoffs, residents
-from court.errors import CourtError
+from court.hotline import desk, agent_booking, handoffs
+from court.records import residents
+from court.core.errors import CourtError
 from court.seeding.seed import seed
-from court.settings import LOCAL_TZ
+from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from desk.app import create_app
 
@@ -85,16 +86,16 @@ def run(db: Database) -> dict[str, str]:
 
     def times() -> list:
         with db.reader() as s:
-            return desk_booking.find_times(s, taken[0], agent, place="爱辉区西岗子", dispute_type="neighbor",
+            return agent_booking.find_times(s, taken[0], agent, place="爱辉区西岗子", dispute_type="neighbor",
                                            now=NOW)[1]
 
     out["times near a town: p50 / p95"] = "%.1f / %.1f" % _timed(times, runs=20)
     booked, t0 = 0, time.perf_counter()
     for hid in taken[:20]:
         with db.reader() as s:
-            offer = desk_booking.find_times(s, hid, agent, place="西岗子", dispute_type="neighbor", now=NOW)[1][0]
+            offer = agent_booking.find_times(s, hid, agent, place="西岗子", dispute_type="neighbor", now=NOW)[1][0]
         with db.transaction() as s:
-            desk_booking.book(s, hid, agent, token=offer.token, dispute_type="neighbor", summary="基准测试",
+            agent_booking.book(s, hid, agent, token=offer.token, dispute_type="neighbor", summary="基准测试",
                               phone=f"13910{hid:06d}"[:11], name=None, consent=False, now=NOW)
         booked += 1
     out["desk bookings/s (times + book)"] = f"{booked / (time.perf_counter() - t0):.1f}"

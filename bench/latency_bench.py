@@ -40,10 +40,10 @@ import requests
 
 from bench.databases import fresh_database
 from court.seeding.seed import seed
-from court.settings import LOCAL_TZ
-from tools.stack import Stack
-from tools.topology import Topology
-from tools.train import ensure_model
+from court.core.settings import LOCAL_TZ
+from stack.processes import Stack
+from stack.topology import Topology
+from stack.train import ensure_model
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)
 MESSAGES_PER_CONVERSATION = 10
@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="JSON saved by an earlier --save, printed beside")
     parser.add_argument("--save", type=Path, help="save this run's figures as JSON")
     parser.add_argument("--replicas", type=int, default=0,
-                        help="N Rasa servers behind HAProxy with Redis's lock store (tools/topology.py; "
+                        help="N Rasa servers behind HAProxy with Redis's lock store (stack/topology.py; "
                              "needs --postgres); 0: the plain stack")
     parser.add_argument("--action-replicas", type=int, default=1, help="action servers behind HAProxy")
     args = parser.parse_args()

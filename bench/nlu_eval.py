@@ -81,7 +81,7 @@ def rasa_parse(texts: list[str], model: Optional[Path] = None) -> list[Parse]:
     import structlog
     from rasa.core.agent import Agent
 
-    from tools.train import ensure_model
+    from stack.train import ensure_model
 
     agent = Agent.load(str(model or ensure_model(quiet=True)))
     # Rasa logs every parse at debug level through structlog: keep the report readable.
@@ -103,7 +103,7 @@ def rasa_parse(texts: list[str], model: Optional[Path] = None) -> list[Parse]:
 
 def dialogue_report(gold: list[str], parses: list[Parse], baseline: list[str]) -> str:
     """The figures a resident feels, on the real-shaped split, beside the baseline's top-1 accuracy."""
-    from court.triage import clarify_options, one_click
+    from court.reference.triage import clarify_options, one_click
 
     n = len(gold)
     right = sum(not p.unsure and p.top == g for g, p in zip(gold, parses))

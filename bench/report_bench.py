@@ -3,7 +3,7 @@
     python -m bench.report_bench --postgres postgresql+psycopg2://court@127.0.0.1:55432/postgres
 
 A fresh migrated, seeded database gets a year of synthetic cases (court/seeding/synthetic.py);
-then court.stats.report() and scorecards() are timed, 5 runs each, beside a baseline that
+then court.oversight.stats.report() and scorecards() are timed, 5 runs each, beside a baseline that
 loads every row of the period into Python (ORM objects) and counts there. Both must give
 the same figures; the run stops if they do not.
 """
@@ -24,10 +24,10 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bench.databases import fresh_database
-from court import stats
+from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
-from court.settings import LOCAL_TZ
+from court.core.settings import LOCAL_TZ
 from court.store.schema import Appointment, Case, Handoff, Mediator, Outcome, Place, ServicePoint
 
 YEAR = (dt.date(2025, 12, 1), dt.date(2026, 11, 30))

@@ -34,12 +34,12 @@ from sqlalchemy import func, select
 
 from bench.databases import fresh_database
 from bench.latency_bench import NAMES, STORIES
-from court.clock import FileClock
+from court.core.clock import FileClock
 from court.seeding.seed import seed
-from court.settings import LOCAL_TZ
+from court.core.settings import LOCAL_TZ
 from court.store.schema import Appointment, Case, Place
-from tools.stack import Stack
-from tools.train import ensure_model
+from stack.processes import Stack
+from stack.train import ensure_model
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)  # a Monday: 明天上午 is a working morning
 TOWNS = ["西岗子镇", "瑷珲镇", "二井镇", "辰清镇", "龙镇"]

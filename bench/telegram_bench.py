@@ -28,14 +28,15 @@ from sqlalchemy import func, select
 from telegram import Bot
 
 from bench.databases import fresh_database
-from court import booking, cases, residents
+from court.booking import engine as booking
+from court.records import cases, residents
 from court.seeding.seed import seed
-from court.settings import LOCAL_TZ
+from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from court.store.schema import Mediator, OutboxMessage, ServicePoint
 from tools.fake_telegram import FakeTelegram
-from tools.stack import Stack
-from tools.train import ensure_model
+from stack.processes import Stack
+from stack.train import ensure_model
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)
 TOKEN = "123456:bench-token"

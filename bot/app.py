@@ -2,7 +2,7 @@
 
 Run on its own (`python -m bot.app`) it polls Telegram, or the Bot API server
 named by TELEGRAM_API_BASE, and talks to the Rasa server at RASA_URL.
-`python -m bot` starts Rasa and the action server first.
+`python -m stack` starts it with Rasa, the action server and the rest.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.services import Services
 from bot.settings import BotSettings
-from court.frontdesk import FrontDesk
-from court.privacy import install_log_masking
-from court.settings import spool_path
+from court.facades.messenger import FrontDesk
+from court.core.privacy import install_log_masking
+from court.core.settings import spool_path
 from court.store.db import Database
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import aiohttp
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from court import internal_auth
+from court.core import internal_auth
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class _Transient(Exception):
 
 class Assistant:
     """Messages go to the court's REST channel with its shared secret; tracker
-    calls go to Rasa's HTTP API with a bearer JWT (court/internal_auth.py)."""
+    calls go to Rasa's HTTP API with a bearer JWT (court/core/internal_auth.py)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30, attempts: int = 3) -> None:
         self.base_url = base_url.rstrip("/")

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.notifications import UnknownTemplate, render
 from bot.outgoing import inline_keyboard, send_venue
-from court.frontdesk import Delivery, FrontDesk
+from court.facades.messenger import Delivery, FrontDesk
 
 log = logging.getLogger(__name__)
 

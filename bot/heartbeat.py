@@ -1,6 +1,6 @@
 """A file a long-running process touches on each pass of its loop, so that its supervisor can
 tell a hung process (alive, silent) from a working one. Off unless COURT_HEARTBEAT_FILE is set
-(tools/stack.py sets it for the children it starts)."""
+(stack/processes.py sets it for the children it starts)."""
 from __future__ import annotations
 
 import logging

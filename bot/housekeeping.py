@@ -1,11 +1,11 @@
 """Scheduled jobs beside the bot: transcript erasures retried until the assistant
 confirms them, give-backs to the assistant retried likewise, residents told when
 their handoff waited past the court's limit, appointments their mediator did not accept
-in time alerted and offered to a colleague (court/acceptance.py), 接诉即办 requests past the court's
-response time alerted once (court/support_requests.py), and the retention rules
-(court/retention.py) once an hour.
+in time alerted and offered to a colleague (court/booking/acceptance.py), 接诉即办 requests past the court's
+response time alerted once (court/hotline/support_requests.py), and the retention rules
+(court/records/retention.py) once an hour.
 
-`python -m bot.housekeeping`; tools/stack.py starts it with the stack, whether
+`python -m bot.housekeeping`; stack/processes.py starts it with the stack, whether
 or not Telegram is configured, so erasure and retention never depend on the bot.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Optional
 from bot import heartbeat
 from bot.assistant import Assistant, AssistantUnavailable
 from bot.settings import BotSettings
-from court import retention
-from court.frontdesk import FrontDesk, TranscriptJob
-from court.retention import RetentionReport
+from court.records import retention
+from court.facades.messenger import FrontDesk, TranscriptJob
+from court.records.retention import RetentionReport
 from court.store.db import Database
 from court.store import tracker_db
 

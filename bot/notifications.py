@@ -1,5 +1,5 @@
 """What each outbox push says. The court decides who is told what and when
-(court/booking.py writes the rows); this module only words it for Telegram."""
+(court/booking/engine.py writes the rows); this module only words it for Telegram."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,11 +7,11 @@ from typing import Any, Callable, Optional
 
 from bot.replies import Venue
 from bot.settings import HOTLINE
-from court import guidance
+from court.reference import guidance
 
 # Button payloads of mediator pushes; kept on the server behind opaque tokens.
 ACCEPT, DECLINE = "m:accept:", "m:decline:"
-# 委派调解 (court/delegation.py): the same two answers, on a delegated case.
+# 委派调解 (court/mediation/delegation.py): the same two answers, on a delegated case.
 DELEGATION_ACCEPT, DELEGATION_DECLINE = "d:accept:", "d:decline:"
 REBOOK = "/book_mediation"
 
@@ -189,7 +189,7 @@ def _delegation_withdrawn(p: dict[str, Any]) -> Notice:
 
 def _delegation_deadline(p: dict[str, Any]) -> Notice:
     day, level = _day(p.get("deadline")), p.get("level")
-    # Dates, not "N天": a count of days reads as a legal time limit to court/legal.py.
+    # Dates, not "N天": a count of days reads as a legal time limit to court/reference/legal.py.
     when = {"d7": f"将于{day}到期，请抓紧办理", "d1": f"明天（{day}）到期"}.get(str(level), f"已超过期限（{day}）")
     ref = p.get("reference", "")
     return Notice(text=(f"【委派期限提醒】\n委派案件 {ref} {when}。\n"

@@ -18,7 +18,7 @@ from telegram import (
 from telegram.error import Forbidden, RetryAfter
 
 from bot.replies import Outgoing, Venue
-from court.frontdesk import FrontDesk
+from court.facades.messenger import FrontDesk
 
 log = logging.getLogger(__name__)
 

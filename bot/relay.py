@@ -27,8 +27,10 @@ from bot.assistant import Assistant, AssistantUnavailable
 from bot.outgoing import send_plan, send_text
 from bot.replies import Outgoing, plan
 from bot.settings import HOTLINE
-from court import conversations, internal_auth, waiting
-from court.frontdesk import FrontDesk, PendingMessage
+from court.core import internal_auth
+from court.hotline import waiting
+from court.messaging import conversations
+from court.facades.messenger import FrontDesk, PendingMessage
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from bot.assistant import Assistant
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.settings import BotSettings
-from court.frontdesk import FrontDesk
+from court.facades.messenger import FrontDesk
 
 
 @dataclass

@@ -6,8 +6,8 @@ import os
 
 from waitress import serve
 
-from court.privacy import install_log_masking
-from court.settings import private_files
+from court.core.privacy import install_log_masking
+from court.core.settings import private_files
 from desk.app import create_app
 
 

@@ -11,7 +11,7 @@ from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectM
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from court.management import LEAVE_KINDS
+from court.admin import LEAVE_KINDS
 from desk.forms import dispute_choices
 
 REASON_LIMIT = 200

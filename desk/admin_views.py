@@ -1,5 +1,5 @@
 """Admin pages: appointing, reassigning, suspending and retiring mediators; opening,
-moving and closing service points. The rules are court/management/'s; these views
+moving and closing service points. The rules are court/admin/'s; these views
 only read forms, call them in one transaction and say what happened."""
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 
-from court import clock, management, posters
-from court.errors import CourtError, NotFound, PermissionDenied
-from court.mediators import LINK_CODE_TTL
-from court.settings import LOCAL_TZ
+from court import admin as management
+from court.admin import posters
+from court.core import clock
+from court.core.errors import CourtError, NotFound, PermissionDenied
+from court.mediation.mediators import LINK_CODE_TTL
+from court.core.settings import LOCAL_TZ
 from court.store.db import IntegrityConflict
 from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePointForm, HoursForm, LeaveForm,
                               LinkCodeForm, MediatorFilterForm, MovePointForm, OpenPointForm, PointFilterForm,

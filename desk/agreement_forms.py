@@ -1,12 +1,12 @@
 """The desk's forms for agreements and judicial confirmation. Field checks here are
-only shape and length; the court's rules (court/agreements.py) validate the content."""
+only shape and length; the court's rules (court/mediation/agreements.py) validate the content."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from court.agreements import ADDRESS_LIMIT, FACTS_LIMIT, PERFORMANCE_LIMIT, TERMS_LIMIT
+from court.mediation.agreements import ADDRESS_LIMIT, FACTS_LIMIT, PERFORMANCE_LIMIT, TERMS_LIMIT
 
 
 def _long(limit: int, label: str) -> Length:

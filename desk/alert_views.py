@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from court import clock, desk_alerts
-from court.errors import CourtError, NotFound
+from court.core import clock
+from court.hotline import delivery_alerts
+from court.core.errors import CourtError, NotFound
 from desk.auth import HOTLINE, restrict
 from desk.forms import ResolveForm
 from desk.views import local_time
@@ -22,7 +23,7 @@ def _db():  # type: ignore[no-untyped-def]
 @login_required
 def index():  # type: ignore[no-untyped-def]
     with _db().reader() as s:
-        items = desk_alerts.pending(s)
+        items = delivery_alerts.pending(s)
     return render_template("alerts.html", items=items, local_time=local_time)
 
 
@@ -30,7 +31,7 @@ def index():  # type: ignore[no-untyped-def]
 @login_required
 def show(alert_id: int):  # type: ignore[no-untyped-def]
     with _db().transaction() as s:  # the read of a full phone number is audited
-        alert, still_open = desk_alerts.open_alert(s, alert_id, current_user.user)
+        alert, still_open = delivery_alerts.open_alert(s, alert_id, current_user.user)
     return render_template("alert.html", a=alert, still_open=still_open, form=ResolveForm(),
                            created=local_time(alert.created_at))
 
@@ -44,7 +45,7 @@ def resolve(alert_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("alerts.show", alert_id=alert_id))
     try:
         with _db().transaction() as s:
-            desk_alerts.resolve(s, alert_id, current_user.user, note=form.note.data, now=clock.now())
+            delivery_alerts.resolve(s, alert_id, current_user.user, note=form.note.data, now=clock.now())
     except NotFound:
         raise
     except CourtError as exc:

@@ -12,9 +12,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from court import clock, workcalendar
-from court.errors import NotFound, PermissionDenied
-from court.settings import VAR_DIR
+from court.core import clock
+from court.records import workcalendar
+from court.core.errors import NotFound, PermissionDenied
+from court.core.settings import VAR_DIR
 from court.store.db import Database
 from desk.admin_views import admin_bp
 from desk.agreement_views import agreements_bp, verify_bp

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import requests
 
-from court import internal_auth
+from court.core import internal_auth
 
 TIMEOUT = 5  # seconds; a slow Rasa must not hang an agent's page
 HEALTH_TTL = 10  # seconds an answer about the assistant's health is reused across pages
@@ -20,7 +20,7 @@ class AssistantUnavailable(Exception):
 
 
 class Assistant:
-    """Rasa's HTTP API with a bearer JWT signed by RASA_JWT_SECRET (court/internal_auth.py)."""
+    """Rasa's HTTP API with a bearer JWT signed by RASA_JWT_SECRET (court/core/internal_auth.py)."""
 
     def __init__(self, base_url: Optional[str] = None) -> None:
         self.base_url = (base_url or os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")

@@ -1,4 +1,4 @@
-"""Agent sign-in: Flask-Login sessions backed by court.desk users."""
+"""Agent sign-in: Flask-Login sessions backed by court.hotline.desk users."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -10,8 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from court import clock, desk
-from court.errors import CourtError
+from court.core import clock
+from court.hotline import desk
+from court.core.errors import CourtError
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -8,9 +8,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from court import clock, desk, desk_booking, guidance
-from court.appointment_cards import AppointmentCard
-from court.errors import CourtError, NotFound, PermissionDenied
+from court.core import clock
+from court.hotline import desk, agent_booking
+from court.reference import guidance
+from court.booking.cards import AppointmentCard
+from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.assistant import AssistantUnavailable
 from desk.auth import HOTLINE, restrict
 from desk.forms import BookForm, CancelForm, MoveForm, TimesForm
@@ -30,12 +32,12 @@ def _back(handoff_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("handoffs.show", handoff_id=handoff_id))
 
 
-def _context(handoff_id: int) -> desk_booking.BookingContext:
+def _context(handoff_id: int) -> agent_booking.BookingContext:
     with _db().reader() as s:
-        return desk_booking.booking_context(s, handoff_id, current_user.user)
+        return agent_booking.booking_context(s, handoff_id, current_user.user)
 
 
-def _appointment(ctx: desk_booking.BookingContext, appointment_id: Optional[int]) -> Optional[AppointmentCard]:
+def _appointment(ctx: agent_booking.BookingContext, appointment_id: Optional[int]) -> Optional[AppointmentCard]:
     if appointment_id is None:
         return None
     for card in ctx.appointments:
@@ -54,7 +56,7 @@ def _render(handoff_id: int, args: MultiDict, book_form: Optional[BookForm] = No
         if search.validate():
             try:
                 with _db().reader() as s:
-                    place, offers = desk_booking.find_times(
+                    place, offers = agent_booking.find_times(
                         s, handoff_id, current_user.user, place=search.place.data,
                         dispute_type=search.dispute_type.data, after=search.after.data, now=clock.now())
             except CourtError as exc:
@@ -115,7 +117,7 @@ def book(handoff_id: int):  # type: ignore[no-untyped-def]
         return _render(handoff_id, _carried(), book_form=form, status=422)
     try:
         with _db().transaction() as s:
-            card = desk_booking.book(
+            card = agent_booking.book(
                 s, handoff_id, current_user.user, token=form.slot.data, dispute_type=form.dispute_type.data,
                 summary=form.summary.data, phone=form.phone.data.strip(), name=(form.name.data or "").strip() or None,
                 consent=bool(form.consent.data), now=clock.now())
@@ -136,7 +138,7 @@ def move(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def]
         return _render(handoff_id, _carried(), move_form=form, status=422)
     try:
         with _db().transaction() as s:
-            card = desk_booking.move(s, handoff_id, current_user.user, appointment_id, token=form.slot.data,
+            card = agent_booking.move(s, handoff_id, current_user.user, appointment_id, token=form.slot.data,
                                      now=clock.now())
     except CourtError as exc:
         return _refused(handoff_id, exc, move_form=form)
@@ -155,7 +157,7 @@ def cancel(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def
         return _back(handoff_id)
     try:
         with _db().transaction() as s:
-            card = desk_booking.cancel(s, handoff_id, current_user.user, appointment_id, reason=form.reason.data,
+            card = agent_booking.cancel(s, handoff_id, current_user.user, appointment_id, reason=form.reason.data,
                                        now=clock.now())
     except CourtError as exc:
         _flash(exc)

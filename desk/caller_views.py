@@ -5,8 +5,10 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from court import caller_booking, clock, sms
-from court.errors import CourtError, NotFound, PermissionDenied
+from court.core import clock
+from court.hotline import caller_booking
+from court.messaging import sms
+from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.auth import HOTLINE, restrict
 from desk.forms import CallerBookForm, CallerTimesForm
 from desk.views import web_link

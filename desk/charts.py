@@ -1,13 +1,13 @@
 """Drawing helpers for the statistics pages: bar order, drill-down links, the trend's column
 heights and the service-point map's projection. Presentation only: the figures come from
-court.stats."""
+court.oversight.stats."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from court import stats
+from court.oversight import stats
 
 # Next level down for a bar of the sub-area chart.
 _CHILD_KIND = {"city": "county", "county": "town", "town": "point"}

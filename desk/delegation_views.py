@@ -11,8 +11,9 @@ from typing import Optional
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from court import clock, delegation, delegation_reads
-from court.errors import CourtError, NotFound, ValidationError
+from court.core import clock
+from court.mediation import delegation, delegation_reads
+from court.core.errors import CourtError, NotFound, ValidationError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
 from desk.forms import DelegateForm, ExtendForm, ReassignForm, ResolveForm

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from court import legal
-from court.agreement_documents import Documents, date_text
+from court.reference import legal
+from court.mediation.agreement_documents import Documents, date_text
 
 # 人民调解法第29条: when the agreement takes effect and who keeps a copy.
 EFFECT = ("本协议自各方当事人签名、盖章或者按指印，人民调解员签名并加盖人民调解委员会印章之日起生效。"
@@ -39,7 +39,7 @@ def agreement(docs: Documents) -> list[Block]:
         Block("heading", "经人民调解，当事人自愿达成如下协议"), Block("para", docs.terms),
         Block("heading", "履行方式、时限"), Block("para", docs.performance),
         Block("para", EFFECT),
-        # The legal table's wording (court/data/legal_statements.yaml), then the court art. 205 names.
+        # The legal table's wording (court/reference/data/legal_statements.yaml), then the court art. 205 names.
         Block("para", legal.statement("jc.optional").text + f"受理法院：{docs.court}。"),
     ]
     blocks += [Block("sign", f"当事人（签名或按指印）：{p.name}　　　　　　") for p in docs.parties]

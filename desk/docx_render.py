@@ -11,7 +11,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from court.agreement_documents import Documents
+from court.mediation.agreement_documents import Documents
 from desk import document_blocks
 
 FONT = "宋体"

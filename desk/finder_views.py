@@ -7,8 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, render_template
 from flask_login import login_required
 
-from court import clock, management
-from court.errors import CourtError
+from court import admin
+from court.core import clock
+from court.core.errors import CourtError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
 from desk.forms import FindMediatorForm
@@ -26,7 +27,7 @@ def find():  # type: ignore[no-untyped-def]
         if form.validate():
             try:
                 with current_app.extensions["desk_db"].reader() as s:
-                    results = management.find_mediators(s, form.q.data, now=clock.now())
+                    results = admin.find_mediators(s, form.q.data, now=clock.now())
             except CourtError as exc:
                 flash(exc.message, "error")
         else:

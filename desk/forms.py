@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from court.guidance import card
+from court.reference.guidance import card
 from court.store.schema import DisputeType
 
 REPLY_LIMIT = 2000
@@ -132,7 +132,7 @@ class DelegateForm(FlaskForm):
                            validators=[DataRequired("请先征得当事人同意，再勾选。")])
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        from court.delegation import CHANNEL_LABELS
+        from court.mediation.delegation import CHANNEL_LABELS
 
         super().__init__(*args, **kwargs)
         self.dispute_type.choices = dispute_choices()

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from court.integrity import REVIEW_CATEGORIES
+from court.oversight.integrity import REVIEW_CATEGORIES
 
 
 class PeriodForm(FlaskForm):

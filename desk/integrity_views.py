@@ -8,10 +8,11 @@ from typing import Optional
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from court import clock, integrity
-from court.errors import NotFound
-from court.settings import LOCAL_TZ
-from court.timeutil import local_datetime
+from court.core import clock
+from court.oversight import integrity
+from court.core.errors import NotFound
+from court.core.settings import LOCAL_TZ
+from court.core.timeutil import local_datetime
 from desk.auth import ADMIN_ONLY, restrict
 from desk.integrity_forms import PeriodForm, ReviewForm
 

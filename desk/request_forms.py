@@ -1,13 +1,13 @@
 """Forms of 接诉即办 (support requests) and of training sessions; every POST carries the CSRF token.
-The choices are checked again in court/ (court.support_requests, court.training), in Chinese."""
+The choices are checked again in court/ (court.hotline.support_requests, court.mediation.training), in Chinese."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from court.support_requests import DESCRIPTION_LIMIT, KIND_LABELS, RATING_LABELS, REPLY_LIMIT
-from court.training import MAX_HOURS, TOPIC_LIMIT
+from court.hotline.support_requests import DESCRIPTION_LIMIT, KIND_LABELS, RATING_LABELS, REPLY_LIMIT
+from court.mediation.training import MAX_HOURS, TOPIC_LIMIT
 
 
 class FileRequestForm(FlaskForm):

@@ -9,10 +9,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from court import clock, settings, support_requests, workcalendar
-from court.errors import NotFound, ValidationError
+from court.core import clock, settings
+from court.hotline import support_requests
+from court.records import workcalendar
+from court.core.errors import NotFound, ValidationError
 from court.store.schema import PartnerOrganisation
-from court.timeutil import to_local
+from court.core.timeutil import to_local
 from desk.auth import OVERSIGHT, PARTNER, restrict
 from desk.request_forms import AnswerForm, AssignForm, CloseRequestForm, FileRequestForm, RateForm
 

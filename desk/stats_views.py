@@ -10,9 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional as Optional_
 
-from court import clock, settings, stats, support_requests, training
-from court.errors import CourtError
-from court.settings import LOCAL_TZ
+from court.core import clock, settings
+from court.hotline import support_requests
+from court.mediation import training
+from court.oversight import stats
+from court.core.errors import CourtError
+from court.core.settings import LOCAL_TZ
 from desk import charts
 from desk.auth import OVERSIGHT, restrict
 from desk.exports import CSV_MIME, XLSX_MIME, Sheet, csv_bytes, xlsx_bytes
@@ -38,7 +41,7 @@ class PeriodForm(FlaskForm):
 
 
 class ReportForm(PeriodForm):
-    # The choice is checked by court.stats.parse_area, which answers in Chinese.
+    # The choice is checked by court.oversight.stats.parse_area, which answers in Chinese.
     area = SelectField("地区", validate_choice=False)
 
 

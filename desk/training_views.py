@@ -5,9 +5,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from court import clock, training
-from court.errors import ValidationError
-from court.settings import LOCAL_TZ, TRAINING_MIN_HOURS
+from court.core import clock
+from court.mediation import training
+from court.core.errors import ValidationError
+from court.core.settings import LOCAL_TZ, TRAINING_MIN_HOURS
 from court.store.schema import Mediator, MediatorStatus
 from desk.auth import ADMIN_ONLY, restrict
 from desk.request_forms import TrainingForm

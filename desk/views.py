@@ -13,9 +13,11 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from court import clock, desk, desk_booking, sms
-from court.errors import CourtError, NotFound, PermissionDenied, ResidentLeft
-from court.settings import LOCAL_TZ
+from court.core import clock
+from court.hotline import desk, agent_booking
+from court.messaging import sms
+from court.core.errors import CourtError, NotFound, PermissionDenied, ResidentLeft
+from court.core.settings import LOCAL_TZ
 from desk.assistant import AssistantUnavailable
 from desk.auth import HOTLINE, restrict
 from desk.forms import CloseForm, IntakeForm, ReplyForm
@@ -158,7 +160,7 @@ def show(handoff_id: int):  # type: ignore[no-untyped-def]
         desk.record_read(s, handoff_id, current_user.user, now=clock.now())
     view, lines, ok = _view_with_transcript(handoff_id)
     with _db().reader() as s:
-        booking = desk_booking.booking_context(s, handoff_id, current_user.user)
+        booking = agent_booking.booking_context(s, handoff_id, current_user.user)
     return render_template("handoff.html", h=view, handoff_id=handoff_id, lines=lines, transcript_ok=ok,
                            fallback_note=FALLBACK_NOTE,
                            booking=booking,

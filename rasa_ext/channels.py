@@ -18,10 +18,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from court import clock, waiting
-from court.internal_auth import CHANNEL_HEADER, matches
-from court.privacy import install_log_masking
-from court.timeutil import format_relative
+from court.core import clock
+from court.hotline import waiting
+from court.core.internal_auth import CHANNEL_HEADER, matches
+from court.core.privacy import install_log_masking
+from court.core.timeutil import format_relative
 
 logger = logging.getLogger(__name__)
 install_log_masking()  # the Rasa server process: this module is imported before it serves
@@ -108,7 +109,7 @@ class CourtRestInput(InputChannel):
 @functools.lru_cache(maxsize=1)
 def _court():  # type: ignore[no-untyped-def]
     """The court facade, opened on first use (DATABASE_URL, as every court process)."""
-    from court.intake import Court
+    from court.facades.assistant import Court
     from court.store.db import Database
 
     return Court(Database())

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-from court.internal_auth import RASA_JWT_SECRET
-from court.privacy import install_log_masking
+from court.core.internal_auth import RASA_JWT_SECRET
+from court.core.privacy import install_log_masking
 
 
 def _no_locals_in_tracebacks() -> None:

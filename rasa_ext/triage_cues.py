@@ -2,7 +2,7 @@
 
 A long story about a neighbour quarrel that ends "他现在拿着刀在门口" is an emergency, and one
 that asks "会判几年" is a criminal matter, whatever the classifier made of the rest. The
-cues are court rules (court.triage); this component only applies them to the parse.
+cues are court rules (court.reference.triage); this component only applies them to the parse.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from court.triage import overriding_label
+from court.reference.triage import overriding_label
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

@@ -14,8 +14,8 @@ import pluggy
 from sanic import Sanic, response
 from sanic.request import Request
 
-from court.internal_auth import ACTION_SERVER_TOKEN, matches
-from court.privacy import install_log_masking
+from court.core.internal_auth import ACTION_SERVER_TOKEN, matches
+from court.core.privacy import install_log_masking
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 log = logging.getLogger(__name__)

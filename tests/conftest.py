@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from court import internal_auth
+from court.core import internal_auth
 from court.seeding.seed import seed
 from court.store.db import Database
 from tests.factories import NOW

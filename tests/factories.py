@@ -6,8 +6,10 @@ import itertools
 
 from sqlalchemy import func, select
 
-from court import booking, cases, outbox, residents
-from court.settings import LOCAL_TZ
+from court.booking import engine as booking
+from court.messaging import outbox
+from court.records import cases, residents
+from court.core.settings import LOCAL_TZ
 from court.store.schema import AuditEntry, Appointment, Case, Mediator, MediatorStatus, OutboxMessage, ServicePoint
 
 # Monday 30 November 2026, 08:00 in Heihe: the clock of every booking test.
@@ -51,7 +53,7 @@ def mediators_of(sp: ServicePoint) -> list[Mediator]:
 
 def shared_slot(session, day: dt.date) -> tuple[ServicePoint, dt.datetime]:
     """A point and a start time at which at least two of its mediators are free."""
-    from court.booking import free_slots
+    from court.booking.engine import free_slots
 
     for sp in session.execute(select(ServicePoint).order_by(ServicePoint.id)).scalars():
         by_start: dict[dt.datetime, set[int]] = {}

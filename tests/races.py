@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from court.errors import CourtError
+from court.core.errors import CourtError
 
 
 def race(n: int, attempt: Callable[[int], Any], *, timeout: float = 120) -> list[Any]:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EDGES = {"actions", "bot", "desk", "webchat", "rasa_ext", "rasa_sdk_plugins"}
 FRAMEWORKS = {"rasa", "rasa_sdk", "telegram", "flask", "flask_login", "flask_wtf", "sanic", "waitress"}
 NEVER = {
-    "court": EDGES | FRAMEWORKS | {"tools", "bench", "tests"},
+    "court": EDGES | FRAMEWORKS | {"stack", "tools", "bench", "tests"},
     "actions": EDGES - {"actions"} | {"telegram", "flask", "sanic", "tools", "bench", "tests"},
     "desk": EDGES - {"desk"} | {"rasa", "rasa_sdk", "telegram", "sanic", "tools", "bench", "tests"},
     "bot": EDGES - {"bot"} | {"rasa", "rasa_sdk", "flask", "bench", "tests"},
@@ -38,3 +38,45 @@ def test_no_layer_imports_what_it_must_not_know(layer: str) -> None:
     crossings = [f"{path.relative_to(ROOT)} imports {', '.join(sorted(imported_tops(path) & NEVER[layer]))}"
                  for path in sorted((ROOT / layer).rglob("*.py")) if imported_tops(path) & NEVER[layer]]
     assert crossings == []
+
+
+# Inside the court, packages import their own rank or below: the shared core, then the storage
+# that owns the schema, then what the court knows before anyone writes (reference), then the
+# records and workflows, then what reads across them (oversight, admin, seeding), then the
+# facades the front ends call.
+COURT_RANKS = {"core": 0, "store": 1, "reference": 2,
+               "records": 3, "booking": 3, "messaging": 3, "mediation": 3, "hotline": 3,
+               "oversight": 4, "admin": 4, "seeding": 4, "facades": 5}
+
+
+def court_packages(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            parts = node.module.split(".")
+            if parts[0] == "court":
+                found |= {parts[1]} if len(parts) > 1 else {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("court.")}
+    return found
+
+
+def test_every_court_module_lives_in_a_ranked_package() -> None:
+    assert sorted(p.name for p in (ROOT / "court").iterdir() if p.suffix == ".py" and p.name != "__init__.py") == []
+    packages = {p.name for p in (ROOT / "court").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages == set(COURT_RANKS)
+
+
+@pytest.mark.parametrize("package", sorted(COURT_RANKS))
+def test_court_packages_import_their_rank_or_below(package: str) -> None:
+    rank = COURT_RANKS[package]
+    upward = [f"{path.relative_to(ROOT)} imports court.{other}"
+              for path in sorted((ROOT / "court" / package).rglob("*.py")) if "migrations" not in path.parts
+              for other in sorted(court_packages(path)) if COURT_RANKS.get(other, 99) > rank]
+    assert upward == []
+
+
+def test_only_the_launcher_and_the_dev_tools_start_the_stack() -> None:
+    users = [str(path.relative_to(ROOT)) for layer in ("court", *sorted(EDGES), "tools")
+             for path in sorted((ROOT / layer).rglob("*.py")) if "stack" in imported_tops(path)]
+    assert users == []

@@ -1,4 +1,4 @@
-"""One clock: nothing in the court's code reads the time of day except court/clock.py, so a
+"""One clock: nothing in the court's code reads the time of day except court/core/clock.py, so a
 test or a replay that sets the court's clock sets it for every rule and every write."""
 from __future__ import annotations
 
@@ -21,4 +21,4 @@ def test_only_the_court_clock_reads_the_time_of_day() -> None:
                 code = line.split("#", 1)[0]
                 if WALL_CLOCK.search(code):
                     readers.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
-    assert readers == [], "read the time through court.clock.now():\n" + "\n".join(readers)
+    assert readers == [], "read the time through court.core.clock.now():\n" + "\n".join(readers)

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.nlu_eval import load_examples  # noqa: E402
-from court.triage import is_triage_label, one_click, overriding_label  # noqa: E402
+from court.reference.triage import is_triage_label, one_click, overriding_label  # noqa: E402
 from rasa_ext.tfidf_intent_classifier import TfidfModel  # noqa: E402
 
 DEV_SHARE = 0.2

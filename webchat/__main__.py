@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import os
 
-from court.privacy import install_log_masking
-from court.settings import private_files
+from court.core.privacy import install_log_masking
+from court.core.settings import private_files
 from webchat.app import create_app
 from webchat.settings import WebSettings
 

@@ -32,12 +32,13 @@ from bot.handlers.resident import (DELETE_CONFIRM, DELETE_KEEP, DELETE_QUESTION,
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.text import neutralise
-from court import conversations, internal_auth, poster_links
-from court.errors import CourtError
-from court.frontdesk import FrontDesk
-from court.settings import spool_path
+from court.core import internal_auth
+from court.messaging import conversations, poster_links
+from court.core.errors import CourtError
+from court.facades.messenger import FrontDesk
+from court.core.settings import spool_path
 from court.store.db import Database
-from court.webchat import Conversation, WebChatDesk, new_cookie, valid_cookie
+from court.messaging.webchat import Conversation, WebChatDesk, new_cookie, valid_cookie
 from webchat.delivery import WebOutbox, WebPort
 from webchat.hub import Hub
 from webchat.settings import WebSettings

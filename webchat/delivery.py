@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 from bot.notifications import UnknownTemplate, render
 from bot.replies import Outgoing, Venue
-from court import conversations, sms
+from court.messaging import conversations, sms
 from court.store import notify
-from court.frontdesk import Delivery, FrontDesk
-from court.webchat import WebChatDesk, number_of
+from court.facades.messenger import Delivery, FrontDesk
+from court.messaging.webchat import WebChatDesk, number_of
 from webchat.hub import Hub
 
 log = logging.getLogger(__name__)

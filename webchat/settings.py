@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from court import retention
+from court.records import retention
 
 
 def _float(name: str, default: float) -> float:

@@ -14,7 +14,7 @@ from bot.handlers import mediator, resident
 from bot.notifications import ACCEPT, DECLINE, DELEGATION_ACCEPT, DELEGATION_DECLINE
 from bot.outgoing import send_text
 from bot.services import services
-from court.errors import CourtError
+from court.core.errors import CourtError
 
 log = logging.getLogger(__name__)
 MARK = "\n\n✔ {}"

@@ -10,8 +10,8 @@ from telegram.ext import ContextTypes
 from bot.notifications import ACCEPT, DECLINE, DELEGATION_ACCEPT, DELEGATION_DECLINE
 from bot.outgoing import inline_keyboard, send_text
 from bot.services import services
-from court.errors import CourtError
-from court.frontdesk import OUTCOME_CHOICES
+from court.core.errors import CourtError
+from court.facades.messenger import OUTCOME_CHOICES
 
 LINK_USAGE = "请在 /link 后面加上法院给您的绑定码，例如：/link K7P3-M9QX"
 OUTCOME_USAGE = "请在 /outcome 后面加上案件编号，例如：/outcome HH261130-7K3Q"

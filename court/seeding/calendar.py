@@ -22,8 +22,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court import clock, workcalendar
-from court.errors import ValidationError
+from court.core import clock
+from court.records import workcalendar
+from court.core.errors import ValidationError
 from court.store.schema import CalendarDay, CalendarDayKind, CalendarYear
 
 _NAMES = {

@@ -6,7 +6,7 @@ import csv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.settings import DATA_DIR
+from court.core.settings import DATA_DIR
 from court.store.schema import Court, Place
 
 COURTS_FILE = DATA_DIR / "courts.csv"

@@ -22,9 +22,9 @@ from typing import Any, Optional
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from court import guidance
-from court.handoffs import next_opening
-from court.settings import CONSENT_VERSION, LOCAL_TZ
+from court.reference import guidance
+from court.hotline.handoffs import next_opening
+from court.core.settings import CONSENT_VERSION, LOCAL_TZ
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -52,7 +52,7 @@ from court.store.schema import (
     ServicePointHours,
     mediator_points,
 )
-from court.workcalendar import WorkCalendar, schedule_weekday
+from court.records.workcalendar import WorkCalendar, schedule_weekday
 
 UTC = dt.timezone.utc
 REFERENCE_PREFIX = "SY"

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from court import settings
+from court.core import settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-from court import clock
+from court.core import clock
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -177,7 +177,7 @@ class ErasureStatus(StrEnum):
 
 class ErasureReason(StrEnum):
     RESIDENT = "resident"  # /delete_my_data: the resident is told when it is done
-    RETENTION = "retention"  # the retention rules (court/retention.py)
+    RETENTION = "retention"  # the retention rules (court/records/retention.py)
 
 
 class RecipientType(StrEnum):
@@ -531,7 +531,7 @@ class ConfirmationResult(StrEnum):
 class Agreement(Base):
     """The people's mediation agreement (人民调解协议书) drafted from a successful outcome:
     what the outcome does not hold, entered on the desk. Kept with its case; the
-    parties' personal data goes when a resident asks for erasure (court/erasure.py)."""
+    parties' personal data goes when a resident asks for erasure (court/records/erasure.py)."""
 
     __tablename__ = "agreements"
     id = Column(Integer, primary_key=True)

@@ -22,7 +22,7 @@ _ALREADY_CREATED = {"42P04", "23505"}
 
 
 def court_database_url(env: Mapping[str, str] = os.environ) -> str:
-    """The court's database URL, as court.settings.database_url reads it, from `env`."""
+    """The court's database URL, as court.core.settings.database_url reads it, from `env`."""
     url = env.get("DATABASE_URL")
     if url:
         return url

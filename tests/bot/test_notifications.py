@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.notifications import ACCEPT, DECLINE, REBOOK, RENDERERS, UnknownTemplate, render
-from court import booking, mediators
+from court.booking import engine as booking
+from court.mediation import mediators
 from court.store.schema import OutboxMessage, RecipientType
 from tests.factories import NOW, local, new_case, shared_slot
 

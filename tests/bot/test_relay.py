@@ -17,8 +17,8 @@ from telegram import Bot
 
 from bot.assistant import Assistant
 from bot.relay import UNANSWERED, Relay
-from court import handoffs
-from court.frontdesk import FrontDesk
+from court.hotline import handoffs
+from court.facades.messenger import FrontDesk
 from court.store.db import Database
 from court.store.schema import InboundMessage
 from tools.fake_telegram import FakeTelegram

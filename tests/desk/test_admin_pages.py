@@ -9,10 +9,13 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from court import booking, clock, desk, management, support_requests
+from court import admin as management
+from court.booking import engine as booking
+from court.core import clock
+from court.hotline import desk, support_requests
 from court.store.schema import Appointment, AuditEntry, Mediator, OutboxMessage, ServicePoint
 from desk.app import create_app
-from tests.court.test_management import _book_with_colleague
+from tests.court.admin.test_management import _book_with_colleague
 from tests.factories import NOW, local, new_case, single_mediator_point
 
 PASSWORD = "correct horse 12368"

@@ -14,11 +14,14 @@ import segno
 from docx import Document
 from sqlalchemy import select
 
-from court import agreement_documents, clock, desk, document_links, legal
+from court.core import clock
+from court.hotline import desk
+from court.mediation import agreement_documents, document_links
+from court.reference import legal
 from desk import document_blocks
 from court.store.schema import AuditEntry, Case, ConfirmationRequest
-from tests.court.test_agreements import ID_A, ID_B
-from tests.court.test_integrity import _jc_case
+from tests.court.mediation.test_agreements import ID_A, ID_B
+from tests.court.oversight.test_integrity import _jc_case
 from tests.desk.test_desk_app import PASSWORD, _csrf, _login, app  # noqa: F401 - app is a fixture
 from tests.factories import local
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from court import booking, workcalendar
+from court.booking import engine as booking
+from court.records import workcalendar
 from court.store.schema import AuditEntry, CalendarDay
 from tests.desk.test_admin_pages import _csrf, _login, _post, app  # noqa: F401 - the fixture
 from tests.factories import local, point

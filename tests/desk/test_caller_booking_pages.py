@@ -7,7 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from court import clock, desk
+from court.core import clock
+from court.hotline import desk
 from court.store.schema import Appointment, Case
 from tests.desk.test_desk_app import PASSWORD, PHONE, _login, _post, app  # noqa: F401 - app is a fixture
 

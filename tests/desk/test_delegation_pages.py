@@ -7,9 +7,10 @@ import re
 
 from sqlalchemy import select
 
-from court import clock, delegation
+from court.core import clock
+from court.mediation import delegation
 from court.store.schema import AuditEntry, Delegation, OutboxMessage
-from tests.court.test_delegation import town_with_point
+from tests.court.mediation.test_delegation import town_with_point
 from tests.desk.test_admin_pages import _csrf, _login, _text, app  # noqa: F401 - the app fixture
 from tests.factories import NOW
 
@@ -62,7 +63,7 @@ def test_the_form_refuses_without_consent_or_with_a_bad_phone_or_pick(app, db): 
 
 
 def test_extend_once_then_refused_and_a_declined_case_is_reassigned(app, db):  # noqa: F811
-    from tests.court.test_delegation import new_delegation
+    from tests.court.mediation.test_delegation import new_delegation
 
     with db.transaction() as s:
         d = new_delegation(s)
@@ -88,7 +89,7 @@ def test_extend_once_then_refused_and_a_declined_case_is_reassigned(app, db):  #
 
 
 def test_agents_are_refused_and_the_clock_marks_the_deadline(app, db, monkeypatch):  # noqa: F811
-    from tests.court.test_delegation import new_delegation
+    from tests.court.mediation.test_delegation import new_delegation
 
     with db.transaction() as s:
         d_id = new_delegation(s).id
@@ -103,7 +104,7 @@ def test_agents_are_refused_and_the_clock_marks_the_deadline(app, db, monkeypatc
 
 
 def test_the_statistics_and_scorecards_count_delegated_cases_apart(app, db):  # noqa: F811
-    from tests.court.test_delegation import new_delegation
+    from tests.court.mediation.test_delegation import new_delegation
 
     with db.transaction() as s:
         done, still = new_delegation(s), new_delegation(s)
@@ -128,7 +129,7 @@ def test_the_statistics_and_scorecards_count_delegated_cases_apart(app, db):  # 
 
 
 def test_a_clerk_sees_and_settles_the_alerts_of_delegated_cases(app, db):  # noqa: F811
-    from tests.court.test_delegation import new_delegation
+    from tests.court.mediation.test_delegation import new_delegation
 
     with db.transaction() as s:
         d = new_delegation(s)

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from court import cases, clock, desk, handoffs, inbox, residents
-from court.store.schema import AuditEntry, Case, DeskUser as DeskUserRow, Handoff, OutboxMessage
+from court.core import clock
+from court.hotline import desk, handoffs
+from court.messaging import inbox
+from court.records import cases, residents
+from court.store.schema import AuditEntry, Case, DeskUser, Handoff, OutboxMessage
 from desk.app import create_app
 from tests.factories import NOW, blocked_mediator_alert
 
@@ -146,7 +149,7 @@ def test_failed_sign_ins_are_throttled_per_client_before_any_password_is_hashed(
     refused = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": _csrf(client)})
     assert refused.status_code == 429 and "15分钟" in refused.get_data(as_text=True)
     with db.reader() as s:  # the refused attempt never reached the account
-        assert s.execute(select(DeskUserRow.failed_logins).where(DeskUserRow.username == "li")).scalar_one() == 4
+        assert s.execute(select(DeskUser.failed_logins).where(DeskUser.username == "li")).scalar_one() == 4
     other = app.test_client()
     ok = other.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": _csrf(other)},
                     environ_base={"REMOTE_ADDR": "10.0.0.7"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from court import booking
+from court.booking import engine as booking
 from tests.desk.test_admin_pages import _csrf, _login, _text, app  # noqa: F401 - the app fixture
 from tests.factories import NOW, new_case, shared_slot
 

@@ -8,10 +8,14 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from court import booking, clock, desk, integrity, mediators
+from court.booking import engine as booking
+from court.core import clock
+from court.hotline import desk
+from court.mediation import mediators
+from court.oversight import integrity
 from court.store.schema import AuditEntry
 from desk.app import create_app
-from tests.court.test_booking import TUESDAY
+from tests.court.booking.test_engine import TUESDAY
 from tests.factories import NOW, local, new_case, single_mediator_point
 
 PASSWORD = "correct horse 12368"

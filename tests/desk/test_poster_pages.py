@@ -7,7 +7,10 @@ import re
 
 from sqlalchemy import select
 
-from court import clock, desk, management, poster_links
+from court import admin as management
+from court.core import clock
+from court.hotline import desk
+from court.messaging import poster_links
 from court.store.schema import ServicePoint
 from tests.desk.test_desk_app import PASSWORD, _csrf, _login, app  # noqa: F401 - app is a fixture
 

@@ -11,7 +11,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from court import clock, desk, stats, support_requests, training
+from court.core import clock
+from court.hotline import desk, support_requests
+from court.mediation import training
+from court.oversight import stats
 from court.store.schema import Mediator, MediatorStatus, Place, SupportRequest
 from desk.app import create_app
 from tests.desk.test_stats_pages import PASSWORD, _login

@@ -1,5 +1,5 @@
 """The oversight pages through Flask's test client: who may see them, and that screen,
-CSV and Excel say the same as court.stats."""
+CSV and Excel say the same as court.oversight.stats."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,10 @@ import re
 import openpyxl
 import pytest
 
-from court import booking, clock, desk, stats
+from court.booking import engine as booking
+from court.core import clock
+from court.hotline import desk
+from court.oversight import stats
 from desk.app import create_app
 from desk.exports import Sheet, csv_bytes, xlsx_bytes
 from desk.stats_views import duration, last_month

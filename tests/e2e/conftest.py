@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
-from court.clock import FileClock
+from court.core.clock import FileClock
 from court.seeding.seed import seed
 from court.store.db import Database
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
-from tools.stack import Stack
-from tools.train import ensure_model
+from stack.processes import Stack
+from stack.train import ensure_model
 
 if TYPE_CHECKING:
     from tools.fake_telegram import FakeTelegram
@@ -35,7 +35,7 @@ def stack_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
 
 @pytest.fixture(scope="session")
 def clock(tmp_path_factory: pytest.TempPathFactory) -> FileClock:
-    """The stack's clock: a file every process re-reads (see court/clock.py), starting at NOW."""
+    """The stack's clock: a file every process re-reads (see court/core/clock.py), starting at NOW."""
     shared = FileClock(tmp_path_factory.mktemp("clock") / "now")
     shared.set(NOW)
     return shared

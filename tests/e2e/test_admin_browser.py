@@ -16,14 +16,14 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court import desk
+from court.hotline import desk
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import Appointment, Mediator
 from tests.conftest import SEED_DAY
-from tests.court.test_management import _book_with_colleague
+from tests.court.admin.test_management import _book_with_colleague
 from tests.factories import NOW
-from tools.stack import Stack
+from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 BROWSER = os.environ.get("DESK_TEST_BROWSER")
@@ -110,7 +110,7 @@ def test_an_admin_appoints_one_mediator_and_suspends_another(browser, desk_url, 
 
 
 def test_a_points_qr_poster_prints_on_one_a4_page(browser, desk_url, admin_db):
-    from court import poster_links
+    from court.messaging import poster_links
     from court.store.schema import ServicePoint
 
     with admin_db.reader() as s:

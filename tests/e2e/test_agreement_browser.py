@@ -14,14 +14,15 @@ from typing import Iterator
 
 import pytest
 
-from court import desk, document_links
+from court.hotline import desk
+from court.mediation import document_links
 from court.seeding.seed import seed
 from court.store.db import Database
 from tests.conftest import SEED_DAY
-from tests.court.test_integrity import _jc_case
+from tests.court.oversight.test_integrity import _jc_case
 from tests.desk.test_agreement_pages import FIELDS, FORM
 from tests.factories import local
-from tools.stack import Stack
+from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 BROWSER = os.environ.get("DESK_TEST_BROWSER")

@@ -14,15 +14,17 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court import booking, desk, workcalendar
+from court.booking import engine as booking
+from court.hotline import desk
+from court.records import workcalendar
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import AuditEntry, ServicePoint
-from court.timeutil import to_local
+from court.core.timeutil import to_local
 from tests.conftest import SEED_DAY
 from tests.e2e.test_admin_browser import PASSWORD, logged_in
 from tests.factories import local
-from tools.stack import Stack
+from stack.processes import Stack
 
 BROWSER = os.environ.get("DESK_TEST_BROWSER")
 pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (bin/test sets it)")

@@ -15,14 +15,15 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court import delegation, mediators, residents
-from court.clock import FileClock
+from court.mediation import delegation, mediators
+from court.records import residents
+from court.core.clock import FileClock
 from court.store.schema import Court, Delegation, OutboxMessage, ServicePoint
 from tests.conftest import _backends, database_copy
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import eventually, press
 from tests.factories import NOW
-from tools.stack import Stack
+from stack.processes import Stack
 
 APPLICANT, RESPONDENT = "13977001122", "13977003344"
 _ids = itertools.count(760001)

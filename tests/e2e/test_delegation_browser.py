@@ -12,14 +12,14 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court import desk
-from court.clock import FileClock
+from court.hotline import desk
+from court.core.clock import FileClock
 from court.store.db import Database
 from court.store.schema import Delegation, OutboxMessage
 from tests.conftest import _backends, database_copy
-from tests.court.test_delegation import town_with_point
+from tests.court.mediation.test_delegation import town_with_point
 from tests.factories import NOW
-from tools.stack import Stack
+from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 BROWSER = os.environ.get("DESK_TEST_BROWSER")

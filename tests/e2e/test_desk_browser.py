@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from court import desk
+from court.hotline import desk
 from court.store.schema import Case, Handoff
 from tests.e2e.test_telegram import resident, say
 

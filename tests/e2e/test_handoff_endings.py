@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from court import desk
+from court.hotline import desk
 from court.store.schema import DeskRole, Handoff, OutboxMessage
 from desk.app import create_app
 from tests.desk.test_desk_app import _csrf

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from court import desk
+from court.hotline import desk
 from desk.assistant import Assistant as DeskAssistant
 from court.store.schema import Case, Handoff
 from tests.e2e.test_telegram import eventually, press, resident, say, xigangzi

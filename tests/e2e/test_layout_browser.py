@@ -17,14 +17,16 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select, update
 
-from court import delegation, desk, stats, support_requests
+from court.hotline import desk, support_requests
+from court.mediation import delegation
+from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
 from court.store.db import Database
 from court.store.schema import Case, Delegation, DeskUser, Handoff, Mediator, ServicePoint, SupportRequest
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
-from tools.stack import Stack
+from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 SIZES = {"phone": (390, 844), "small-phone": (360, 740), "desktop": (1366, 900)}
@@ -46,7 +48,7 @@ def layout_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
             s.add(Handoff(conversation_id=f"sy-wait-{case['id']}", reason="request_human", case_id=case["id"],
                           resident_id=case["resident_id"], created_at=NOW - dt.timedelta(minutes=minutes)))
         # A delegated case, declined back: its page shows the parties, the log and the reassigning list.
-        from tests.court.test_delegation import new_delegation
+        from tests.court.mediation.test_delegation import new_delegation
 
         sent = new_delegation(s)
         delegation.decline(s, sent.id, mediator_id=sent.case.mediator_id, now=NOW)

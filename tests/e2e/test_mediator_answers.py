@@ -9,7 +9,8 @@ import time
 
 from sqlalchemy import select
 
-from court import acceptance, desk
+from court.booking import acceptance
+from court.hotline import desk
 from court.store.schema import Appointment, Case, Handoff, OutboxMessage, Resident
 from tests.e2e.test_paused import _agent, _waiting
 from tests.e2e.test_telegram import (

@@ -71,7 +71,7 @@ def test_a_dropped_connection_and_a_flood_limit_on_a_reply_lose_nothing(telegram
 
 
 def test_a_booking_before_the_mediator_links_reaches_them_at_the_link_and_can_be_accepted(telegram, stack_db):
-    from court import mediators
+    from court.mediation import mediators
     from court.store.schema import Place
     from tests.e2e.test_telegram import book_by_chat
 

@@ -15,13 +15,14 @@ from typing import Iterator
 import openpyxl
 import pytest
 
-from court import desk, stats
+from court.hotline import desk
+from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
 from court.store.db import Database
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
-from tools.stack import Stack
+from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 OCTOBER = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))  # the month before NOW's: the page's default

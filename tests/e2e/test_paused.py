@@ -10,7 +10,8 @@ import uuid
 
 from sqlalchemy import select
 
-from court import desk, residents
+from court.hotline import desk
+from court.records import residents
 from court.store.schema import DeskRole, Handoff
 from tests.e2e.test_telegram import eventually, press, resident, say
 from tests.factories import NOW, local

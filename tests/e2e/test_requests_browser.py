@@ -18,11 +18,12 @@ from typing import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from court import clock as court_clock, desk, support_requests
+from court.core import clock as court_clock
+from court.hotline import desk, support_requests
 from court.store.db import Database
 from court.store.schema import OutboxMessage, Place, SupportRequest
 from tests.factories import local
-from tools.stack import Stack
+from stack.processes import Stack
 
 BROWSER = os.environ.get("DESK_TEST_BROWSER")
 pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (bin/test sets it)")

@@ -1,5 +1,5 @@
 """Two Rasa replicas and two action servers behind HAProxy, Rasa's lock store in
-Redis, everything on PostgreSQL (tools/topology.py): one conversation's messages
+Redis, everything on PostgreSQL (stack/topology.py): one conversation's messages
 stay in order whichever replica gets them, and a replica or Redis can die
 without losing or repeating a turn."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.conftest import SEED_DAY, _pg_url
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import DESCRIPTION, has_button, press, say
 from tools.fake_telegram import FakeTelegram
-from tools.topology import Topology
+from stack.topology import Topology
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")
 

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from court.store.tracker_db import tracker_database_url
-from tools.sockets import descendants, listening
+from stack.sockets import descendants, listening
 
 PHONE = "13604561234"  # only this module uses it: a log line holding it came from here
 ID_NUMBER = "231102198001011239"

@@ -8,7 +8,9 @@ import time
 
 from sqlalchemy import func, select
 
-from court import booking, cases, mediators, residents
+from court.booking import engine as booking
+from court.mediation import mediators
+from court.records import cases, residents
 from court.store.schema import (
     Appointment,
     Case,

@@ -11,7 +11,8 @@ import time
 import httpx
 from sqlalchemy import select
 
-from court import desk, journal
+from court.hotline import desk
+from court.records import journal
 from court.store.schema import Case, ChatButton, Handoff, InboundMessage, RecipientType, WebConversation
 from desk.assistant import Assistant as DeskAssistant
 from tests.e2e.test_telegram import DESCRIPTION, eventually, xigangzi
@@ -27,7 +28,7 @@ def agent(db, username: str):  # type: ignore[no-untyped-def]
 
 def number_of(db, me: WebResident) -> int:  # type: ignore[no-untyped-def]
     """The resident's conversation, found the way the server does: by the cookie's hash."""
-    from court.webchat import _hash
+    from court.messaging.webchat import _hash
     with db.reader() as s:
         return s.execute(select(WebConversation.id).where(
             WebConversation.cookie_hash == _hash(me.http.cookies["hh_chat"]))).scalar_one()

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import select
 
-from court import desk
+from court.hotline import desk
 from court.store.schema import Handoff
 from tests.e2e.test_telegram import DESCRIPTION, xigangzi
 from tests.e2e.test_webchat import agent

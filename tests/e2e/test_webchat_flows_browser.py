@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from court import booking, desk, residents, slot_offers
-from court.slot_offers import decode_slot
+from court.booking import engine as booking, offers as slot_offers
+from court.hotline import desk
+from court.records import residents
+from court.booking.offers import decode_slot
 from court.store.schema import Appointment, Case, Handoff
 from desk.assistant import Assistant as DeskAssistant
 from tests.e2e.test_telegram import DESCRIPTION, xigangzi
@@ -25,7 +27,7 @@ def _booked(db, phone_number: str) -> tuple[str, int]:
         point_id, mediator_id, starts_at = decode_slot(offers[0].token)
         resident = residents.record_consent(s, now=NOW)
         residents.set_contact(s, resident, name="王桂芝", phone=phone_number)
-        from court import cases
+        from court.records import cases
         case = cases.open_case(s, dispute_type="neighbor", summary="楼上漏水", actor="test", resident=resident)
         appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id, actor="test",
                             now=NOW)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from court import caller_booking, desk, poster_links
+from court.hotline import caller_booking, desk
+from court.messaging import poster_links
 from court.store.schema import ServicePoint, WebConversation
 from tests.e2e.test_telegram import DESCRIPTION
 from tests.e2e.test_webchat import agent, number_of
@@ -52,7 +53,7 @@ def test_a_tampered_poster_token_is_a_plain_start(webchat, stack_db):
         assert landing.status_code == 303 and landing.headers["location"] == "/"
     me.open("/")
     assert me.state()["new"]  # no conversation was made, so no point remembered
-    from court.webchat import _hash
+    from court.messaging.webchat import _hash
     with stack_db.reader() as s:
         assert s.execute(select(WebConversation.id).where(
             WebConversation.cookie_hash == _hash(me.http.cookies["hh_chat"]))).first() is None

@@ -12,14 +12,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from court import journal, webchat
+from court.messaging import webchat
+from court.records import journal
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import RecipientType
-from court.webchat import WebChatDesk
+from court.messaging.webchat import WebChatDesk
 from tests.conftest import SEED_DAY, _pg_url
 from tests.factories import NOW
-from tools.stack import Stack
+from stack.processes import Stack
 from tools.webchat_client import EventStream, WebResident
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")

@@ -565,7 +565,7 @@ def test_the_strict_validator_catches_malformed_objects(tg):
 def test_ptb_application_in_webhook_mode_gets_updates_posted_and_a_failed_post_again() -> None:
     """Webhook mode against the fake: setWebhook with a secret, each update POSTed to the route
     behind the HTTPS address, a 5xx answer retried and shown in getWebhookInfo."""
-    from tools.stack import free_port
+    from stack.processes import free_port
 
     port = free_port()
     refused: list[int] = []

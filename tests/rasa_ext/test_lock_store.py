@@ -16,8 +16,8 @@ from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from rasa_ext.lock_store import AtomicRedisLockStore
-from tools.stack import free_port
-from tools.train import real_clock_env
+from stack.processes import free_port
+from stack.train import real_clock_env
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server not installed (bin/scale-deps)")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tools.stack import Stack, free_port
+from stack.processes import Stack, free_port
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 CRASHER = [sys.executable, "-c", "raise SystemExit(3)"]
@@ -109,7 +109,7 @@ def test_backoff_grows_between_restarts(stack: Stack) -> None:
 
 
 def test_the_production_health_check_names_a_silent_unit(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
-    from tools import healthcheck
+    from stack import healthcheck
 
     url = serve_http(stack, "web")
     assert healthcheck.main([f"court-web.service={url}", "--dry-run"]) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from court import settings
+from court.core import settings
 from court.store.schema import metadata
 
 config = context.config

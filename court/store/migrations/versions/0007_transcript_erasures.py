@@ -6,7 +6,7 @@ Create Date: 2026-12-08 09:00:00
 
 Audit entries written by the assistant used to name their actor "bot:<conversation
 id>" (e.g. bot:tg-<Telegram chat id>), which survived a resident's erasure. They
-are rewritten here to the keyed pseudonym the code now writes (court.journal.chat_actor);
+are rewritten here to the keyed pseudonym the code now writes (court.records.journal.chat_actor);
 the append-only triggers are lifted for that one statement and put back.
 """
 from alembic import op
@@ -44,7 +44,7 @@ def upgrade() -> None:
 
 
 def _pseudonymise_audit_actors() -> None:
-    from court.journal import chat_actor
+    from court.records.journal import chat_actor
 
     conn = op.get_bind()
     rows = conn.execute(sa.text("SELECT DISTINCT actor FROM audit_log WHERE actor LIKE 'bot:%'")).scalars().all()

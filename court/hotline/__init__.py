@@ -1,0 +1,5 @@
+"""The 12368 hotline desk: agents, the queue and intake links (``desk``), handoffs between
+assistant and agents (``handoffs``), what a message means while waiting (``waiting``), booking
+for a resident (``agent_booking``) or a phone caller (``caller_booking``), pushes that could not
+be delivered (``delivery_alerts``), failing parts of the stack (``service_alerts``) and 接诉即办
+requests from partners (``support_requests``)."""

@@ -1,0 +1,4 @@
+"""What mediators and mediated cases need: a mediator's Telegram side (``mediators``),
+委派调解 (``delegation``, ``delegation_reads``, ``party_sms``), agreements and judicial
+confirmation (``agreements``, ``agreement_documents``, ``confirmations``, ``document_links``) and
+training hours (``training``)."""

@@ -1,0 +1,2 @@
+"""What the court's leaders read: statistics and scorecards (``stats/``) and integrity alerts
+(``integrity/``)."""
