@@ -80,3 +80,40 @@ def test_only_the_launcher_and_the_dev_tools_start_the_stack() -> None:
     users = [str(path.relative_to(ROOT)) for layer in ("court", *sorted(EDGES), "tools")
              for path in sorted((ROOT / layer).rglob("*.py")) if "stack" in imported_tops(path)]
     assert users == []
+
+
+def court_module_imports() -> dict[str, set[str]]:
+    """Module name -> the court modules it imports (lazy imports included)."""
+    modules = {".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+               for path in (ROOT / "court").rglob("*.py") if "migrations" not in path.parts}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module in modules:
+                subs = {f"{node.module}.{alias.name}" for alias in node.names} & modules.keys()
+                targets |= subs or {node.module}
+            elif isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names if alias.name in modules}
+        graph[name] = targets - {name}
+    return graph
+
+
+def test_no_court_module_imports_itself_round_a_circle() -> None:
+    graph = court_module_imports()
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def walk(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                circles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                walk(nxt, path + [nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            walk(start, [start])
+    assert circles == []

@@ -58,13 +58,6 @@ class Finding:
     def severity_label(self) -> str:
         return SEVERITY_LABELS[self.severity]
 
-    @property
-    def title(self) -> str:
-        # Imported here: the registry imports the rules, and they import this module.
-        from court.oversight.integrity.registry import RULE_BY_KEY
-
-        return RULE_BY_KEY[self.rule].title
-
 
 @dataclass(frozen=True)
 class Rule:
