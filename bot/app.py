@@ -16,7 +16,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import heartbeat
-from bot.assistant import Assistant
+from bot.rasa_client import RasaClient
 from bot.delivery import OutboxWorker
 from bot.handlers import buttons, mediator, resident
 from bot.ratelimit import UserRateLimiter
@@ -89,7 +89,7 @@ def services_of(app: Application) -> Services:
     return app.bot_data["services"]
 
 
-def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[Assistant] = None) -> Application:
+def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[RasaClient] = None) -> Application:
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     app = (Application.builder().token(settings.token).base_url(settings.base_url)
@@ -97,7 +97,7 @@ def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[Assistant]
            .job_queue(None)  # reminders are outbox rows in the database, not in-memory jobs
            .get_updates_read_timeout(settings.poll_timeout + 10)
            .post_init(_background).post_stop(_stop_background).build())
-    assistant = assistant or Assistant(settings.rasa_url, timeout=settings.rasa_timeout)
+    assistant = assistant or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout)
     app.bot_data["services"] = Services(
         settings=settings, desk=desk, assistant=assistant,
         # One spool per webhook process: a replica drains only what it kept itself.

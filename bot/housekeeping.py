@@ -19,7 +19,7 @@ import time
 from typing import Optional
 
 from bot import heartbeat
-from bot.assistant import Assistant, AssistantUnavailable
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import BotSettings
 from court.records import retention
 from court.facades.messenger import FrontDesk, TranscriptJob
@@ -30,10 +30,10 @@ from court.store import tracker_db
 log = logging.getLogger(__name__)
 
 
-async def _attempt(desk: FrontDesk, assistant: Assistant, job: TranscriptJob, *, tell: bool) -> bool:
+async def _attempt(desk: FrontDesk, assistant: RasaClient, job: TranscriptJob, *, tell: bool) -> bool:
     try:
         await assistant.reset(job.conversation_id)
-    except AssistantUnavailable as exc:
+    except RasaUnavailable as exc:
         log.warning("transcript erasure %s not confirmed (attempt %d): %s", job.id, job.attempts, exc)
         await asyncio.to_thread(desk.transcript_erasure_failed, job.id, str(exc))
         return False
@@ -41,14 +41,14 @@ async def _attempt(desk: FrontDesk, assistant: Assistant, job: TranscriptJob, *,
     return True
 
 
-async def erase_transcript_now(desk: FrontDesk, assistant: Assistant, job_id: int, conversation_id: str) -> bool:
+async def erase_transcript_now(desk: FrontDesk, assistant: RasaClient, job_id: int, conversation_id: str) -> bool:
     """The first attempt, while the resident waits (the erasure leased the job to us);
     True only if the assistant confirmed."""
     return await _attempt(desk, assistant, TranscriptJob(id=job_id, conversation_id=conversation_id, attempts=1),
                           tell=False)
 
 
-async def erase_due(desk: FrontDesk, assistant: Assistant) -> int:
+async def erase_due(desk: FrontDesk, assistant: RasaClient) -> int:
     """Retry the due erasures; returns how many the assistant confirmed."""
     done = 0
     for job in await asyncio.to_thread(desk.claim_transcript_erasures):
@@ -56,13 +56,13 @@ async def erase_due(desk: FrontDesk, assistant: Assistant) -> int:
     return done
 
 
-async def resume_due(desk: FrontDesk, assistant: Assistant) -> int:
+async def resume_due(desk: FrontDesk, assistant: RasaClient) -> int:
     """Retry give-backs the assistant missed while it was down; returns how many it confirmed."""
     done = 0
     for handoff_id, conversation_id in await asyncio.to_thread(desk.resumes_due):
         try:
             await assistant.resume(conversation_id)
-        except AssistantUnavailable as exc:
+        except RasaUnavailable as exc:
             log.warning("give-back %s not resumed yet: %s", handoff_id, exc)
             await asyncio.to_thread(desk.resume_failed, handoff_id)
             continue
@@ -79,7 +79,7 @@ def enforce_retention(desk: FrontDesk, tracker_url: Optional[str]) -> RetentionR
     return desk.enforce_retention(stale)
 
 
-async def run(desk: FrontDesk, assistant: Assistant, *, interval: float, retention_every: float,
+async def run(desk: FrontDesk, assistant: RasaClient, *, interval: float, retention_every: float,
               tracker_url: Optional[str]) -> None:
     next_retention = 0.0
     while True:
@@ -128,7 +128,7 @@ def main() -> int:
 
     configure_logging()
     db = Database()
-    assistant = Assistant(BotSettings().rasa_url)
+    assistant = RasaClient(BotSettings().rasa_url)
     try:
         asyncio.run(run(FrontDesk(db), assistant,
                         interval=float(os.environ.get("HOUSEKEEPING_INTERVAL", 30)),

@@ -23,7 +23,7 @@ from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.assistant import Assistant, AssistantUnavailable
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.outgoing import send_plan, send_text
 from bot.replies import Outgoing, plan
 from bot.settings import HOTLINE
@@ -76,7 +76,7 @@ class Relay:
     """``spool`` keeps messages on disk while the database is down: owner-only, and
     what residents wrote (text, phone, deep-link token) encrypted with SPOOL_KEY."""
 
-    def __init__(self, desk: FrontDesk, assistant: Assistant, spool: Path, *, key: Optional[bytes] = None,
+    def __init__(self, desk: FrontDesk, assistant: RasaClient, spool: Path, *, key: Optional[bytes] = None,
                  channel: str = conversations.TELEGRAM) -> None:
         self.desk, self.assistant, self.spool = desk, assistant, spool
         self.channel = channel  # the retry loop relays only this channel's chats
@@ -117,7 +117,7 @@ class Relay:
         typing = asyncio.create_task(self._typing(bot, chat_id))
         try:
             replies = await self.assistant.send(conversation_id(chat_id), message.text, message.meta)
-        except AssistantUnavailable as exc:
+        except RasaUnavailable as exc:
             log.warning("assistant unavailable for inbound %s: %s", message.id, exc)
             await self._emergency(bot, chat_id, message)
             state = await asyncio.to_thread(self.desk.inbox_failed, message.id, str(exc)[:200])

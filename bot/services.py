@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
-from bot.assistant import Assistant
+from bot.rasa_client import RasaClient
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.settings import BotSettings
@@ -16,7 +16,7 @@ from court.facades.messenger import FrontDesk
 class Services:
     settings: BotSettings
     desk: FrontDesk
-    assistant: Assistant
+    assistant: RasaClient
     relay: Relay
     limiter: UserRateLimiter
 

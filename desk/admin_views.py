@@ -8,7 +8,7 @@ import logging
 from typing import Any, Callable, Optional
 
 import segno
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
@@ -25,6 +25,7 @@ from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePoin
                               ReinstateForm, RetireForm, SuspendForm, UnlinkForm, flash_errors)
 from desk.auth import ADMIN_ONLY, restrict
 from desk.views import webchat_base
+from desk.extensions import court_db
 
 log = logging.getLogger(__name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -34,9 +35,6 @@ BUSY = "刚才有其他管理员同时修改了这条记录，请刷新页面后
 SHOWN_HANDOVERS = 10  # flashed one by one; the rest are counted
 
 
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
-
 
 def _today() -> dt.date:
     return clock.now().astimezone(LOCAL_TZ).date()
@@ -45,7 +43,7 @@ def _today() -> dt.date:
 def _write(action: Callable[[Any], Any]) -> tuple[bool, Any]:
     """Run ``action`` in one transaction; refusals are flashed in Chinese, nothing is half done."""
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             return True, action(s)
     except (PermissionDenied, NotFound):
         raise  # their own pages
@@ -84,7 +82,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/mediators")
 def mediators():  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form = MediatorFilterForm(request.args)
         form.county.choices = _county_choices(s)
         form.county.data, form.status.data = form.county.data or "", form.status.data or ""
@@ -101,7 +99,7 @@ def mediators():  # type: ignore[no-untyped-def]
 
 
 def _appoint_form() -> AppointForm:
-    with _db().reader() as s:
+    with court_db().reader() as s:
         choices = management.point_choices(s)
     return AppointForm(points=choices)
 
@@ -134,7 +132,7 @@ def _appoint(session, form: AppointForm) -> tuple[int, str, str]:  # type: ignor
 def _mediator_page(mediator_id: int, *, assignment: Optional[AssignmentForm] = None,
                    hours: Optional[HoursForm] = None, leave: Optional[LeaveForm] = None,
                    status: int = 200):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         m = management.mediator_detail(s, mediator_id, now=clock.now())
         choices = management.point_choices(s, keep=m.point_ids)
     if assignment is None:
@@ -159,7 +157,7 @@ def _back(mediator_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/mediators/<int:mediator_id>/assignment", methods=["POST"])
 def assignment(mediator_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         keep = management.mediator_detail(s, mediator_id, now=clock.now()).point_ids
         form = AssignmentForm(points=management.point_choices(s, keep=keep))
     if not form.validate_on_submit():
@@ -251,7 +249,7 @@ def link_code(mediator_id: int):  # type: ignore[no-untyped-def]
     ok, code = _write(lambda s: management.issue_link_code(s, current_user.user, mediator_id, now))
     if not ok:
         return _back(mediator_id)
-    with _db().reader() as s:
+    with court_db().reader() as s:
         m = management.mediator_detail(s, mediator_id, now=now)
     expires = (now + LINK_CODE_TTL).astimezone(LOCAL_TZ)
     page = render_template("admin_link_code.html", m=m, code=code, expires=f"{expires:%Y-%m-%d %H:%M}")
@@ -275,7 +273,7 @@ def unlink(mediator_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/points")
 def points():  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form = PointFilterForm(request.args)
         form.county.choices = _county_choices(s)
         form.county.data = form.county.data or ""
@@ -289,7 +287,7 @@ def points():  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/points/new", methods=["GET", "POST"])
 def new_point():  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form = OpenPointForm(places=management.place_choices(s), courts=management.court_choices(s))
     if request.method == "GET":
         form.hours.data = "1-5 08:30-11:30\n1-5 13:30-16:30"
@@ -313,7 +311,7 @@ def _open(session, form: OpenPointForm) -> tuple[int, str, str]:  # type: ignore
 
 
 def _point_page(point_id: int, *, move: Optional[MovePointForm] = None, status: int = 200):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         p = management.point_detail(s, point_id, now=clock.now())
         places = management.place_choices(s)
     if move is None:
@@ -333,7 +331,7 @@ def point(point_id: int):  # type: ignore[no-untyped-def]
 def poster(point_id: int):  # type: ignore[no-untyped-def]
     """An A4 poster for the point's wall: name, address, hours, 12368 and the QR code of its web chat link."""
     try:
-        with _db().reader() as s:
+        with court_db().reader() as s:
             sheet = posters.poster(s, point_id, base_url=webchat_base())
     except NotFound:
         raise
@@ -347,7 +345,7 @@ def poster(point_id: int):  # type: ignore[no-untyped-def]
 
 @admin_bp.route("/points/<int:point_id>/move", methods=["POST"])
 def move(point_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form = MovePointForm(places=management.place_choices(s))
     if not form.validate_on_submit():
         flash_errors(form)

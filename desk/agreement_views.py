@@ -14,7 +14,7 @@ import os
 from typing import Any, Callable
 
 import segno
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
@@ -30,6 +30,7 @@ from desk import document_blocks, docx_render
 from desk.admin_forms import flash_errors
 from desk.agreement_forms import AgreementForm, FileForm, ResultForm
 from desk.auth import HOTLINE, restrict
+from desk.extensions import court_db
 
 log = logging.getLogger(__name__)
 agreements_bp = Blueprint("agreements", __name__, url_prefix="/agreements")
@@ -45,9 +46,6 @@ def desk_base() -> str:
     return (os.environ.get("DESK_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
 
 
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
-
 
 def _actor() -> str:
     return f"desk:{current_user.username}"
@@ -56,7 +54,7 @@ def _actor() -> str:
 def _write(action: Callable[[Any], Any]) -> bool:
     """One transaction; refusals are flashed in Chinese and nothing is half done."""
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             action(s)
         return True
     except (PermissionDenied, NotFound):
@@ -78,7 +76,7 @@ def _reference(s, case_id: int) -> str:  # type: ignore[no-untyped-def]
 
 @agreements_bp.route("")
 def index():  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         rows = confirmations.overview(s, now=clock.now())
     return render_template("agreements.html", rows=rows, label=lambda t: card(t).label)
 
@@ -103,7 +101,7 @@ def _input(form: AgreementForm) -> agreements.AgreementInput:
 
 def _page(case_id: int, form: AgreementForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     now = clock.now()
-    with _db().reader() as s:
+    with court_db().reader() as s:
         case = s.get(Case, case_id)
         if case is None:
             raise NotFound()
@@ -183,7 +181,7 @@ def result(case_id: int):  # type: ignore[no-untyped-def]
 def _documents(case_id: int, kind: str):  # type: ignore[no-untyped-def]
     if kind not in KINDS:
         raise NotFound()
-    with _db().reader() as s:
+    with court_db().reader() as s:
         docs = agreement_documents.for_reference(s, _reference(s, case_id), now=clock.now())
     return docs, desk_base() + docs.verify_path(kind)
 
@@ -209,7 +207,7 @@ def docx(case_id: int, kind: str):  # type: ignore[no-untyped-def]
 @verify_bp.route("/verify/<token>")
 def verify(token: str):  # type: ignore[no-untyped-def]
     """Public: what the court holds about a printed copy whose QR code was scanned."""
-    with _db().reader() as s:
+    with court_db().reader() as s:
         seen = agreement_documents.verify(s, token)
     if seen is None:
         return render_template("verify.html", seen=None), 404

@@ -1,7 +1,7 @@
 """Pushes that could not be delivered: the desk follows them up by phone."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from court.core import clock
@@ -10,19 +10,17 @@ from court.core.errors import CourtError, NotFound
 from desk.auth import HOTLINE, restrict
 from desk.forms import ResolveForm
 from desk.views import local_time
+from desk.extensions import court_db
 
 alerts_bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 restrict(alerts_bp, HOTLINE)
 
 
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
-
 
 @alerts_bp.route("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         items = delivery_alerts.pending(s)
     return render_template("alerts.html", items=items, local_time=local_time)
 
@@ -30,7 +28,7 @@ def index():  # type: ignore[no-untyped-def]
 @alerts_bp.route("/<int:alert_id>")
 @login_required
 def show(alert_id: int):  # type: ignore[no-untyped-def]
-    with _db().transaction() as s:  # the read of a full phone number is audited
+    with court_db().transaction() as s:  # the read of a full phone number is audited
         alert, still_open = delivery_alerts.open_alert(s, alert_id, current_user.user)
     return render_template("alert.html", a=alert, still_open=still_open, form=ResolveForm(),
                            created=local_time(alert.created_at))
@@ -44,7 +42,7 @@ def resolve(alert_id: int):  # type: ignore[no-untyped-def]
         flash("请填写处理备注（500字以内）。", "error")
         return redirect(url_for("alerts.show", alert_id=alert_id))
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             delivery_alerts.resolve(s, alert_id, current_user.user, note=form.note.data, now=clock.now())
     except NotFound:
         raise

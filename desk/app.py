@@ -19,7 +19,7 @@ from court.core.settings import VAR_DIR
 from court.store.db import Database
 from desk.admin_views import admin_bp
 from desk.agreement_views import agreements_bp, verify_bp
-from desk.assistant import Assistant
+from desk.tracker_client import TrackerClient
 from desk.alert_views import alerts_bp
 from desk.auth import bp as auth_bp, login_manager
 from desk.booking_views import booking_bp
@@ -31,6 +31,7 @@ from desk.integrity_views import integrity_bp
 from desk.request_views import partner_bp, requests_bp
 from desk.stats_views import stats_bp
 from desk.training_views import training_bp
+from desk.extensions import DB_KEY, TRACKERS_KEY
 from desk.throttle import LoginThrottle
 from desk.views import handoff_bp, intake_bp, queue_bp
 
@@ -88,8 +89,8 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     app.session_interface = DeskSessionInterface()
     if os.environ.get("DESK_TRUST_PROXY") == "1":  # behind one reverse proxy: its X-Forwarded-For/-Proto count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
-    app.extensions["desk_db"] = db or Database()
-    app.extensions["desk_assistant"] = Assistant(rasa_url)
+    app.extensions[DB_KEY] = db or Database()
+    app.extensions[TRACKERS_KEY] = TrackerClient(rasa_url)
     app.extensions["desk_login_throttle"] = LoginThrottle()
 
     csrf.init_app(app)
@@ -104,7 +105,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
         # Admins see from 1 December on that next year's holidays are not entered yet.
         if not (current_user.is_authenticated and current_user.role == "admin"):
             return {}
-        with app.extensions["desk_db"].reader() as s:
+        with app.extensions[DB_KEY].reader() as s:
             return {"calendar_missing": workcalendar.next_year_missing(s, clock.now())}
 
     @app.context_processor
@@ -112,7 +113,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
         # Agents should know residents are getting apologies, not answers.
         if not (current_user.is_authenticated and current_user.role in ("agent", "admin")):
             return {}
-        return {"assistant_degraded": app.extensions["desk_assistant"].degraded()}
+        return {"assistant_degraded": app.extensions[TRACKERS_KEY].degraded()}
 
     @app.route("/healthz")
     def _healthz():  # type: ignore[no-untyped-def]

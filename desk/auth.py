@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 from court.core import clock
 from court.hotline import desk
 from court.core.errors import CourtError
+from desk.extensions import court_db
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -45,7 +46,7 @@ def _load(user_id: str) -> Optional[Agent]:
     token = session.get("sid")
     if not token:
         return None
-    db, now = current_app.extensions["desk_db"], clock.now()
+    db, now = court_db(), clock.now()
     active = request.endpoint not in PASSIVE_ENDPOINTS
     with db.reader() as s:
         user, changed = desk.session_user(s, token, now=now, active=active)
@@ -106,7 +107,7 @@ def login():  # type: ignore[no-untyped-def]
             flash("登录失败次数太多，请15分钟后再试。", "error")
             return render_template("login.html", form=form), 429
         try:
-            with current_app.extensions["desk_db"].transaction() as s:
+            with court_db().transaction() as s:
                 now = clock.now()
                 user = desk.authenticate(s, form.username.data.strip(), form.password.data, now=now)
                 token = desk.start_session(s, user, now=now) if user is not None else None
@@ -129,7 +130,7 @@ def login():  # type: ignore[no-untyped-def]
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():  # type: ignore[no-untyped-def]
-    with current_app.extensions["desk_db"].transaction() as s:
+    with court_db().transaction() as s:
         desk.end_session(s, session.get("sid"), now=clock.now())  # ended on the server: a copied cookie is void
     logout_user()
     session.clear()

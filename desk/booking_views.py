@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -13,9 +13,10 @@ from court.hotline import desk, agent_booking
 from court.reference import guidance
 from court.booking.cards import AppointmentCard
 from court.core.errors import CourtError, NotFound, PermissionDenied
-from desk.assistant import AssistantUnavailable
+from desk.tracker_client import TrackerUnavailable
 from desk.auth import HOTLINE, restrict
 from desk.forms import BookForm, CancelForm, MoveForm, TimesForm
+from desk.extensions import court_db, trackers
 
 log = logging.getLogger(__name__)
 booking_bp = Blueprint("booking", __name__, url_prefix="/handoffs")
@@ -24,16 +25,13 @@ restrict(booking_bp, HOTLINE)
 _SEARCH = ("place", "dispute_type", "after", "appointment")
 
 
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
-
 
 def _back(handoff_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("handoffs.show", handoff_id=handoff_id))
 
 
 def _context(handoff_id: int) -> agent_booking.BookingContext:
-    with _db().reader() as s:
+    with court_db().reader() as s:
         return agent_booking.booking_context(s, handoff_id, current_user.user)
 
 
@@ -55,7 +53,7 @@ def _render(handoff_id: int, args: MultiDict, book_form: Optional[BookForm] = No
     if args.get("place"):
         if search.validate():
             try:
-                with _db().reader() as s:
+                with court_db().reader() as s:
                     place, offers = agent_booking.find_times(
                         s, handoff_id, current_user.user, place=search.place.data,
                         dispute_type=search.dispute_type.data, after=search.after.data, now=clock.now())
@@ -87,11 +85,11 @@ def _carried() -> MultiDict:
 
 def _tell_transcript(handoff_id: int, text: str) -> None:
     """The resident saw a push; the transcript shows the agent's turn too."""
-    with _db().reader() as s:
+    with court_db().reader() as s:
         conversation_id = desk.view(s, handoff_id, current_user.user).conversation_id
     try:
-        current_app.extensions["desk_assistant"].record_agent_reply(conversation_id, text, current_user.username)
-    except AssistantUnavailable as exc:
+        trackers().record_agent_reply(conversation_id, text, current_user.username)
+    except TrackerUnavailable as exc:
         log.warning("booking not recorded in transcript: %s", exc)
 
 
@@ -116,7 +114,7 @@ def book(handoff_id: int):  # type: ignore[no-untyped-def]
             flash(errors[0], "error")
         return _render(handoff_id, _carried(), book_form=form, status=422)
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             card = agent_booking.book(
                 s, handoff_id, current_user.user, token=form.slot.data, dispute_type=form.dispute_type.data,
                 summary=form.summary.data, phone=form.phone.data.strip(), name=(form.name.data or "").strip() or None,
@@ -137,7 +135,7 @@ def move(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def]
             flash(errors[0], "error")
         return _render(handoff_id, _carried(), move_form=form, status=422)
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             card = agent_booking.move(s, handoff_id, current_user.user, appointment_id, token=form.slot.data,
                                      now=clock.now())
     except CourtError as exc:
@@ -156,7 +154,7 @@ def cancel(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def
             flash(errors[0], "error")
         return _back(handoff_id)
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             card = agent_booking.cancel(s, handoff_id, current_user.user, appointment_id, reason=form.reason.data,
                                        now=clock.now())
     except CourtError as exc:

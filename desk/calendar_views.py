@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from court.core import clock
@@ -16,14 +16,12 @@ from court.core.settings import LOCAL_TZ
 from desk.admin_forms import flash_errors
 from desk.auth import ADMIN_ONLY, restrict
 from desk.calendar_forms import AdjustedWorkdayForm, ConfirmWeekdaysForm, HolidayForm, PublishForm, RemoveDayForm
+from desk.extensions import court_db
 
 calendar_bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 restrict(calendar_bp, ADMIN_ONLY)
 YEARS = range(2000, 2101)
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def _year_or_404(year: int) -> int:
@@ -34,7 +32,7 @@ def _year_or_404(year: int) -> int:
 
 def _write(year: int, action: Callable[[Any], Any], done: str):  # type: ignore[no-untyped-def]
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             action(s)
         flash(done, "info")
     except CourtError as exc:
@@ -45,7 +43,7 @@ def _write(year: int, action: Callable[[Any], Any], done: str):  # type: ignore[
 @calendar_bp.route("/")
 def index():  # type: ignore[no-untyped-def]
     now = clock.now()
-    with _db().reader() as s:
+    with court_db().reader() as s:
         rows = workcalendar.years(s, now.astimezone(LOCAL_TZ).year)
     return render_template("admin_calendar.html", rows=rows)
 
@@ -53,7 +51,7 @@ def index():  # type: ignore[no-untyped-def]
 @calendar_bp.route("/<int:year>")
 def year(year: int):  # type: ignore[no-untyped-def]
     _year_or_404(year)
-    with _db().reader() as s:
+    with court_db().reader() as s:
         days = workcalendar.days_of(s, year)
         published = workcalendar.of(s).is_published(year)
     return render_template("admin_calendar_year.html", year=year, days=days, published=published,

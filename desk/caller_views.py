@@ -1,7 +1,7 @@
 """Booking for a 12368 phone caller from their case (a phone intake), without a chat."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -12,14 +12,12 @@ from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.auth import HOTLINE, restrict
 from desk.forms import CallerBookForm, CallerTimesForm
 from desk.views import web_link
+from desk.extensions import court_db
 
 caller_bp = Blueprint("caller", __name__, url_prefix="/cases")
 restrict(caller_bp, HOTLINE)
 SMS_TEXT = "12368热线已为您预约调解"  # a notice and a link: never the time, place or dispute
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def _flash(exc: CourtError) -> None:
@@ -41,14 +39,14 @@ def find():  # type: ignore[no-untyped-def]
 
 
 def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         ctx = caller_booking.caller_case(s, reference, current_user.user)
     search = CallerTimesForm(args)
     place, offers = None, []
     if args.get("place") and not ctx.booked:
         if search.validate():
             try:
-                with _db().reader() as s:
+                with court_db().reader() as s:
                     place, offers = caller_booking.find_times(s, reference, current_user.user, place=search.place.data,
                                                               after=search.after.data, now=clock.now())
             except CourtError as exc:
@@ -79,7 +77,7 @@ def book(reference: str):  # type: ignore[no-untyped-def]
             flash(errors[0], "error")
         return _render(reference, carried, book_form=form, status=422)
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             done = caller_booking.book(s, reference, current_user.user, token=form.slot.data,
                                        consent=bool(form.consent.data), now=clock.now())
     except CourtError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from court.core import clock
@@ -17,13 +17,11 @@ from court.core.errors import CourtError, NotFound, ValidationError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
 from desk.forms import DelegateForm, ExtendForm, ReassignForm, ResolveForm
+from desk.extensions import court_db
 
 delegation_bp = Blueprint("delegation", __name__, url_prefix="/delegated")
 restrict(delegation_bp, OVERSIGHT)
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def _candidate(raw: Optional[str]) -> tuple[int, int]:
@@ -37,7 +35,7 @@ def _candidate(raw: Optional[str]) -> tuple[int, int]:
 @login_required
 def index():  # type: ignore[no-untyped-def]
     open_only = request.args.get("open") == "1"
-    with _db().reader() as s:
+    with court_db().reader() as s:
         rows = delegation_reads.rows(s, now=clock.now(), open_only=open_only)
         alerts = delegation_reads.open_alerts(s)
     return render_template("delegated_list.html", rows=rows, open_only=open_only, alerts=alerts,
@@ -52,7 +50,7 @@ def resolve_alert(alert_id: int):  # type: ignore[no-untyped-def]
         flash_errors(form)
         return redirect(url_for("delegation.index"))
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             delegation_reads.resolve_alert(s, alert_id, current_user.user, note=form.note.data, now=clock.now())
     except NotFound:
         abort(404)
@@ -78,7 +76,7 @@ def _delegate(s, form: DelegateForm, place_id: int, now):  # type: ignore[no-unt
 @login_required
 def new():  # type: ignore[no-untyped-def]
     form = DelegateForm()
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form.court_id.choices = delegation_reads.courts(s)
     candidates, town, done = [], None, None
     if request.method == "POST" and not form.validate():
@@ -86,7 +84,7 @@ def new():  # type: ignore[no-untyped-def]
     elif request.method == "POST":
         try:
             now = clock.now()
-            with _db().transaction() as s:
+            with court_db().transaction() as s:
                 ref = delegation.town(s, form.place.data)
                 town = ref.display_name
                 if request.form.get("action") == "delegate":
@@ -111,7 +109,7 @@ def new():  # type: ignore[no-untyped-def]
 def case(delegation_id: int):  # type: ignore[no-untyped-def]
     now = clock.now()
     try:
-        with _db().transaction() as s:  # the read of whole contacts is audited
+        with court_db().transaction() as s:  # the read of whole contacts is audited
             d = delegation_reads.detail(s, delegation_id, actor=current_user.user.actor, now=now)
             candidates = (delegation.propose(s, place_id=d.place_id, dispute_type=d.dispute_type, now=now,
                                              exclude_mediators=[d.mediator_id] if d.mediator_id else [])
@@ -130,7 +128,7 @@ def extend(delegation_id: int):  # type: ignore[no-untyped-def]
         flash_errors(form)
     else:
         try:
-            with _db().transaction() as s:
+            with court_db().transaction() as s:
                 done = delegation.extend(s, delegation_id, days=form.days.data, reason=form.reason.data,
                                          actor=current_user.user.actor, now=clock.now())
                 flash(f"期限已延长到{done.deadline.month}月{done.deadline.day}日，调解员会收到通知。", "info")
@@ -148,7 +146,7 @@ def reassign(delegation_id: int):  # type: ignore[no-untyped-def]
     else:
         try:
             point_id, mediator_id = _candidate(form.candidate.data)
-            with _db().transaction() as s:
+            with court_db().transaction() as s:
                 delegation.reassign(s, delegation_id, point_id=point_id, mediator_id=mediator_id,
                                     actor=current_user.user.actor, now=clock.now())
             flash("已改派，新的调解员会收到推送。", "info")

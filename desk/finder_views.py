@@ -4,7 +4,7 @@ A POST with the form's CSRF token, answered with the results page (server-render
 masked): a case reference is not put into URLs, logs or browser history."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template
+from flask import Blueprint, flash, render_template
 from flask_login import login_required
 
 from court import admin
@@ -13,6 +13,7 @@ from court.core.errors import CourtError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
 from desk.forms import FindMediatorForm
+from desk.extensions import court_db
 
 finder_bp = Blueprint("finder", __name__, url_prefix="/mediators")
 restrict(finder_bp, OVERSIGHT)
@@ -26,7 +27,7 @@ def find():  # type: ignore[no-untyped-def]
     if form.is_submitted():
         if form.validate():
             try:
-                with current_app.extensions["desk_db"].reader() as s:
+                with court_db().reader() as s:
                     results = admin.find_mediators(s, form.q.data, now=clock.now())
             except CourtError as exc:
                 flash(exc.message, "error")

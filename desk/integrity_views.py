@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from court.core import clock
@@ -15,6 +15,7 @@ from court.core.settings import LOCAL_TZ
 from court.core.timeutil import local_datetime
 from desk.auth import ADMIN_ONLY, restrict
 from desk.integrity_forms import PeriodForm, ReviewForm
+from desk.extensions import court_db
 
 integrity_bp = Blueprint("integrity", __name__, url_prefix="/integrity")
 restrict(integrity_bp, ADMIN_ONLY)
@@ -22,9 +23,6 @@ restrict(integrity_bp, ADMIN_ONLY)
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366  # each rule reads the whole period
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def _today() -> dt.date:
@@ -65,7 +63,7 @@ def _query(start: dt.date, end: dt.date) -> dict[str, str]:
 def index():  # type: ignore[no-untyped-def]
     form = PeriodForm(request.args)
     start, end = _period(form)
-    with _db().reader() as s:
+    with court_db().reader() as s:
         found = integrity.findings(s, **_bounds(start, end), now=clock.now())
     groups = [(rule, [f for f in found if f.rule == rule.key]) for rule in integrity.RULES]
     return render_template("integrity.html", form=form, groups=groups, total=len(found), start=start, end=end,
@@ -93,7 +91,7 @@ def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:  # type:
 
 @integrity_bp.route("/<key>")
 def show(key: str):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         finding, start, end = _locate(s, key)
         lines = integrity.trail(s, finding)
         history = integrity.reviews(s, [finding.key]).get(finding.key, [])
@@ -109,7 +107,7 @@ def review(key: str):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash("请选择核查结论。", "error")
         return redirect(url_for("integrity.show", key=key, **request.args))
-    with _db().transaction() as s:
+    with court_db().transaction() as s:
         finding, start, end = _locate(s, key)
         integrity.review(s, finding, category=form.category.data, actor=current_user.user.actor, now=clock.now())
         back = url_for("integrity.show", key=finding.key, **_query(start, end))

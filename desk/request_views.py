@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -17,6 +17,7 @@ from court.store.schema import PartnerOrganisation
 from court.core.timeutil import to_local
 from desk.auth import OVERSIGHT, PARTNER, restrict
 from desk.request_forms import AnswerForm, AssignForm, CloseRequestForm, FileRequestForm, RateForm
+from desk.extensions import court_db
 
 partner_bp = Blueprint("partner", __name__, url_prefix="/partner")
 restrict(partner_bp, PARTNER)
@@ -28,9 +29,6 @@ FALLBACK = {"kind": "请选择诉求类型。", "rating": "请选择满意程度
             "held_on": "培训日期格式不对，请按“年-月-日”填写。", "study_hours": "学时要是数字，例如 3 或 1.5。",
             "attendees": "请勾选参加培训的调解员。"}
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def when(moment: Optional[object]) -> str:
@@ -55,7 +53,7 @@ def mine():  # type: ignore[no-untyped-def]
             flash_form(form)
         else:
             try:
-                with _db().transaction() as s:
+                with court_db().transaction() as s:
                     row = support_requests.file(s, current_user.user, kind=form.kind.data,
                                                 description=form.description.data, now=clock.now())
                     request_id = row.id
@@ -65,7 +63,7 @@ def mine():  # type: ignore[no-untyped-def]
                 flash(f"诉求已提交（编号 {request_id}），法院会在{settings.REQUEST_RESPONSE_DAYS}"
                       "个工作日内答复。", "info")
                 return redirect(url_for("partner.detail", request_id=request_id))
-    with _db().reader() as s:
+    with court_db().reader() as s:
         items = support_requests.mine(s, current_user.user, now=clock.now(), calendar=workcalendar.of(s))
         organisation = _organisation_name(s)
     return render_template("partner_requests.html", form=form, items=items, when=when, organisation=organisation,
@@ -80,7 +78,7 @@ def _organisation_name(session) -> str:  # type: ignore[no-untyped-def]
 @partner_bp.route("/requests/<int:request_id>")
 @login_required
 def detail(request_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         item = support_requests.my_request(s, current_user.user, request_id, now=clock.now(),
                                            calendar=workcalendar.of(s))
     return render_template("partner_request.html", r=item, form=RateForm(), when=when)
@@ -94,7 +92,7 @@ def rate(request_id: int):  # type: ignore[no-untyped-def]
         flash_form(form)
     else:
         try:
-            with _db().transaction() as s:
+            with court_db().transaction() as s:
                 support_requests.rate(s, current_user.user, request_id, form.rating.data, now=clock.now())
         except NotFound:
             raise
@@ -111,7 +109,7 @@ def rate(request_id: int):  # type: ignore[no-untyped-def]
 @requests_bp.route("/")
 @login_required
 def queue():  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         items = support_requests.queue(s, now=clock.now(), calendar=workcalendar.of(s))
     late = sum(1 for i in items if i.late)
     return render_template("requests_queue.html", items=items, late=late, when=when,
@@ -121,7 +119,7 @@ def queue():  # type: ignore[no-untyped-def]
 @requests_bp.route("/<int:request_id>")
 @login_required
 def show(request_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         item = support_requests.court_request(s, request_id, now=clock.now(), calendar=workcalendar.of(s))
         assign = AssignForm()
         assign.assignee.choices = [("", "请选择")] + [(str(i), label) for i, label in support_requests.handlers(s)]
@@ -134,7 +132,7 @@ def _act(request_id: int, form: FlaskForm, action, done: str):  # type: ignore[n
         flash_form(form)
     else:
         try:
-            with _db().transaction() as s:
+            with court_db().transaction() as s:
                 action(s)
         except NotFound:
             raise

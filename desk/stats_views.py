@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from flask import Blueprint, Response, current_app, flash, render_template, request, url_for
+from flask import Blueprint, Response, flash, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional as Optional_
@@ -19,6 +19,7 @@ from court.core.settings import LOCAL_TZ
 from desk import charts
 from desk.auth import OVERSIGHT, restrict
 from desk.exports import CSV_MIME, XLSX_MIME, Sheet, csv_bytes, xlsx_bytes
+from desk.extensions import court_db
 
 stats_bp = Blueprint("stats", __name__, url_prefix="/stats")
 restrict(stats_bp, OVERSIGHT)
@@ -58,9 +59,6 @@ def _flash_errors(form: FlaskForm) -> None:
     for name in form.errors:
         flash(FIELD_ERRORS.get(name, "筛选条件有误，请重新选择。"), "error")
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def last_month(today: dt.date) -> tuple[dt.date, dt.date]:
@@ -142,7 +140,7 @@ def _report_form(session) -> ReportForm:  # type: ignore[no-untyped-def]
 
 def _build_report(full: bool = False) -> tuple[ReportForm, Optional[stats.Report], dict[str, Any]]:
     """The form and the report; with ``full``, also the comparisons, trend, map and breadcrumb."""
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form = _report_form(s)
         start, end = _period(form)
         if not form.validate():
@@ -287,7 +285,7 @@ def report_xlsx():  # type: ignore[no-untyped-def]
     sheet = Sheet("统计", REPORT_HEADER, rows, chart=chart, notes=notes)
     compared = Sheet("环比同比", COMPARE_HEADER, _compare_rows(extra["comparison"]), notes=notes)
     months = Sheet("月度趋势", TREND_HEADER, _trend_rows(extra["trend"]), notes=notes)
-    with _db().reader() as s:
+    with court_db().reader() as s:
         county = report.area.id if report.area.kind == "county" else None
         cards = stats.scorecards(s, county_id=county, start=report.start, end=report.end)
     scores = Sheet("调解员", SCORE_HEADER, [_score_row(c) for c in cards], notes=[_report_title(report)])
@@ -310,7 +308,7 @@ def _score_row(c: stats.Scorecard) -> tuple[object, ...]:
 
 
 def _build_scorecards() -> tuple[ScorecardForm, Optional[list[stats.Scorecard]], dict[str, Any]]:
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form = ScorecardForm(request.args)
         counties = [a for a in stats.areas(s) if a.kind == "county"]
         form.county.choices = [("", "全市")] + [(str(a.id), a.label) for a in counties]

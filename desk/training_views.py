@@ -1,7 +1,7 @@
 """培训登记 (admins): training and study sessions with their date, topic, hours and attending mediators."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -13,13 +13,11 @@ from court.store.schema import Mediator, MediatorStatus
 from desk.auth import ADMIN_ONLY, restrict
 from desk.request_forms import TrainingForm
 from desk.request_views import flash_form
+from desk.extensions import court_db
 
 training_bp = Blueprint("training", __name__, url_prefix="/admin/training")
 restrict(training_bp, ADMIN_ONLY)
 
-
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
 
 
 def _choices(session) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -32,7 +30,7 @@ def _choices(session) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
 @login_required
 def index():  # type: ignore[no-untyped-def]
     form = TrainingForm()
-    with _db().reader() as s:
+    with court_db().reader() as s:
         form.attendees.choices = _choices(s)
     if form.is_submitted():
         if not form.validate():
@@ -40,7 +38,7 @@ def index():  # type: ignore[no-untyped-def]
         else:
             now = clock.now()
             try:
-                with _db().transaction() as s:
+                with court_db().transaction() as s:
                     row = training.record(s, held_on=form.held_on.data, topic=form.topic.data,
                                           hours=form.study_hours.data, attendees=form.attendees.data,
                                           actor=current_user.user.actor, now=now,
@@ -51,6 +49,6 @@ def index():  # type: ignore[no-untyped-def]
             else:
                 flash(f"已登记培训：{form.topic.data.strip()}，{count}名调解员。", "info")
                 return redirect(url_for("training.index"))
-    with _db().reader() as s:
+    with court_db().reader() as s:
         sessions = training.recent(s)
     return render_template("training.html", form=form, sessions=sessions, minimum=TRAINING_MIN_HOURS)

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import segno
-from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
+from flask import (Blueprint, Response, flash, jsonify, redirect, render_template,
                    url_for)
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -18,9 +18,10 @@ from court.hotline import desk, agent_booking
 from court.messaging import sms
 from court.core.errors import CourtError, NotFound, PermissionDenied, ResidentLeft
 from court.core.settings import LOCAL_TZ
-from desk.assistant import AssistantUnavailable
+from desk.tracker_client import TrackerUnavailable
 from desk.auth import HOTLINE, restrict
 from desk.forms import CloseForm, IntakeForm, ReplyForm
+from desk.extensions import court_db, trackers
 
 log = logging.getLogger(__name__)
 queue_bp = Blueprint("queue", __name__)
@@ -46,12 +47,6 @@ def reason_label(reason: str | None) -> str:
     return REASON_LABELS.get(reason or "", reason or "")
 
 
-def _db():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_db"]
-
-
-def _assistant():  # type: ignore[no-untyped-def]
-    return current_app.extensions["desk_assistant"]
 
 
 def wait_text(minutes: int) -> str:
@@ -89,15 +84,15 @@ def _row(item: Any) -> dict[str, Any]:
 
 
 def _queue_rows() -> list[dict[str, Any]]:
-    with _db().reader() as s:
+    with court_db().reader() as s:
         return [_row(item) for item in desk.queue(s, now=clock.now())]
 
 
 def _transcript(conversation_id: str) -> tuple[list[dict[str, Any]], bool]:
     """The transcript lines as JSON-ready dicts, and whether Rasa answered."""
     try:
-        lines = _assistant().transcript(conversation_id)
-    except AssistantUnavailable as exc:
+        lines = trackers().transcript(conversation_id)
+    except TrackerUnavailable as exc:
         log.warning("transcript unavailable: %s", exc)
         return [], False
     return [{"who": ln["who"], "who_label": WHO_LABELS.get(ln["who"], ln["who"]), "text": ln["text"],
@@ -131,7 +126,7 @@ def queue_json():  # type: ignore[no-untyped-def]
 @login_required
 def take(handoff_id: int):  # type: ignore[no-untyped-def]
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             desk.take(s, handoff_id, current_user.user, now=clock.now())
     except CourtError as exc:  # HandoffUnavailable: someone else was quicker
         _court_error(exc)
@@ -140,12 +135,12 @@ def take(handoff_id: int):  # type: ignore[no-untyped-def]
 
 
 def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
-    with _db().reader() as s:
+    with court_db().reader() as s:
         view = desk.view(s, handoff_id, current_user.user)
     lines, ok = _transcript(view.conversation_id)
     if not ok:
         # Rasa is down: what the court still holds of the resident's words stands in.
-        with _db().reader() as s:
+        with court_db().reader() as s:
             kept = desk.kept_messages(s, handoff_id, current_user.user)
         lines = [{"who": "resident", "who_label": WHO_LABELS["resident"], "text": text, "at": local_time(at)}
                  for at, text in kept]
@@ -155,11 +150,11 @@ def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
 @handoff_bp.route("/<int:handoff_id>")
 @login_required
 def show(handoff_id: int):  # type: ignore[no-untyped-def]
-    with _db().transaction() as s:  # an admin's look at someone else's conversation is audited
+    with court_db().transaction() as s:  # an admin's look at someone else's conversation is audited
         desk.view(s, handoff_id, current_user.user)
         desk.record_read(s, handoff_id, current_user.user, now=clock.now())
     view, lines, ok = _view_with_transcript(handoff_id)
-    with _db().reader() as s:
+    with court_db().reader() as s:
         booking = agent_booking.booking_context(s, handoff_id, current_user.user)
     return render_template("handoff.html", h=view, handoff_id=handoff_id, lines=lines, transcript_ok=ok,
                            fallback_note=FALLBACK_NOTE,
@@ -190,15 +185,15 @@ def reply(handoff_id: int):  # type: ignore[no-untyped-def]
         return back
     text = form.text.data.strip()
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             desk.reply(s, handoff_id, current_user.user, text, now=clock.now())
             conversation_id = desk.view(s, handoff_id, current_user.user).conversation_id
     except CourtError as exc:
         _court_error(exc)
         return back
     try:
-        _assistant().record_agent_reply(conversation_id, text, current_user.username)
-    except AssistantUnavailable as exc:
+        trackers().record_agent_reply(conversation_id, text, current_user.username)
+    except TrackerUnavailable as exc:
         log.warning("agent reply not recorded in transcript: %s", exc)
         flash("回复已发送给居民，但" + NO_TRANSCRIPT, "warning")
     return back
@@ -209,21 +204,21 @@ def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyp
     assistant missed stays in the queue as 交还失败，待重试 and is retried by the housekeeping process;
     a closed one resumes itself at the resident's next message (the court's channel sees it closed)."""
     try:
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             conversation_id = action(s)
     except CourtError as exc:
         _court_error(exc)
         return redirect(url_for("handoffs.show", handoff_id=handoff_id))
     try:
-        _assistant().resume(conversation_id)
-    except AssistantUnavailable as exc:
+        trackers().resume(conversation_id)
+    except TrackerUnavailable as exc:
         log.warning("assistant not resumed: %s", exc)
-        with _db().transaction() as s:
+        with court_db().transaction() as s:
             desk.resume_failed(s, handoff_id, now=clock.now())
         flash(done + "但助手暂时连不上：这个对话留在排队列表中（交还失败，待重试），系统会自动重试，"
                      "恢复后居民会收到通知。", "warning")
         return redirect(url_for("queue.index"))
-    with _db().transaction() as s:
+    with court_db().transaction() as s:
         desk.resume_done(s, handoff_id, now=clock.now())
     flash(done, "info")
     return redirect(url_for("queue.index"))
@@ -271,7 +266,7 @@ def intake():  # type: ignore[no-untyped-def]
     form = IntakeForm()
     if form.validate_on_submit():
         try:
-            with _db().transaction() as s:
+            with court_db().transaction() as s:
                 reference, token = desk.create_intake(
                     s, current_user.user, dispute_type=form.dispute_type.data, summary=form.summary.data.strip(),
                     phone=form.phone.data.strip(), consent=bool(form.consent.data),

@@ -66,7 +66,7 @@ class CourtTrackerStore(SQLTrackerStore):
         """Store the tracker's new events; a tracker without events erases the conversation.
 
         Rasa's SQL store only ever appends, so `PUT /conversations/{id}/tracker/events`
-        with `[]` - what the bot sends for `/delete_my_data` (bot/assistant.py `reset`) -
+        with `[]` - what the bot sends for `/delete_my_data` (bot/rasa_client.py `reset`) -
         would otherwise leave the resident's chat history in the database.
         """
         if tracker.events:

@@ -26,7 +26,7 @@ from typing import Any, Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.assistant import Assistant
+from bot.rasa_client import RasaClient
 from bot.handlers.resident import (DELETE_CONFIRM, DELETE_KEEP, DELETE_QUESTION, EMPTY, ERASURE_FAILED, TOO_FAST,
                                    erase_chat, too_long)
 from bot.ratelimit import UserRateLimiter
@@ -74,7 +74,7 @@ class WebChat:
         self.web = WebChatDesk(db)
         self.hub = Hub()
         self.port = WebPort(self.web, self.hub)
-        self.assistant: Optional[Assistant] = None
+        self.assistant: Optional[RasaClient] = None
         self.relay: Optional[Relay] = None
         self.limiter = UserRateLimiter(settings.rate_messages, settings.rate_window)
         self.new_chats = UserRateLimiter(settings.new_per_address, 600)
@@ -86,7 +86,7 @@ class WebChat:
         return hmac.new(self.secret, f"csrf:{cookie}".encode(), hashlib.sha256).hexdigest()
 
     async def start(self) -> None:
-        self.assistant = Assistant(self.settings.rasa_url, timeout=self.settings.rasa_timeout)
+        self.assistant = RasaClient(self.settings.rasa_url, timeout=self.settings.rasa_timeout)
         self.relay = Relay(self.desk, self.assistant, spool_path("web"), channel=conversations.WEB)
         worker = WebOutbox(self.desk, self.web, self.hub, link=self.settings.link("/"),
                            interval=self.settings.outbox_interval)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from telegram import Bot
 
-from bot.assistant import Assistant
+from bot.rasa_client import RasaClient
 from bot.relay import UNANSWERED, Relay
 from court.hotline import handoffs
 from court.facades.messenger import FrontDesk
@@ -74,7 +74,7 @@ def test_silence_gets_a_fallback_but_a_chat_the_court_holds_stays_quiet(db, rasa
         talking, held, stale = tg.user(7001), tg.user(7002), tg.user(7003)
 
         async def main() -> None:
-            assistant = Assistant(rasa_url)
+            assistant = RasaClient(rasa_url)
             relay = Relay(FrontDesk(db), assistant, tmp_path / "spool.jsonl")
             async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
                 for update_id, chat in ((1, 7001), (2, 7002), (3, 7003)):
@@ -97,7 +97,7 @@ def test_the_spool_is_owner_only_sealed_and_forgets_an_erased_chat(db, tmp_path:
         tg.user(7101), tg.user(7102)
 
         async def main() -> Relay:
-            assistant = Assistant("http://127.0.0.1:9")
+            assistant = RasaClient("http://127.0.0.1:9")
             relay = Relay(down, assistant, spool)
             async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
                 await relay.submit(bot, {}, chat_id=7101, update_id=11, text="我的电话13945612378",
@@ -130,7 +130,7 @@ def test_danger_gets_the_emergency_advice_even_when_the_assistant_or_the_databas
         rasa_down, db_down = tg.user(7201), tg.user(7202)
 
         async def main() -> None:
-            assistant = Assistant("http://127.0.0.1:9")  # nothing listens there
+            assistant = RasaClient("http://127.0.0.1:9")  # nothing listens there
             relay = Relay(FrontDesk(db), assistant, tmp_path / "spool.jsonl")
             spooling = Relay(FrontDesk(Database("postgresql+psycopg2://court@127.0.0.1:9/none")), assistant,
                              tmp_path / "spool2.jsonl")

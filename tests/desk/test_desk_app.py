@@ -19,6 +19,7 @@ from court.messaging import inbox
 from court.records import cases, residents
 from court.store.schema import AuditEntry, Case, DeskUser, Handoff, OutboxMessage
 from desk.app import create_app
+from desk.extensions import DB_KEY
 from tests.factories import NOW, blocked_mediator_alert
 
 PASSWORD = "correct horse 12368"
@@ -109,7 +110,7 @@ def test_session_cookie_is_httponly_strict_and_secure_over_https(app, monkeypatc
     forwarded = {"X-Forwarded-Proto": "https"}
     assert "Secure" not in app.test_client().get("/login", headers=forwarded).headers["Set-Cookie"]
     monkeypatch.setenv("DESK_TRUST_PROXY", "1")
-    proxied = create_app(app.extensions["desk_db"], rasa_url="http://127.0.0.1:9", testing=True)
+    proxied = create_app(app.extensions[DB_KEY], rasa_url="http://127.0.0.1:9", testing=True)
     assert "Secure" in proxied.test_client().get("/login", headers=forwarded).headers["Set-Cookie"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from court.hotline import desk
-from desk.assistant import Assistant as DeskAssistant
+from desk.tracker_client import TrackerClient
 from court.store.schema import Case, Handoff
 from tests.e2e.test_telegram import eventually, press, resident, say, xigangzi
 from tests.factories import NOW
@@ -71,6 +71,6 @@ def test_an_agent_takes_over_replies_and_hands_back(telegram, stack, stack_db):
     assert not [t for t in me.texts()[-3:] if "我没太明白" in t or "没能处理" in t]  # paused: no fallback either
     with stack_db.transaction() as s:
         conversation = desk.give_back(s, handoff_id, clerk, now=NOW)
-    DeskAssistant(stack.rasa_url).resume(conversation)
+    TrackerClient(stack.rasa_url).resume(conversation)
     me.wait_for("助手继续为您服务", after=mark)
     assert "人民调解" in say(me, "俺家楼上天天往下漏水，找他好几回了也不管", "人民调解")["text"]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from court.hotline import desk
 from court.records import journal
 from court.store.schema import Case, ChatButton, Handoff, InboundMessage, RecipientType, WebConversation
-from desk.assistant import Assistant as DeskAssistant
+from desk.tracker_client import TrackerClient
 from tests.e2e.test_telegram import DESCRIPTION, eventually, xigangzi
 from tools.webchat_client import EventStream, WebResident
 from tests.factories import NOW
@@ -175,7 +175,7 @@ def test_pushes_arrive_live_and_an_agent_takes_over_and_hands_back(webchat, stac
         assert not [m for m in me.messages() if "没能处理" in m["text"]]
         with stack_db.transaction() as s:
             conversation = desk.give_back(s, handoff_id, clerk, now=NOW)
-        DeskAssistant(stack.rasa_url).resume(conversation)
+        TrackerClient(stack.rasa_url).resume(conversation)
         stream.wait(lambda e: e.get("type") == "message" and "助手继续为您服务" in e["message"]["text"])
         assert any("人民调解" in m["text"] for m in me.say("俺家楼上天天往下漏水，找他好几回了也不管"))
     finally:

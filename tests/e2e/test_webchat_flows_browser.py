@@ -10,7 +10,7 @@ from court.hotline import desk
 from court.records import residents
 from court.booking.offers import decode_slot
 from court.store.schema import Appointment, Case, Handoff
-from desk.assistant import Assistant as DeskAssistant
+from desk.tracker_client import TrackerClient
 from tests.e2e.test_telegram import DESCRIPTION, xigangzi
 from tests.e2e.test_webchat import agent
 from tests.e2e.test_webchat_browser import answered, phone, send, tap
@@ -111,6 +111,6 @@ def test_an_agent_takes_the_web_conversation_replies_live_and_hands_it_back(brow
         desk.reply(s, handoff_id, clerk, "好的，漏水的事可以先找人民调解，我把您交还给助手。", now=NOW)
         conversation = desk.give_back(s, handoff_id, clerk, now=NOW)
     page.locator(".msg.push", has_text="交还给助手").wait_for(timeout=15000)
-    DeskAssistant(stack.rasa_url).resume(conversation)
+    TrackerClient(stack.rasa_url).resume(conversation)
     page.locator(".msg", has_text="助手继续为您服务").wait_for(timeout=15000)
     send(page, DESCRIPTION, "人民调解")  # the assistant again

@@ -15,11 +15,11 @@ TIMEOUT = 5  # seconds; a slow Rasa must not hang an agent's page
 HEALTH_TTL = 10  # seconds an answer about the assistant's health is reused across pages
 
 
-class AssistantUnavailable(Exception):
+class TrackerUnavailable(Exception):
     """Rasa could not be reached or refused the request."""
 
 
-class Assistant:
+class TrackerClient:
     """Rasa's HTTP API with a bearer JWT signed by RASA_JWT_SECRET (court/core/internal_auth.py)."""
 
     def __init__(self, base_url: Optional[str] = None) -> None:
@@ -50,7 +50,7 @@ class Assistant:
             response.raise_for_status()
         except requests.RequestException as exc:
             # Only the exception type: the URL holds a conversation id, bodies hold message text.
-            raise AssistantUnavailable(type(exc).__name__) from None
+            raise TrackerUnavailable(type(exc).__name__) from None
         return response
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
@@ -58,7 +58,7 @@ class Assistant:
         try:
             events = self._call("GET", self._url(conversation_id)).json().get("events") or []
         except ValueError:
-            raise AssistantUnavailable("bad json") from None
+            raise TrackerUnavailable("bad json") from None
         lines = []
         for event in events:
             kind = event.get("event")

@@ -14,7 +14,7 @@ from court.core import internal_auth
 log = logging.getLogger(__name__)
 
 
-class AssistantUnavailable(Exception):
+class RasaUnavailable(Exception):
     """Rasa (or the action server or database behind it) did not answer."""
 
 
@@ -22,7 +22,7 @@ class _Transient(Exception):
     pass
 
 
-class Assistant:
+class RasaClient:
     """Messages go to the court's REST channel with its shared secret; tracker
     calls go to Rasa's HTTP API with a bearer JWT (court/core/internal_auth.py)."""
 
@@ -46,7 +46,7 @@ class Assistant:
         return self._messages
 
     async def send(self, sender: str, message: str, metadata: Optional[dict[str, Any]] = None) -> list[dict]:
-        """Relay one message; retries brief hiccups, then raises AssistantUnavailable."""
+        """Relay one message; retries brief hiccups, then raises RasaUnavailable."""
         body = {"sender": sender, "message": message, "metadata": metadata or {}}
         try:
             async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts),
@@ -55,7 +55,7 @@ class Assistant:
                 with attempt:
                     return await self._post(body)
         except _Transient as exc:
-            raise AssistantUnavailable(str(exc)) from exc
+            raise RasaUnavailable(str(exc)) from exc
         raise AssertionError("unreachable")
 
     async def _post(self, body: dict) -> list[dict]:
@@ -66,19 +66,19 @@ class Assistant:
                 replies = await response.json(content_type=None) if status < 400 else None
         except asyncio.TimeoutError as exc:
             # Rasa may have handled it; a retry could answer twice, so give up now.
-            raise AssistantUnavailable(f"timeout: {exc}") from exc
+            raise RasaUnavailable(f"timeout: {exc}") from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         except (aiohttp.ClientError, ValueError) as exc:
-            raise AssistantUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if status >= 500:
             # Rasa answers 500 when an action (or the database behind it) failed.
-            raise AssistantUnavailable(f"rasa status {status}")
+            raise RasaUnavailable(f"rasa status {status}")
         if status in (401, 403):
             log.error("the court channel refused the bot: REST_CHANNEL_SECRET differs from Rasa's")
-            raise AssistantUnavailable(f"rasa status {status}")
+            raise RasaUnavailable(f"rasa status {status}")
         if status >= 400:
-            raise AssistantUnavailable(f"rasa status {status}")
+            raise RasaUnavailable(f"rasa status {status}")
         return replies if isinstance(replies, list) else []
 
     async def reset(self, sender: str) -> None:
@@ -88,7 +88,7 @@ class Assistant:
                                               headers=self._api)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise AssistantUnavailable(f"reset failed: {exc}") from exc
+            raise RasaUnavailable(f"reset failed: {exc}") from exc
 
     async def paused(self, sender: str) -> bool:
         """Whether the conversation is paused (a 12368 agent has it)."""
@@ -98,7 +98,7 @@ class Assistant:
             response.raise_for_status()
             return bool(response.json().get("paused"))
         except (httpx.HTTPError, ValueError) as exc:
-            raise AssistantUnavailable(f"tracker unavailable: {type(exc).__name__}") from exc
+            raise RasaUnavailable(f"tracker unavailable: {type(exc).__name__}") from exc
 
     async def resume(self, sender: str) -> None:
         """Hand a paused conversation back to the assistant (a give-back it missed while down)."""
@@ -108,7 +108,7 @@ class Assistant:
                 json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}], headers=self._api)
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise AssistantUnavailable(f"resume failed: {type(exc).__name__}") from exc
+            raise RasaUnavailable(f"resume failed: {type(exc).__name__}") from exc
 
     async def healthy(self) -> bool:
         try:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.assistant import Assistant, AssistantUnavailable
+from bot.rasa_client import RasaClient, RasaUnavailable
 
 
 class FakeRasa(BaseHTTPRequestHandler):
@@ -47,20 +47,20 @@ def rasa_url() -> Iterator[str]:
 def test_replies_errors_and_retries(rasa_url: str) -> None:
     async def main() -> dict[str, object]:
         out: dict[str, object] = {}
-        assistant = Assistant(rasa_url, timeout=1)
+        assistant = RasaClient(rasa_url, timeout=1)
         try:
             out["ok"] = await assistant.send("web-1", "你好", {"channel": "web"})
             for word in ("boom", "secret", "bad", "slow"):
                 try:
                     await assistant.send("web-1", word)
-                except AssistantUnavailable as exc:
+                except RasaUnavailable as exc:
                     out[word] = str(exc)
         finally:
             await assistant.close()
-        down = Assistant("http://127.0.0.1:9", attempts=2)
+        down = RasaClient("http://127.0.0.1:9", attempts=2)
         try:
             await down.send("web-1", "你好")
-        except AssistantUnavailable as exc:
+        except RasaUnavailable as exc:
             out["down"] = str(exc)
         finally:
             await down.close()
