@@ -1,2 +1,2 @@
 """Rasa custom actions, one module per feature. They are thin: every rule and
-every record goes through ``court`` (``court.facades.assistant.Court``)."""
+every record goes through ``court`` (``court.facades.assistant.AssistantFacade``)."""

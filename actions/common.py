@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 
 from court.core import clock
 from court.core.errors import CourtError
-from court.facades.assistant import Court
+from court.facades.assistant import AssistantFacade
 from court.core.privacy import install_log_masking
 from court.store.db import Database
 
@@ -25,8 +25,8 @@ SYSTEM_ERROR = "系统暂时出了点问题，您的信息没有丢失。请稍�
 
 
 @functools.lru_cache(maxsize=1)
-def court() -> Court:
-    return Court(Database())
+def court() -> AssistantFacade:
+    return AssistantFacade(Database())
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

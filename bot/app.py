@@ -23,7 +23,7 @@ from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.services import Services
 from bot.settings import BotSettings
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.core.privacy import install_log_masking
 from court.core.settings import spool_path
 from court.store.db import Database
@@ -89,7 +89,7 @@ def services_of(app: Application) -> Services:
     return app.bot_data["services"]
 
 
-def build(settings: BotSettings, desk: FrontDesk, assistant: Optional[RasaClient] = None) -> Application:
+def build(settings: BotSettings, desk: MessengerFacade, assistant: Optional[RasaClient] = None) -> Application:
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     app = (Application.builder().token(settings.token).base_url(settings.base_url)
@@ -143,7 +143,7 @@ def main() -> int:
         log.error("%s", problem)
         return 2
     db = Database()
-    app = build(settings, FrontDesk(db))
+    app = build(settings, MessengerFacade(db))
     if settings.webhook_url:
         # Every replica sets the same webhook; updates Telegram could not deliver wait there.
         app.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path=settings.webhook_path,

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.notifications import UnknownTemplate, render
 from bot.outgoing import inline_keyboard, send_venue
-from court.facades.messenger import Delivery, FrontDesk
+from court.facades.messenger import Delivery, MessengerFacade
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _seconds(value: object) -> float:
 
 
 class OutboxWorker:
-    def __init__(self, bot: Bot, desk: FrontDesk, *, interval: float = 1.0, batch: int = 50) -> None:
+    def __init__(self, bot: Bot, desk: MessengerFacade, *, interval: float = 1.0, batch: int = 50) -> None:
         self.bot, self.desk, self.interval, self.batch = bot, desk, interval, batch
         self.sent = 0
         self._paused_until = 0.0

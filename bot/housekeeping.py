@@ -22,7 +22,7 @@ from bot import heartbeat
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import BotSettings
 from court.records import retention
-from court.facades.messenger import FrontDesk, TranscriptJob
+from court.facades.messenger import MessengerFacade, TranscriptJob
 from court.records.retention import RetentionReport
 from court.store.db import Database
 from court.store import tracker_db
@@ -30,7 +30,7 @@ from court.store import tracker_db
 log = logging.getLogger(__name__)
 
 
-async def _attempt(desk: FrontDesk, assistant: RasaClient, job: TranscriptJob, *, tell: bool) -> bool:
+async def _attempt(desk: MessengerFacade, assistant: RasaClient, job: TranscriptJob, *, tell: bool) -> bool:
     try:
         await assistant.reset(job.conversation_id)
     except RasaUnavailable as exc:
@@ -41,14 +41,14 @@ async def _attempt(desk: FrontDesk, assistant: RasaClient, job: TranscriptJob, *
     return True
 
 
-async def erase_transcript_now(desk: FrontDesk, assistant: RasaClient, job_id: int, conversation_id: str) -> bool:
+async def erase_transcript_now(desk: MessengerFacade, assistant: RasaClient, job_id: int, conversation_id: str) -> bool:
     """The first attempt, while the resident waits (the erasure leased the job to us);
     True only if the assistant confirmed."""
     return await _attempt(desk, assistant, TranscriptJob(id=job_id, conversation_id=conversation_id, attempts=1),
                           tell=False)
 
 
-async def erase_due(desk: FrontDesk, assistant: RasaClient) -> int:
+async def erase_due(desk: MessengerFacade, assistant: RasaClient) -> int:
     """Retry the due erasures; returns how many the assistant confirmed."""
     done = 0
     for job in await asyncio.to_thread(desk.claim_transcript_erasures):
@@ -56,7 +56,7 @@ async def erase_due(desk: FrontDesk, assistant: RasaClient) -> int:
     return done
 
 
-async def resume_due(desk: FrontDesk, assistant: RasaClient) -> int:
+async def resume_due(desk: MessengerFacade, assistant: RasaClient) -> int:
     """Retry give-backs the assistant missed while it was down; returns how many it confirmed."""
     done = 0
     for handoff_id, conversation_id in await asyncio.to_thread(desk.resumes_due):
@@ -71,7 +71,7 @@ async def resume_due(desk: FrontDesk, assistant: RasaClient) -> int:
     return done
 
 
-def enforce_retention(desk: FrontDesk, tracker_url: Optional[str]) -> RetentionReport:
+def enforce_retention(desk: MessengerFacade, tracker_url: Optional[str]) -> RetentionReport:
     stale: list[str] = []
     if tracker_url:
         cutoff = desk.now() - dt.timedelta(days=retention.TRANSCRIPT_DAYS)
@@ -79,7 +79,7 @@ def enforce_retention(desk: FrontDesk, tracker_url: Optional[str]) -> RetentionR
     return desk.enforce_retention(stale)
 
 
-async def run(desk: FrontDesk, assistant: RasaClient, *, interval: float, retention_every: float,
+async def run(desk: MessengerFacade, assistant: RasaClient, *, interval: float, retention_every: float,
               tracker_url: Optional[str]) -> None:
     next_retention = 0.0
     while True:
@@ -130,7 +130,7 @@ def main() -> int:
     db = Database()
     assistant = RasaClient(BotSettings().rasa_url)
     try:
-        asyncio.run(run(FrontDesk(db), assistant,
+        asyncio.run(run(MessengerFacade(db), assistant,
                         interval=float(os.environ.get("HOUSEKEEPING_INTERVAL", 30)),
                         retention_every=float(os.environ.get("RETENTION_INTERVAL", 3600)),
                         tracker_url=_tracker_url()))

@@ -18,7 +18,7 @@ from telegram import (
 from telegram.error import Forbidden, RetryAfter
 
 from bot.replies import Outgoing, Venue
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def _retrying(call, *args, **kwargs):  # type: ignore[no-untyped-def]
     return None
 
 
-async def inline_keyboard(desk: FrontDesk, chat_id: int,
+async def inline_keyboard(desk: MessengerFacade, chat_id: int,
                           buttons: Sequence[tuple[str, str]]) -> Optional[InlineKeyboardMarkup]:
     """Buttons whose callback data is an opaque token; the payload stays on the server."""
     if not buttons:
@@ -74,7 +74,7 @@ async def send_text(bot: Bot, chat_id: int, text: str, markup=None) -> Message: 
     return await _retrying(bot.send_message, chat_id=chat_id, text=text, reply_markup=markup)
 
 
-async def send_plan(bot: Bot, desk: FrontDesk, chat_id: int, plan: Sequence[Outgoing],
+async def send_plan(bot: Bot, desk: MessengerFacade, chat_id: int, plan: Sequence[Outgoing],
                     chat_data: dict) -> list[Message]:
     """Send one turn's messages in order. A reply keyboard stays until the next
     plain text, which removes it (a message carries one markup only).
@@ -107,7 +107,7 @@ def _plain(item: Outgoing) -> str:
     return item.text or ""
 
 
-async def _send_item(bot: Bot, desk: FrontDesk, chat_id: int, item: Outgoing, chat_data: dict) -> Message:
+async def _send_item(bot: Bot, desk: MessengerFacade, chat_id: int, item: Outgoing, chat_data: dict) -> Message:
     if item.venue is not None:
         return await send_venue(bot, chat_id, item.venue)
     markup = None

@@ -30,7 +30,7 @@ from bot.settings import HOTLINE
 from court.core import internal_auth
 from court.hotline import waiting
 from court.messaging import conversations
-from court.facades.messenger import FrontDesk, PendingMessage
+from court.facades.messenger import MessengerFacade, PendingMessage
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class ChatPort(Protocol):
 
 
 class TelegramPort:
-    def __init__(self, bot: Bot, desk: FrontDesk) -> None:
+    def __init__(self, bot: Bot, desk: MessengerFacade) -> None:
         self.bot, self.desk = bot, desk
 
     async def typing(self, chat_id: int) -> None:
@@ -76,7 +76,7 @@ class Relay:
     """``spool`` keeps messages on disk while the database is down: owner-only, and
     what residents wrote (text, phone, deep-link token) encrypted with SPOOL_KEY."""
 
-    def __init__(self, desk: FrontDesk, assistant: RasaClient, spool: Path, *, key: Optional[bytes] = None,
+    def __init__(self, desk: MessengerFacade, assistant: RasaClient, spool: Path, *, key: Optional[bytes] = None,
                  channel: str = conversations.TELEGRAM) -> None:
         self.desk, self.assistant, self.spool = desk, assistant, spool
         self.channel = channel  # the retry loop relays only this channel's chats

@@ -9,13 +9,13 @@ from bot.rasa_client import RasaClient
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.settings import BotSettings
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 
 
 @dataclass
 class Services:
     settings: BotSettings
-    desk: FrontDesk
+    desk: MessengerFacade
     assistant: RasaClient
     relay: Relay
     limiter: UserRateLimiter

@@ -109,10 +109,10 @@ class CourtRestInput(InputChannel):
 @functools.lru_cache(maxsize=1)
 def _court():  # type: ignore[no-untyped-def]
     """The court facade, opened on first use (DATABASE_URL, as every court process)."""
-    from court.facades.assistant import Court
+    from court.facades.assistant import AssistantFacade
     from court.store.db import Database
 
-    return Court(Database())
+    return AssistantFacade(Database())
 
 
 async def _court_call(fn_name: str, *args: Any, default: Any = None, **kwargs: Any) -> Any:

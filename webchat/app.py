@@ -35,7 +35,7 @@ from bot.text import neutralise
 from court.core import internal_auth
 from court.messaging import conversations, poster_links
 from court.core.errors import CourtError
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.core.settings import spool_path
 from court.store.db import Database
 from court.messaging.webchat import Conversation, WebChatDesk, new_cookie, valid_cookie
@@ -70,7 +70,7 @@ class WebChat:
 
     def __init__(self, settings: WebSettings, db: Database) -> None:
         self.settings = settings
-        self.desk = FrontDesk(db)
+        self.desk = MessengerFacade(db)
         self.web = WebChatDesk(db)
         self.hub = Hub()
         self.port = WebPort(self.web, self.hub)

@@ -18,7 +18,7 @@ from bot.notifications import UnknownTemplate, render
 from bot.replies import Outgoing, Venue
 from court.messaging import conversations, sms
 from court.store import notify
-from court.facades.messenger import Delivery, FrontDesk
+from court.facades.messenger import Delivery, MessengerFacade
 from court.messaging.webchat import WebChatDesk, number_of
 from webchat.hub import Hub
 
@@ -108,7 +108,7 @@ class WebOutbox:
     (court/store/notify.py) and it polls only every ``listening_interval`` for reminders
     falling due and rows left by a crash; on SQLite it polls every ``interval``."""
 
-    def __init__(self, desk: FrontDesk, web: WebChatDesk, hub: Hub, *, link: str, interval: float = 1.0,
+    def __init__(self, desk: MessengerFacade, web: WebChatDesk, hub: Hub, *, link: str, interval: float = 1.0,
                  batch: int = 50, listening_interval: float = 5.0) -> None:
         self.desk, self.web, self.hub, self.link = desk, web, hub, link
         self.interval, self.batch, self.listening_interval = interval, batch, listening_interval

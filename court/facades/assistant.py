@@ -27,9 +27,9 @@ from court.core.validation import normalize_phone
 REPEAT_WINDOW = dt.timedelta(minutes=30)
 
 # Re-exported: the actions read these from the facade.
-__all__ = ["AppointmentCard", "Court", "SlotOffer"]
+__all__ = ["AppointmentCard", "AssistantFacade", "SlotOffer"]
 
-class Court:
+class AssistantFacade:
     """The court as the assistant sees it; one Database shared by all calls."""
 
     def __init__(self, db: Database) -> None:

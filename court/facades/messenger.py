@@ -23,7 +23,7 @@ from court.messaging.outbox import Delivery
 from court.core.timeutil import to_local
 from court.store.db import Database
 
-__all__ = ["FrontDesk", "Delivery", "PendingMessage", "ErasureReport", "TranscriptJob", "OUTCOME_CHOICES",
+__all__ = ["MessengerFacade", "Delivery", "PendingMessage", "ErasureReport", "TranscriptJob", "OUTCOME_CHOICES",
            "NOT_LINKED", "NOT_ACTIVE"]
 
 OUTCOME_CHOICES = tuple(mediators.OUTCOME_LABELS.items())
@@ -31,7 +31,7 @@ NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取
 NOT_ACTIVE = "您的调解员身份已停用或已退出，不再接收预约。如有疑问请联系法院工作人员。"
 
 
-class FrontDesk:
+class MessengerFacade:
     def __init__(self, db: Database, *, now: Callable[[], dt.datetime] = clock.now) -> None:
         self.db = db
         self.now = now

@@ -18,7 +18,7 @@ from telegram import Bot
 from bot.rasa_client import RasaClient
 from bot.relay import UNANSWERED, Relay
 from court.hotline import handoffs
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.store.db import Database
 from court.store.schema import InboundMessage
 from tools.fake_telegram import FakeTelegram
@@ -75,7 +75,7 @@ def test_silence_gets_a_fallback_but_a_chat_the_court_holds_stays_quiet(db, rasa
 
         async def main() -> None:
             assistant = RasaClient(rasa_url)
-            relay = Relay(FrontDesk(db), assistant, tmp_path / "spool.jsonl")
+            relay = Relay(MessengerFacade(db), assistant, tmp_path / "spool.jsonl")
             async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
                 for update_id, chat in ((1, 7001), (2, 7002), (3, 7003)):
                     await relay.submit(bot, {}, chat_id=chat, update_id=update_id, text="嗯嗯", meta={})
@@ -91,7 +91,7 @@ def test_silence_gets_a_fallback_but_a_chat_the_court_holds_stays_quiet(db, rasa
 def test_the_spool_is_owner_only_sealed_and_forgets_an_erased_chat(db, tmp_path: Path) -> None:
     """The database is down: messages wait on disk, unreadable to others and encrypted;
     an erasure drops the chat's; the rest reach the journal when the database is back."""
-    down = FrontDesk(Database("postgresql+psycopg2://court@127.0.0.1:9/none"))
+    down = MessengerFacade(Database("postgresql+psycopg2://court@127.0.0.1:9/none"))
     spool = tmp_path / "var" / "inbound-spool.jsonl"
     with FakeTelegram(token=TOKEN, bot_username="heihe_court_bot") as tg:
         tg.user(7101), tg.user(7102)
@@ -112,7 +112,7 @@ def test_the_spool_is_owner_only_sealed_and_forgets_an_erased_chat(db, tmp_path:
     assert len(raw.splitlines()) == 2
     assert not [word for word in ("13945612378", "电话", "deep-link-token", "楼上漏水") if word in raw]
     assert relay.forget(7101) == 1
-    relay.desk = FrontDesk(db)
+    relay.desk = MessengerFacade(db)
     relay._drain_spool()
     assert not spool.exists()
     with db.reader() as s:
@@ -131,8 +131,8 @@ def test_danger_gets_the_emergency_advice_even_when_the_assistant_or_the_databas
 
         async def main() -> None:
             assistant = RasaClient("http://127.0.0.1:9")  # nothing listens there
-            relay = Relay(FrontDesk(db), assistant, tmp_path / "spool.jsonl")
-            spooling = Relay(FrontDesk(Database("postgresql+psycopg2://court@127.0.0.1:9/none")), assistant,
+            relay = Relay(MessengerFacade(db), assistant, tmp_path / "spool.jsonl")
+            spooling = Relay(MessengerFacade(Database("postgresql+psycopg2://court@127.0.0.1:9/none")), assistant,
                              tmp_path / "spool2.jsonl")
             async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url) as bot:
                 await relay.submit(bot, {}, chat_id=7201, update_id=21, text=danger, meta={})

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from court.booking import acceptance, engine as booking
 from court.hotline import delivery_alerts
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.oversight.stats import mediator_scores
 from court.store.schema import Appointment, OutboxMessage
 from tests.factories import NOW, local, new_case, shared_slot, single_mediator_point
@@ -47,7 +47,7 @@ def test_an_unanswered_appointment_alerts_the_desk_and_goes_to_a_colleague_once(
         sp, start = shared_slot(s, FRIDAY)
         appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
         appt_id, owner, resident_id = appt.id, appt.mediator_id, appt.case.resident_id
-    desk = FrontDesk(db, now=clock)
+    desk = MessengerFacade(db, now=clock)
     clock.at = NOW + dt.timedelta(hours=23, minutes=59)
     assert desk.expire_unaccepted() == 0
     clock.at = NOW + dt.timedelta(hours=24)
@@ -86,7 +86,7 @@ def test_an_accepted_appointment_never_lapses_and_a_late_one_lapses_before_its_s
                  if slot.starts_at >= NOW + dt.timedelta(hours=3)][0]
         today = booking.book(s, new_case(s), point_id=sp.id, starts_at=later.starts_at, actor="bot", now=NOW)
         accepted_id, today_id, start = accepted.id, today.id, today.starts_at
-    desk = FrontDesk(db, now=clock)
+    desk = MessengerFacade(db, now=clock)
     clock.at = start - dt.timedelta(minutes=61)
     assert desk.expire_unaccepted() == 0
     clock.at = start - dt.timedelta(minutes=60)  # an hour before the meeting, well within 24 h of the push

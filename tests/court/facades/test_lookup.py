@@ -12,7 +12,7 @@ from sqlalchemy import select
 from court.booking import engine as booking
 from court.records import journal
 from court.core.errors import LookupPaused, NotFound
-from court.facades.assistant import Court
+from court.facades.assistant import AssistantFacade
 from court.store.schema import AuditEntry
 from tests.factories import NOW, local, new_case, single_mediator_point
 
@@ -20,7 +20,7 @@ WRONG = "13800000000"
 
 
 def test_wrong_phones_pause_a_reference_and_every_failure_is_audited(db):
-    court = Court(db)
+    court = AssistantFacade(db)
     with db.transaction() as s:
         case = new_case(s)
         booking.book(s, case, point_id=single_mediator_point(s).id, starts_at=local(dt.date(2026, 12, 1), 9, 30),

@@ -14,7 +14,7 @@ from court.hotline import desk, delivery_alerts, support_requests
 from court.oversight import stats
 from court.records import workcalendar
 from court.core.errors import NotFound, PermissionDenied, ValidationError
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.store.schema import AuditEntry, OutboxMessage, Place, SupportRequest
 from tests.factories import NOW, local
 
@@ -141,7 +141,7 @@ def test_a_request_left_unanswered_alerts_the_desk_once_on_the_courts_clock(db) 
         late = support_requests.file(s, users["xgz"], kind="judicial_confirmation", description="司法确认", now=filed).id
         answered = support_requests.file(s, users["sfj"], kind="legal_support", description="法律支持", now=filed).id
     clock = _Clock(local(dt.date(2026, 12, 9), 23, 59))  # Wednesday, a minute before the deadline
-    front = FrontDesk(db, now=clock)
+    front = MessengerFacade(db, now=clock)
     assert front.alert_overdue_requests() == 0
     with db.transaction() as s:
         support_requests.answer(s, answered, "已答复", users["clerk"], now=clock.at)

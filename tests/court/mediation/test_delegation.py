@@ -12,7 +12,7 @@ from court.hotline import delivery_alerts
 from court.mediation import delegation
 from court.reference import legal
 from court.core.errors import PermissionDenied, ValidationError
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.store.schema import (AuditEntry, Case, Court, Delegation, Mediator, Outcome, OutboxMessage, Place,
                                 RecipientType, ServicePoint)
 from tests.factories import NOW
@@ -121,7 +121,7 @@ def test_clerk_delegates_mediator_accepts_parties_are_told_and_a_failure_goes_ba
         assert case.status == "mediating" and case.booked_at is not None
         sms_rows = _rows(s, template="delegation_party_sms")
         assert len(sms_rows) == 2 and {r.channel for r in sms_rows} == {"sms"}
-    desk = FrontDesk(db, now=_Clock(NOW))
+    desk = MessengerFacade(db, now=_Clock(NOW))
     assert desk.delegation_pass(texts) == (0, 2)
     assert {p for p, _ in texts.sent} == {"13912345678", "13987654321"}
     assert all(ref in t and "调解员电话" in t for _, t in texts.sent)
@@ -183,7 +183,7 @@ def test_a_decline_alerts_the_desk_and_the_clerk_reassigns(db):
 
 def test_deadline_alerts_at_7_and_1_days_and_when_passed_once_each_and_an_extension_once(db):
     clock = _Clock(NOW)
-    desk = FrontDesk(db, now=clock)
+    desk = MessengerFacade(db, now=clock)
     with db.transaction() as s:
         d = new_delegation(s)
         d_id, mediator_id = d.id, d.case.mediator_id
@@ -239,7 +239,7 @@ def test_without_an_sms_sender_the_desk_is_asked_to_phone_the_party(db):
     with db.transaction() as s:
         d = new_delegation(s)
         delegation.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
-    assert FrontDesk(db, now=_Clock(NOW)).delegation_pass(Off()) == (0, 0)
+    assert MessengerFacade(db, now=_Clock(NOW)).delegation_pass(Off()) == (0, 0)
     with db.reader() as s:
         alerts = delivery_alerts.pending(s)
         assert len(alerts) == 2 and {a.who for a in alerts} == {"委派案件当事人"}
@@ -260,7 +260,7 @@ def test_an_offer_to_a_mediator_not_linked_yet_is_pushed_again_at_the_link(db):
         assert candidate.linked is False
         mediator_id = mediator.id
     assert outbox.claim_due(db, now=NOW) == []  # no chat: failed, not sent
-    desk = FrontDesk(db, now=_Clock(NOW))
+    desk = MessengerFacade(db, now=_Clock(NOW))
     desk.link_mediator(code, 880001)
     [again] = [p for p in outbox.claim_due(db, now=NOW) if p.template == "delegation_offer"]
     assert again.recipient_id == mediator_id and again.chat_id == 880001

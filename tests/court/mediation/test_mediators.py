@@ -18,7 +18,7 @@ from court.messaging import outbox
 from court.records import workcalendar
 from court.reference import guidance
 from court.core.errors import LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
-from court.facades.messenger import NOT_ACTIVE, NOT_LINKED, FrontDesk
+from court.facades.messenger import NOT_ACTIVE, NOT_LINKED, MessengerFacade
 from court.store.schema import (
     Appointment,
     AuditEntry,
@@ -463,7 +463,7 @@ def test_front_desk_link_agenda_accept_and_outcome(db):
         appt_id, reference, mediator_code = appt.id, appt.case.reference, appt.mediator.code
         phone = appt.case.resident.phone
     clock = {"now": NOW}
-    desk = FrontDesk(db, now=lambda: clock["now"])
+    desk = MessengerFacade(db, now=lambda: clock["now"])
     code = _issue(db, mediator_code)
     assert desk.link_mediator(code.lower(), CHAT) and desk.is_mediator(CHAT)
     assert desk.agenda(OTHER_CHAT, days=1, title="今日预约") == NOT_LINKED
@@ -550,7 +550,7 @@ def test_the_week_offers_an_answer_for_each_appointment_still_waiting_for_one(db
         appt = _book(s)
         appt_id, reference, mediator_code = appt.id, appt.case.reference, appt.mediator.code
     clock = {"now": NOW}
-    desk = FrontDesk(db, now=lambda: clock["now"])
+    desk = MessengerFacade(db, now=lambda: clock["now"])
     desk.link_mediator(_issue(db, mediator_code), CHAT)
     text, waiting = desk.agenda_with_answers(CHAT, days=7, title="未来七天的预约")
     assert reference in text and "点下面" in text
@@ -565,7 +565,7 @@ def test_the_week_offers_at_most_so_many_answers_and_says_how_many_wait(db, monk
         first = _book(s)
         second = _book(s, start=START + dt.timedelta(hours=1), sp=first.service_point)
         mediator_code, ids = first.mediator.code, [first.id, second.id]
-    desk = FrontDesk(db, now=lambda: NOW)
+    desk = MessengerFacade(db, now=lambda: NOW)
     desk.link_mediator(_issue(db, mediator_code), CHAT)
     monkeypatch.setattr(mediators, "MAX_ANSWER_PROMPTS", 1)
     text, waiting = desk.agenda_with_answers(CHAT, days=7, title="未来七天的预约")

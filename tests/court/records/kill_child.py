@@ -26,7 +26,7 @@ def main() -> None:
     args = json.loads(raw)
     from court.mediation import mediators
     from court.records import erasure
-    from court.facades.assistant import Court
+    from court.facades.assistant import AssistantFacade
     from court.store.db import Database
 
     db = Database(url)
@@ -48,7 +48,7 @@ def main() -> None:
         if when == "after" and any(touched.values()):
             _stop_here()
 
-    court = Court(db)
+    court = AssistantFacade(db)
     if op == "book":
         court.book(**args)
     elif op == "reschedule":

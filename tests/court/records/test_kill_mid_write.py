@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from court.records import residents
-from court.facades.assistant import Court
+from court.facades.assistant import AssistantFacade
 from court.store.schema import Appointment, Base, Case, Resident, ServicePoint
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -49,7 +49,7 @@ def kill_at(db, when: str, table: str, op: str, args: dict) -> None:  # type: ig
         child.wait(timeout=10)
 
 
-def offer(court: Court, not_at: str = "") -> str:
+def offer(court: AssistantFacade, not_at: str = "") -> str:
     with court.db.reader() as s:
         sp = s.execute(select(ServicePoint).order_by(ServicePoint.id)).scalars().first()
         lat, lng = sp.lat, sp.lng
@@ -62,19 +62,19 @@ def consented(db, conversation_id: str) -> None:  # type: ignore[no-untyped-def]
         residents.record_consent(s, conversation_id=conversation_id)
 
 
-def book_args(court: Court, conversation_id: str) -> dict:
+def book_args(court: AssistantFacade, conversation_id: str) -> dict:
     return {"conversation_id": conversation_id, "name": "王桂芝", "phone": PHONE, "dispute_type": "neighbor",
             "summary": "楼上天天漏水，找他好几回也不管", "token": offer(court)}
 
 
-def booked(court: Court, conversation_id: str) -> dict:
+def booked(court: AssistantFacade, conversation_id: str) -> dict:
     consented(court.db, conversation_id)
     return dataclasses.asdict(court.book(**book_args(court, conversation_id)))
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_booking_killed_mid_commit(db, when: str) -> None:
-    court = Court(db)
+    court = AssistantFacade(db)
     consented(db, f"kill-{when}")
     args = book_args(court, f"kill-{when}")
     start = snapshot(db)
@@ -91,7 +91,7 @@ def test_a_booking_killed_mid_commit(db, when: str) -> None:
 
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_reschedule_killed_mid_commit(db, when: str) -> None:
-    court = Court(db)
+    court = AssistantFacade(db)
     card = booked(court, f"move-{when}")
     token = offer(court, not_at=card["time"])
     with db.reader() as s:
@@ -114,7 +114,7 @@ def test_a_reschedule_killed_mid_commit(db, when: str) -> None:
 
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_an_outcome_killed_mid_commit(db, when: str) -> None:
-    court = Court(db)
+    court = AssistantFacade(db)
     card = booked(court, f"outcome-{when}")
     with db.reader() as s:
         appt = s.get(Appointment, card["appointment_id"])
@@ -134,7 +134,7 @@ def test_an_outcome_killed_mid_commit(db, when: str) -> None:
 
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_an_erasure_killed_mid_commit(db, when: str) -> None:
-    court = Court(db)
+    court = AssistantFacade(db)
     booked(court, f"erase-{when}")
     start = snapshot(db)
     kill_at(db, when, "residents", "erase", {"conversation_id": f"erase-{when}"})

@@ -12,7 +12,7 @@ from bot.housekeeping import enforce_retention
 from court.core import clock
 from court.messaging import webchat
 from court.records import retention
-from court.facades.messenger import FrontDesk
+from court.facades.messenger import MessengerFacade
 from court.store.schema import WebConversation, WebMessage
 from court.messaging.webchat import WebChatDesk
 from tests.factories import NOW
@@ -41,12 +41,12 @@ def test_messages_go_the_set_number_of_days_after_the_last_visit(db, monkeypatch
         court_clock.advance(dt.timedelta(days=20))
         assert WebChatDesk(db).find(back_cookie) is not None  # a visit renews the 30 days
         court_clock.advance(dt.timedelta(days=10, minutes=1))  # 30 days and a minute after the first visit
-        report = enforce_retention(FrontDesk(db), tracker_url=None)
+        report = enforce_retention(MessengerFacade(db), tracker_url=None)
         assert report.web_chats_deleted == 1
         assert _kept(db) == ({back}, 1)
         assert WebChatDesk(db).find(quiet_cookie) is None  # the cookie opens nothing any more
         court_clock.advance(dt.timedelta(days=20))
-        assert enforce_retention(FrontDesk(db), tracker_url=None).web_chats_deleted == 1
+        assert enforce_retention(MessengerFacade(db), tracker_url=None).web_chats_deleted == 1
         assert _kept(db) == (set(), 0)
     assert quiet != back
 
@@ -57,10 +57,10 @@ def test_the_default_is_90_days(db, monkeypatch) -> None:
     with clock.use(court_clock):
         number = _chat_with_a_message(db, webchat.new_cookie())
         court_clock.advance(dt.timedelta(days=89, hours=23))
-        assert enforce_retention(FrontDesk(db), tracker_url=None).web_chats_deleted == 0
+        assert enforce_retention(MessengerFacade(db), tracker_url=None).web_chats_deleted == 0
         assert _kept(db) == ({number}, 1)
         court_clock.advance(dt.timedelta(hours=2))
-        assert enforce_retention(FrontDesk(db), tracker_url=None).web_chats_deleted == 1
+        assert enforce_retention(MessengerFacade(db), tracker_url=None).web_chats_deleted == 1
         assert _kept(db) == (set(), 0)
 
 
@@ -70,4 +70,4 @@ def test_a_bad_setting_stops_the_pass_with_a_clear_error(db, monkeypatch, bad) -
     with pytest.raises(ValueError, match="COURT_WEB_MESSAGE_DAYS"):
         retention.web_message_days()
     with clock.use(clock.FixedClock(NOW + dt.timedelta(days=400))), pytest.raises(ValueError):
-        enforce_retention(FrontDesk(db), tracker_url=None)
+        enforce_retention(MessengerFacade(db), tracker_url=None)
