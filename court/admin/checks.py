@@ -14,16 +14,16 @@ from sqlalchemy.orm import Session
 from court.hotline.desk import DeskUser
 from court.core.errors import NotFound, PermissionDenied, ValidationError
 from court.core.privacy import mask_text
-from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, MediatorStatus, ServicePoint
+from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, ServicePoint
 from court.core.validation import clean_text
+from court.reference import labels
 
 EARLIEST = dt.time(7, 0)  # weekly hours must lie within 07:00-20:00
 LATEST = dt.time(20, 0)
 REASON_LIMIT = 200
 LEAVE_KINDS = {"leave": "请假", "training": "培训", "other": "其他"}  # mediator_exceptions.kind
 WEEKDAYS = "一二三四五六日"
-STATUS_LABELS = {MediatorStatus.ACTIVE.value: "在任", MediatorStatus.SUSPENDED.value: "已停用",
-                 MediatorStatus.RETIRED.value: "已退出"}
+STATUS_LABELS = labels.MEDIATOR_STATUS
 ACTIVE_STATUSES = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 _WINDOW = re.compile(r"^([1-7](?:\s*[-~至到,、]\s*[1-7])*)\s+(\d{1,2}:\d{2})\s*[-~至到]\s*(\d{1,2}:\d{2})$")
 

@@ -37,9 +37,11 @@ from court.store.db import Database
 from court.store.schema import (Appointment, Case, DeskRole, Mediator, MediatorStatus, OrganisationKind, Place,
                                 ServicePoint)
 from court.core.timeutil import to_local
+from court.reference import labels
 
 MAX_LINK_HOURS = 24 * 30
-_STATUS_NOTE = {MediatorStatus.SUSPENDED.value: "（已停用）", MediatorStatus.RETIRED.value: "（已退休）"}
+_STATUS_NOTE = {status: f"（{labels.MEDIATOR_STATUS[status]}）"
+                for status in (MediatorStatus.SUSPENDED.value, MediatorStatus.RETIRED.value)}
 
 
 def _add_organisation(db: Database, name: str, kind: str, place_name: str | None) -> None:

@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from court.reference import guidance
+from court.reference import labels
 from court.core.errors import NotFound, ValidationError
 from court.admin.checks import ACTIVE_STATUSES, LEAVE_KINDS, STATUS_LABELS, hours_spec, hours_text
 from court.core.privacy import mask_phone
@@ -24,13 +24,6 @@ from court.store.schema import (
     ServicePoint,
 )
 from court.core.timeutil import format_local, to_local
-
-
-def dispute_label(dispute_type: str) -> str:
-    try:
-        return guidance.card(dispute_type).label
-    except ValueError:
-        return dispute_type
 
 
 @dataclass(frozen=True)
@@ -97,7 +90,7 @@ def mediator_rows(session: Session, found: Sequence[Mediator], *, now: dt.dateti
     return [MediatorRow(
         id=m.id, code=m.code, name=m.name, phone_masked=mask_phone(m.phone),
         points=[_point_label(p) for p in sorted(m.service_points, key=lambda p: p.id)],
-        specialities=[dispute_label(t) for t in sorted(m.dispute_types)],
+        specialities=[labels.dispute(t) for t in sorted(m.dispute_types)],
         status=m.status, status_label=STATUS_LABELS.get(m.status, m.status), telegram=telegram_label(m),
         upcoming=upcoming.get(m.id, 0)) for m in found]
 
@@ -183,7 +176,7 @@ def mediator_detail(session: Session, mediator_id: int, *, now: dt.datetime) -> 
         status_label=STATUS_LABELS.get(m.status, m.status), telegram=telegram_label(m),
         linked=m.telegram_chat_id is not None, appointed_on=m.appointed_on, retired_on=m.retired_on,
         point_ids=[p.id for p in points], points=[_point_label(p) for p in points],
-        dispute_types=sorted(m.dispute_types), specialities=[dispute_label(t) for t in sorted(m.dispute_types)],
+        dispute_types=sorted(m.dispute_types), specialities=[labels.dispute(t) for t in sorted(m.dispute_types)],
         hours=hours_text((a.weekday, a.starts, a.ends) for a in m.availability),
         hours_spec=hours_spec((a.weekday, a.starts, a.ends) for a in m.availability),
         leave=[f"{x.starts_on:%Y-%m-%d} 至 {x.ends_on:%Y-%m-%d} {LEAVE_KINDS.get(x.kind, x.kind)}"

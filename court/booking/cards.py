@@ -3,18 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus
+from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, Appointment
 from court.core.timeutil import format_local
+from court.reference import labels
 
-STATUS_LABELS = {
-    AppointmentStatus.BOOKED.value: "已预约，等待调解员确认",
-    AppointmentStatus.ACCEPTED.value: "调解员已确认",
-    AppointmentStatus.RESCHEDULED.value: "已改约，等待调解员确认",
-    AppointmentStatus.DECLINED.value: "调解员无法接待，正在重新安排",
-    AppointmentStatus.CANCELLED.value: "已取消",
-    AppointmentStatus.DONE.value: "已完成",
-    AppointmentStatus.NO_SHOW.value: "当事人未到",
-}
+STATUS_LABELS = labels.APPOINTMENT_STATUS_FOR_RESIDENTS
 _ACTIVE = frozenset(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 
 

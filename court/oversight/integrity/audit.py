@@ -18,6 +18,7 @@ from court.oversight.integrity.finding import REVIEW_CATEGORIES, Finding, Review
 from court.oversight.integrity.readers import load_mediators, local_text, who
 from court.core.privacy import mask_text
 from court.store.schema import Agreement, Appointment, AuditEntry, Case, ConfirmationRequest, Mediator, Outcome
+from court.reference import labels
 
 REVIEW_ACTION = "integrity.review"
 REVIEW_ENTITY = "integrity"
@@ -86,16 +87,13 @@ _FIELD_LABELS = {
     "agreement_id": "调解协议", "filed_on": "申请日期", "deadline": "申请截止日期", "decided_on": "法院决定日期",
 }
 _VALUE_LABELS = {
-    "case": {"intake": "待预约", "booked": "已预约", "mediating": "调解中", "agreement": "达成协议", "failed": "调解不成",
-             "jc_requested": "已申请司法确认", "closed": "已结案"},
-    "appointment": {"booked": "待确认", "accepted": "已接受", "declined": "已拒绝", "rescheduled": "已改期",
-                    "cancelled": "已取消", "done": "已结束", "no_show": "当事人未到"},
-    "mediator": {"active": "在岗", "suspended": "停用", "retired": "已退休"},
-    "result": {"success": "调解成功", "failed": "调解失败", "agreement_needs_confirmation": "达成协议，需司法确认",
-               "no_show": "当事人未到"},
+    "case": labels.CASE_STATUS,
+    "appointment": labels.APPOINTMENT_STATUS,
+    "mediator": labels.MEDIATOR_STATUS,
+    "result": labels.OUTCOME_RESULT,
     "category": REVIEW_CATEGORIES,
     "confirmation": {"pending": "待法院审查", "confirmed": "确认有效", "rejected": "驳回申请"},
-    "source": {"bot": "助手", "hotline": "热线"},
+    "source": labels.CASE_SOURCE,
 }
 _CHANGE_LIMIT = 300
 

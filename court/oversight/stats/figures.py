@@ -31,18 +31,14 @@ from court.store.schema import (
 )
 from court.records.workcalendar import WorkCalendar
 from court.oversight.stats.delegated import DelegatedFigures
+from court.reference import labels
 
 UNKNOWN = "unknown"
 
-SOURCE_LABELS = {CaseSource.BOT.value: "助手", CaseSource.HOTLINE.value: "12368热线"}
+SOURCE_LABELS = {source: labels.CASE_SOURCE[source] for source in (CaseSource.BOT.value, CaseSource.HOTLINE.value)}
 # 委派调解 is counted apart (court/oversight/stats/delegated.py): the residents' figures leave it out.
 _DELEGATED = CaseSource.DELEGATED.value
-OUTCOME_LABELS = {
-    OutcomeResult.SUCCESS.value: "调解成功",
-    OutcomeResult.FAILED.value: "调解不成",
-    OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value: "达成协议并申请司法确认",
-    OutcomeResult.NO_SHOW.value: "当事人未到",
-}
+OUTCOME_LABELS = labels.OUTCOME_RESULT
 # Handoff reasons are the assistant's intent names; these are always listed, others when they occur.
 HANDOFF_REASON_LABELS = {
     "request_human": "居民要求转人工",

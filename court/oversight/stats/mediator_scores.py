@@ -21,7 +21,6 @@ from court.store.schema import (
     Appointment,
     AppointmentStatus,
     Mediator,
-    MediatorStatus,
     Outcome,
     OutcomeResult,
     Place,
@@ -29,12 +28,9 @@ from court.store.schema import (
     ServicePoint,
     mediator_points,
 )
+from court.reference import labels
 
-MEDIATOR_STATUS_LABELS = {
-    MediatorStatus.ACTIVE.value: "在任",
-    MediatorStatus.SUSPENDED.value: "暂停",
-    MediatorStatus.RETIRED.value: "已退出",
-}
+MEDIATOR_STATUS_LABELS = labels.MEDIATOR_STATUS
 _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 _SUCCESSES = (OutcomeResult.SUCCESS.value, OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value)
 

@@ -201,7 +201,7 @@ def test_an_outcome_edited_after_jc_fires_with_its_trail(db):
     assert {"case.jc_requested", "appointment.done"} <= set(actions)
     last = lines[-1]
     assert last.actor_label == "工作台用户 boss" and last.entity_label == f"调解结果#{outcome_id}"
-    assert "结果：达成协议，需司法确认 → 调解成功" in last.change and "申请司法确认：" in last.change
+    assert "结果：达成协议并申请司法确认 → 调解成功" in last.change and "申请司法确认：" in last.change
     booked = next(line for line in lines if line.action == "appointment.book")
     assert booked.entity_label == f"预约#{appt_id}" and "状态：待确认" in booked.change
     assert next(line for line in lines if line.action == "case.open").entity_label == f"案件{ref}"
