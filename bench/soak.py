@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL (default: SQLite)")
     parser.add_argument("--seed", type=int, default=12368)
     args = parser.parse_args()
-    from tools.fake_telegram import FakeTelegram
+    from tools.fake_telegram.driver import FakeTelegram
 
     db = fresh_database("court_soak", args.postgres)
     db.migrate()

@@ -34,7 +34,7 @@ from court.seeding.seed import seed
 from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from court.store.schema import Mediator, OutboxMessage, ServicePoint
-from tools.fake_telegram import FakeTelegram
+from tools.fake_telegram.driver import FakeTelegram
 from stack.processes import Stack
 from stack.train import ensure_model
 

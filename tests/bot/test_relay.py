@@ -21,7 +21,7 @@ from court.hotline import handoffs
 from court.facades.messenger import MessengerFacade
 from court.store.db import Database
 from court.store.schema import InboundMessage
-from tools.fake_telegram import FakeTelegram
+from tools.fake_telegram.driver import FakeTelegram
 
 TOKEN = "123456:TEST-token"
 

@@ -17,7 +17,7 @@ from stack.processes import Stack
 from stack.train import ensure_model
 
 if TYPE_CHECKING:
-    from tools.fake_telegram import FakeTelegram
+    from tools.fake_telegram.driver import FakeTelegram
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ BOT_ENV = {"BOT_OUTBOX_INTERVAL": "0.2", "BOT_RETRY_INTERVAL": "0.5", "BOT_POLL_
 @pytest.fixture(scope="session")
 def telegram(stack: Stack) -> Iterator["FakeTelegram"]:
     """A local Bot API server, and the bot polling it as its own process."""
-    from tools.fake_telegram import FakeTelegram
+    from tools.fake_telegram.driver import FakeTelegram
 
     with FakeTelegram(token=BOT_TOKEN, bot_username="heihe_court_bot") as tg:
         stack.start_bot(token=BOT_TOKEN, api_base=tg.api_root, extra_env=BOT_ENV)

@@ -32,7 +32,7 @@ _ids = itertools.count(760001)
 @pytest.fixture(scope="module", params=_backends())
 def light(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """(database, clock, stack, fake Telegram, SMS file): the bot and housekeeping without Rasa."""
-    from tools.fake_telegram import FakeTelegram
+    from tools.fake_telegram.driver import FakeTelegram
 
     clock = FileClock(tmp_path_factory.mktemp("delegated-clock") / "now")
     clock.set(NOW)

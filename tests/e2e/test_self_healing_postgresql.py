@@ -55,7 +55,7 @@ class Postgres:
 
 @pytest.fixture(scope="module")
 def healing(model: Path, clock, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from tools.fake_telegram import FakeTelegram
+    from tools.fake_telegram.driver import FakeTelegram
 
     server = Postgres()
     url = server.start()

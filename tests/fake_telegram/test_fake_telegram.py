@@ -25,7 +25,8 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from tools.fake_telegram import FakeTelegram, ShapeError, validate
+from tools.fake_telegram.driver import FakeTelegram
+from tools.fake_telegram.shapes import ShapeError, validate
 
 TOKEN = "123456:TEST-token"
 

@@ -1,6 +1,15 @@
 """A local fake of the Telegram Bot API (real HTTP, Telegram's JSON and errors) and a
-driver that acts as Telegram users; see driver.py for the API and server.py for the rules."""
-from tools.fake_telegram.driver import FakeTelegram, FakeUser
-from tools.fake_telegram.server import ApiError, ShapeError, validate
+driver that acts as Telegram users. Import from the module that owns a name:
 
-__all__ = ["ApiError", "FakeTelegram", "FakeUser", "ShapeError", "validate"]
+- driver.py: `FakeTelegram` (start the server, act as users, inject failures) and `FakeUser`
+- server.py: the aiohttp app, its routes and the JSON answers (`build_app`)
+- webhook.py: webhook delivery, POSTing queued updates to the bot
+- api.py: `BotApi`, one bot's state with every method mixed in, and `METHODS`, the name table
+- state.py: `BotState` (chats, update queue, files, call log, lock), `ChatState`, `Injection`
+- messages.py: sendMessage, editMessageText, answerCallbackQuery, deleteMessage, getFile...
+- account.py: getMe and the command menus (setMyCommands...)
+- updates.py: getUpdates, setWebhook, deleteWebhook, getWebhookInfo, close, logOut
+- params.py: request parameters and reply_markup as Telegram reads them; `ApiError`, Telegram's error JSON
+- formatting.py: HTML, MarkdownV2 and Markdown parse modes, entity detection, trimming, UTF-16 lengths
+- shapes.py: Telegram's object shapes checked with python-telegram-bot (`validate`, `ShapeError`)
+"""

@@ -21,17 +21,11 @@ from typing import Callable, Optional, Union
 
 from aiohttp import web
 
-from tools.fake_telegram.server import (
-    MAX_CAPTION,
-    MAX_TEXT,
-    DROP,
-    BotApi,
-    ChatState,
-    Injection,
-    build_app,
-    finish_text,
-    utf16_len,
-)
+from tools.fake_telegram.api import BotApi
+from tools.fake_telegram.formatting import finish_text, utf16_len
+from tools.fake_telegram.messages import MAX_CAPTION, MAX_TEXT
+from tools.fake_telegram.server import build_app
+from tools.fake_telegram.state import DROP, ChatState, Injection
 
 Match = Union[str, Callable[[dict], bool]]
 
