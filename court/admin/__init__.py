@@ -3,7 +3,7 @@ reinstating and retiring (退出) mediators; opening, moving and closing service
 
 Plain functions on the caller's session, like court/booking/engine.py: a change, its audit
 entries and its pushes commit together or not at all. Appointments that lose their
-mediator or their point go through the booking engine (booking.reassign, reschedule),
+mediator or their point go through the booking engine (engine.reassign, reschedule),
 so residents and mediators are told exactly as after a decline.
 
 Modules: ``checks`` (what every action checks at the boundary, and what the others

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court.booking import engine as booking, offers
+from court.booking import engine, offers
 from court.core import clock
 from court.hotline import desk, handoffs
 from court.records import cases, journal, residents, workcalendar
@@ -98,7 +98,7 @@ class Court:
                 recommended_channel=guidance.card(dispute_type).first_channel[:200])
             if place_code and case.place_id is None:
                 case.place_id = self.place_by_code(place_code).id
-            appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
+            appt = engine.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                                 actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
@@ -154,7 +154,7 @@ class Court:
         case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
-            booking.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
+            engine.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
                            now=now, tell_resident=not self._own_chat(appt, conversation_id))
             return card(appt)
 
@@ -164,7 +164,7 @@ class Court:
         case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
-            moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
+            moved = engine.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
                                        actor=journal.chat_actor(conversation_id), now=now,
                                        tell_resident=not self._own_chat(appt, conversation_id))
             return card(moved)

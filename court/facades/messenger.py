@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court.booking import acceptance, engine as booking
+from court.booking import acceptance, engine
 from court.core import clock
 from court.hotline import desk, handoffs, support_requests
 from court.mediation import delegation, mediators, party_sms
@@ -229,7 +229,7 @@ class FrontDesk:
     def accept(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
-            first = booking.accept(s, appointment_id, mediator_id=mediator_id, now=self.now())
+            first = engine.accept(s, appointment_id, mediator_id=mediator_id, now=self.now())
             name, phone = mediators.contact_for(s, appointment_id, mediator_id)
             head = "已接受，当事人会收到通知。" if first else "您已经接受过这个预约了。"
             return f"{head}\n当事人：{name}  电话：{phone}\n请按时接待；结束后发送 /outcome 案件编号 登记结果。"
@@ -237,7 +237,7 @@ class FrontDesk:
     def decline(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
-            result = booking.decline(s, appointment_id, mediator_id=mediator_id, reason="调解员在Telegram拒绝",
+            result = engine.decline(s, appointment_id, mediator_id=mediator_id, reason="调解员在Telegram拒绝",
                                      now=self.now())
             if result.reassigned is not None:
                 return f"已拒绝。这个预约已改派给{result.reassigned.mediator.name}调解员，当事人会收到通知。"

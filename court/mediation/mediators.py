@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from court.booking import engine as booking
+from court.booking import engine, pushes
 from court.core import clock
 from court.mediation import agreements
 from court.records import cases, journal, workcalendar
@@ -460,7 +460,7 @@ def _appointment_for_outcome(session: Session, case: Case) -> Optional[Appointme
         .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-    return None if appointment_id is None else booking.get_appointment(session, appointment_id, lock=True)
+    return None if appointment_id is None else engine.get_appointment(session, appointment_id, lock=True)
 
 
 def outcome_target(session: Session, mediator_id: int, reference: str, now: dt.datetime) -> tuple[Case, Appointment]:
@@ -469,7 +469,7 @@ def outcome_target(session: Session, mediator_id: int, reference: str, now: dt.d
     case = session.execute(select(Case).where(Case.reference == ref)).scalar_one_or_none()
     if case is None:
         raise NotFound("没有找到这个案件编号，请核对后重新输入。")
-    # Appointment row before case row, the order booking.cancel/decline use: no deadlocks.
+    # Appointment row before case row, the order engine.cancel/decline use: no deadlocks.
     appt = _appointment_for_outcome(session, case)
     if appt is None or appt.mediator_id != mediator_id:
         raise PermissionDenied("这不是您负责的案件。")
@@ -500,7 +500,7 @@ def record_outcome(session: Session, mediator_id: int, reference: str, result: O
                    else AppointmentStatus.DONE).value
     session.flush()
     # Reminders not sent yet are stale now.
-    journal.cancel_pending(session, [f"appt:{appt.id}:r{appt.revision}:{t}:" for t, _ in booking.REMINDERS])
+    journal.cancel_pending(session, [f"appt:{appt.id}:r{appt.revision}:{t}:" for t, _ in pushes.REMINDERS])
     journal.audit(session, at=now, actor=actor, action=f"appointment.{appt.status}", entity_type="appointment",
                   entity_id=appt.id, before=before, after=journal.snapshot("appointment", appt))
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from court.admin import cli
-from court.booking import engine as booking
+from court.booking import engine
 from court.mediation import mediators
 from court.messaging import outbox
 from court.records import workcalendar
@@ -31,8 +31,7 @@ from court.store.schema import (
 )
 from court.core.timeutil import format_local
 from tests.races import race
-from tests.court.booking.test_engine import TUESDAY
-from tests.factories import NOW, local, mediators_of, new_case, point, shared_slot, single_mediator_point
+from tests.factories import NOW, TUESDAY, local, mediators_of, new_case, point, shared_slot, single_mediator_point
 
 CODE_RE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}$")
 CHAT = 7_100_000_001
@@ -66,9 +65,9 @@ def _redeem(db, code, chat_id, now=NOW):
 
 def _book(s, start=START, sp=None, accept=False, dispute_type="neighbor"):
     sp = sp or single_mediator_point(s)
-    appt = booking.book(s, new_case(s, dispute_type), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
+    appt = engine.book(s, new_case(s, dispute_type), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
     if accept:
-        booking.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
+        engine.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
     return appt
 
 
@@ -127,7 +126,7 @@ def test_pushes_for_a_mediator_not_yet_linked_arrive_when_they_link(db):
         appt = _book(s)
         mediator_id, mediator_code, appt_id = appt.mediator_id, appt.mediator.code, appt.id
         cancelled = _book(s, start=AFTER, sp=appt.service_point)
-        booking.cancel(s, cancelled.id, actor="bot", now=NOW)
+        engine.cancel(s, cancelled.id, actor="bot", now=NOW)
     outbox.claim_due(db, now=NOW)  # fails the unlinked mediator's rows: no chat yet
     with db.reader() as s:
         failed = s.execute(select(OutboxMessage).where(
@@ -274,7 +273,7 @@ def test_agenda_lists_the_days_and_hides_phones_until_accepted(db):
         waiting = _book(s, local(TUESDAY, 13, 30), sp)
         waiting.case.summary = "对方电话13912345678，一直不接"
         cancelled = _book(s, local(TUESDAY, 14, 30), sp)
-        booking.cancel(s, cancelled.id, actor="resident", now=NOW)
+        engine.cancel(s, cancelled.id, actor="resident", now=NOW)
         _book(s, local(TUESDAY + dt.timedelta(days=1), 9, 30), sp)  # Wednesday: outside a one-day agenda
         mediator_id, point_name = accepted.mediator_id, sp.name
         resident = accepted.case.resident
@@ -317,7 +316,7 @@ def test_contact_only_for_the_owner_of_an_accepted_appointment(db):
         with pytest.raises(NotFound):
             mediators.contact_for(s, appt_id + 1000, owner)
     with db.transaction() as s:
-        booking.accept(s, appt_id, mediator_id=owner, now=NOW)
+        engine.accept(s, appt_id, mediator_id=owner, now=NOW)
     with db.reader() as s:
         assert mediators.contact_for(s, appt_id, owner) == (name, phone)
         with pytest.raises(PermissionDenied) as err:
@@ -378,7 +377,7 @@ def test_each_outcome_moves_the_appointment_and_the_case(db, result, case_status
         assert reminders and all(m.status == "cancelled" for m in reminders)
     if result == "no_show":  # the case can be booked again
         with db.transaction() as s:
-            again = booking.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
+            again = engine.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
                                  starts_at=local(TUESDAY + dt.timedelta(days=1), 9, 30), actor="bot", now=AFTER)
             assert again.case.status == "booked"
 
