@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.notifications import ACCEPT, DECLINE, REBOOK, RENDERERS, UnknownTemplate, render
 from court.booking import engine
-from court.mediation import mediators
+from court.mediation import outcomes
 from court.store.schema import OutboxMessage, RecipientType
 from tests.factories import NOW, local, new_case, shared_slot
 
@@ -31,7 +31,7 @@ def test_every_push_of_a_busy_appointment_life_renders(db):
         engine.cancel(s, moved.id, actor="test", now=NOW)
         other = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 15, 30), actor="test", now=NOW)
         engine.accept(s, other.id, mediator_id=other.mediator_id, now=NOW)
-        mediators.record_outcome(s, other.mediator_id, other.case.reference, "agreement_needs_confirmation",
+        outcomes.record_outcome(s, other.mediator_id, other.case.reference, "agreement_needs_confirmation",
                                  now=other.starts_at + dt.timedelta(hours=1))
         phone = case.resident.phone
         seen = set()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from court.booking import engine
 from court.core import clock
 from court.hotline import desk
-from court.mediation import mediators
+from court.mediation import outcomes
 from court.oversight import integrity
 from court.store.schema import AuditEntry
 from desk.app import create_app
@@ -32,7 +32,7 @@ def app(db):  # type: ignore[no-untyped-def]
         start = local(TUESDAY, 9, 30)
         appt = engine.book(s, new_case(s), point_id=single_mediator_point(s).id, starts_at=start, actor="bot",
                             now=NOW)
-        mediators.record_outcome(s, appt.mediator_id, appt.case.reference, "success",
+        outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, "success",
                                  now=start + dt.timedelta(minutes=5))
     return app
 

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import func, select
 
 from court.booking import engine, slots
-from court.mediation import mediators
+from court.mediation import linking
 from court.records import cases, residents
 from court.store.schema import (
     Appointment,
@@ -70,7 +70,7 @@ def link_point_mediators(telegram, db, lat: float, lng: float) -> dict[int, obje
     """Link every mediator of the point nearest to (lat, lng); returns FakeUsers by mediator id."""
     with db.transaction() as s:
         point, _, _ = slots.nearest_points(s, lat, lng, limit=1, now=NOW)[0]
-        codes = {m.id: mediators.issue_link_code(s, m.code, actor="test") for m in point.mediators
+        codes = {m.id: linking.issue_link_code(s, m.code, actor="test") for m in point.mediators
                  if m.telegram_chat_id is None}
     users = {}
     for mediator_id, code in codes.items():
@@ -151,7 +151,7 @@ def linked(telegram, db, mediator_ids) -> dict[int, object]:  # type: ignore[no-
         if mediator_id in _team:
             continue
         with db.transaction() as s:
-            code = mediators.issue_link_code(s, s.get(Mediator, mediator_id).code, actor="test")
+            code = linking.issue_link_code(s, s.get(Mediator, mediator_id).code, actor="test")
         user = telegram.user(next(_ids), first_name="调解员")
         mark = user.mark()
         user.command("link", payload=code)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.notifications import render
 from court import admin as management
 from court.booking import engine, slots
-from court.mediation import mediators
+from court.mediation import linking
 from court.hotline.desk import DeskUser
 from court.core.errors import InvalidName, InvalidPhone, LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.reference.places import haversine_km
@@ -155,7 +155,7 @@ def test_non_admins_are_refused_everything(db, user):
         lambda s: management.suspend_mediator(s, user, mediator_id, reason="测试", now=NOW),
         lambda s: management.retire_mediator(s, user, mediator_id, reason="测试", retired_on=TUESDAY, now=NOW),
         lambda s: management.reinstate_mediator(s, user, mediator_id, reason="测试", now=NOW),
-        lambda s: management.issue_link_code(s, user, mediator_id, NOW),
+        lambda s: management.request_link_code(s, user, mediator_id, NOW),
         lambda s: management.unlink_telegram(s, user, mediator_id, NOW),
         lambda s: management.open_point(s, user, name="新服务点", place_id=sp.place_id, address="某路1号", lat=50.2,
                                         lng=127.5, court_id=None, hours=HOURS, slot_minutes=60, now=NOW),
@@ -260,7 +260,7 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
     with db.transaction() as s:
         sp, owner, appts = _book_with_colleague(s, n=1)
         s.get(Mediator, owner).telegram_chat_id = 880001
-        unused = management.issue_link_code(s, ADMIN, owner, NOW)
+        unused = management.request_link_code(s, ADMIN, owner, NOW)
     with pytest.raises(ValidationError, match="晚于今天"):
         with db.transaction() as s:
             management.retire_mediator(s, ADMIN, owner, reason="任期届满", retired_on=WEDNESDAY, now=NOW)
@@ -270,7 +270,7 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
     with db.reader() as s:
         m = s.get(Mediator, owner)
         assert m.status == "retired" and m.retired_on == NOW.date()
-        assert mediators.by_chat(s, 880001) is None  # /today, accept, decline: not a mediator any more
+        assert linking.by_chat(s, 880001) is None  # /today, accept, decline: not a mediator any more
         assert all(link.revoked_at is not None for link in
                    s.execute(select(LinkCode).where(LinkCode.mediator_id == owner)).scalars())
         # Their appointment_new and reminders are withdrawn; only the hand-over notice goes out.
@@ -280,9 +280,9 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
         assert entry.after["link_codes_revoked"] == 1 and entry.after["retired_on"] == NOW.date().isoformat()
     with pytest.raises(LinkCodeInvalid):
         with db.transaction() as s:
-            mediators.redeem_link_code(s, unused, 880002, now=NOW)
+            linking.redeem_link_code(s, unused, 880002, now=NOW)
     for refused in (
-        lambda s: management.issue_link_code(s, ADMIN, owner, NOW),
+        lambda s: management.request_link_code(s, ADMIN, owner, NOW),
         lambda s: management.reinstate_mediator(s, ADMIN, owner, reason="返聘", now=NOW),
         lambda s: management.suspend_mediator(s, ADMIN, owner, reason="再停一次", now=NOW),
         lambda s: management.update_assignment(s, ADMIN, owner, points=[sp.id], dispute_types=["labor"], now=NOW),
@@ -532,14 +532,14 @@ def test_closing_a_point_with_nowhere_near_to_go_reoffers_the_resident(db, monke
 def test_a_link_code_from_the_desk_links_the_mediator_once(db):
     with db.transaction() as s:
         mediator_id = single_mediator_point(s).mediators[0].id
-        first = management.issue_link_code(s, ADMIN, mediator_id, NOW)
-        second = management.issue_link_code(s, ADMIN, mediator_id, NOW)
+        first = management.request_link_code(s, ADMIN, mediator_id, NOW)
+        second = management.request_link_code(s, ADMIN, mediator_id, NOW)
     assert first != second and len(second) == 9
     with pytest.raises(LinkCodeInvalid, match="作废"):
         with db.transaction() as s:
-            mediators.redeem_link_code(s, first, 770001, now=NOW)
+            linking.redeem_link_code(s, first, 770001, now=NOW)
     with db.transaction() as s:
-        assert mediators.redeem_link_code(s, second, 770001, now=NOW).id == mediator_id
+        assert linking.redeem_link_code(s, second, 770001, now=NOW).id == mediator_id
     with db.reader() as s:
         issued = _audits(s, "mediator.link_code_issued")
         assert [e.actor for e in issued] == ["desk:admin.zhou"] * 2

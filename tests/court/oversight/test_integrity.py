@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from court.booking import engine, slots
-from court.mediation import mediators
+from court.mediation import outcomes
 from court.oversight import integrity
 from court.records import cases, journal, residents
 from court.core.errors import ValidationError
@@ -47,7 +47,7 @@ def _mediate(s, point_id: int, mediator_id: int, starts: list[dt.datetime], resu
     for start in starts:
         appt = engine.book(s, new_case(s), point_id=point_id, starts_at=start, mediator_id=mediator_id,
                             actor="bot", now=NOW)
-        out.append(mediators.record_outcome(s, mediator_id, appt.case.reference, result, now=start + after))
+        out.append(outcomes.record_outcome(s, mediator_id, appt.case.reference, result, now=start + after))
     return out
 
 
@@ -61,7 +61,7 @@ def _first_slots(s, point_id: int, mediator_id: int, n: int) -> list[dt.datetime
 def _jc_case(s, result: str = "agreement_needs_confirmation"):
     sp = single_mediator_point(s)
     appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=START, actor="bot", now=NOW)
-    outcome = mediators.record_outcome(s, appt.mediator_id, appt.case.reference, result, now=START + HOUR)
+    outcome = outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, result, now=START + HOUR)
     return appt, outcome
 
 
@@ -73,8 +73,8 @@ def _jc_on_days(db, days: list[int]) -> tuple[int, list[int]]:
         sp = single_mediator_point(s)
         [m] = mediators_of(sp)
         starts = [_slot(s, sp.id, m.id, TUESDAY + dt.timedelta(days=d)) for d in days]
-        outcomes = _mediate(s, sp.id, m.id, starts, "agreement_needs_confirmation")
-        return m.id, [o.id for o in outcomes]
+        recorded = _mediate(s, sp.id, m.id, starts, "agreement_needs_confirmation")
+        return m.id, [o.id for o in recorded]
 
 
 def test_a_burst_of_judicial_confirmations_fires(db):
@@ -165,7 +165,7 @@ def test_the_court_refuses_a_second_outcome_or_booking_after_jc(db):
         ref, owner, case_id = appt.case.reference, appt.mediator_id, appt.case_id
     with pytest.raises(ValidationError):
         with db.transaction() as s:
-            mediators.record_outcome(s, owner, ref, "success", now=START + 2 * HOUR)
+            outcomes.record_outcome(s, owner, ref, "success", now=START + 2 * HOUR)
     with pytest.raises(ValidationError):
         with db.transaction() as s:
             engine.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
@@ -229,10 +229,10 @@ def test_closing_after_jc_or_a_no_show_before_it_does_not_fire(db):
         [m] = mediators_of(sp)
         one, two, three = _first_slots(s, sp.id, m.id, 4)[1:]
         first = engine.book(s, new_case(s), point_id=sp.id, starts_at=one, actor="bot", now=NOW)
-        mediators.record_outcome(s, m.id, first.case.reference, "no_show", now=one)
+        outcomes.record_outcome(s, m.id, first.case.reference, "no_show", now=one)
         again = engine.book(s, first.case, point_id=sp.id, starts_at=two, actor="bot", now=one)
         engine.reschedule(s, again.id, starts_at=three, actor="bot", now=one)
-        mediators.record_outcome(s, m.id, again.case.reference, "agreement_needs_confirmation", now=three + HOUR)
+        outcomes.record_outcome(s, m.id, again.case.reference, "agreement_needs_confirmation", now=three + HOUR)
         assert len(s.execute(select(Outcome).where(Outcome.case_id == first.case_id)).all()) == 2
     assert _of(db, "edit_after_jc", _wide_period()) == []
 
