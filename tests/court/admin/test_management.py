@@ -509,7 +509,7 @@ def test_closing_a_point_moves_appointments_to_the_nearest_point_with_a_free_slo
 
 
 def test_closing_a_point_with_nowhere_near_to_go_reoffers_the_resident(db, monkeypatch):
-    monkeypatch.setattr(management.points, "MOVE_RADIUS_KM", -1.0)  # no point is near enough
+    monkeypatch.setattr(management.service_points, "MOVE_RADIUS_KM", -1.0)  # no point is near enough
     with db.transaction() as s:
         sp = single_mediator_point(s)
         appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
