@@ -218,7 +218,7 @@ def close_point(session: Session, user: DeskUser, point_id: int, *, reason: obje
             target = next((p for _, p in nearby if _free_at(session, p, appt, now)), None)
         if target is not None:
             moved = engine.reschedule(session, appt.id, starts_at=appt.starts_at, point_id=target.id, actor=actor,
-                                       now=now)
+                                      now=now)
             change.handed_over.append(HandOver(reference, time, "moved", moved.mediator.name, target.name))
         else:
             change.handed_over += reassign_all(session, [appt], actor=actor, reason=reason, now=now)

@@ -103,6 +103,6 @@ def expire(session: Session, appointment_id: int, *, now: dt.datetime) -> Option
     mediator_id, reference = appt.mediator_id, appt.case.reference
     _alert(session, appt, now)
     result = engine.lapse(session, appt.id, actor=ACTOR, reason=LAPSED_NOTE, now=now,
-                           exclude=_lapsed_before(session, appt))
+                          exclude=_lapsed_before(session, appt))
     return Lapsed(appointment_id=appointment_id, reference=reference, mediator_id=mediator_id,
                   reassigned_to=result.reassigned.mediator_id if result.reassigned is not None else None)

@@ -99,7 +99,7 @@ class Court:
             if place_code and case.place_id is None:
                 case.place_id = self.place_by_code(place_code).id
             appt = engine.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                                actor=journal.chat_actor(conversation_id), now=now)
+                               actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
     @staticmethod
@@ -155,7 +155,7 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
             engine.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
-                           now=now, tell_resident=not self._own_chat(appt, conversation_id))
+                          now=now, tell_resident=not self._own_chat(appt, conversation_id))
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
@@ -165,8 +165,8 @@ class Court:
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
             moved = engine.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
-                                       actor=journal.chat_actor(conversation_id), now=now,
-                                       tell_resident=not self._own_chat(appt, conversation_id))
+                                      actor=journal.chat_actor(conversation_id), now=now,
+                                      tell_resident=not self._own_chat(appt, conversation_id))
             return card(moved)
 
     def point_location(self, reference: str, phone: str, *, conversation_id: str,

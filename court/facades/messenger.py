@@ -238,7 +238,7 @@ class FrontDesk:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
             result = engine.decline(s, appointment_id, mediator_id=mediator_id, reason="调解员在Telegram拒绝",
-                                     now=self.now())
+                                    now=self.now())
             if result.reassigned is not None:
                 return f"已拒绝。这个预约已改派给{result.reassigned.mediator.name}调解员，当事人会收到通知。"
             return "已拒绝。同一时间没有其他调解员有空，已通知当事人另选时间。"
@@ -264,7 +264,7 @@ class FrontDesk:
                             + ("" if note.strip() else f"\n如需补充说明，发送 /session {ref} 说明内容。"))
                 return f"已登记：{ref} {outcomes.OUTCOME_LABELS[outcome.result]}。"
             outcome = outcomes.record_outcome(s, mediator_id, reference, outcomes.parse_outcome(result),
-                                               now=self.now())
+                                              now=self.now())
             return f"已登记：{ref} {outcomes.OUTCOME_LABELS[outcome.result]}。"
 
     # --- delegated cases (委派调解) ----------------------------------------------

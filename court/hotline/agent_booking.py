@@ -144,7 +144,7 @@ def book(session: Session, handoff_id: int, user: desk.DeskUser, *, token: str, 
     residents.set_contact(session, resident, name=name or None, phone=phone)
     case = _case_for_booking(session, handoff, resident, dispute, text, user)
     appt = engine.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                        actor=user.actor, now=now)
+                       actor=user.actor, now=now)
     result = card(appt)
     desk.push_chat(session, handoff, "agent_booked", f"handoff:{handoff.id}:booked:{appt.id}", now,
                    agent=user.display_name, **_payload(result))
@@ -173,7 +173,7 @@ def move(session: Session, handoff_id: int, user: desk.DeskUser, appointment_id:
     point_id, _, starts_at = decode_slot(token)
     _own_appointment(session, handoff, appointment_id)
     moved = engine.reschedule(session, appointment_id, starts_at=starts_at, point_id=point_id, actor=user.actor,
-                               now=now)
+                              now=now)
     journal.audit(session, at=now, actor=user.actor, action="handoff.move", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": moved.id})
     return card(moved)

@@ -124,7 +124,7 @@ def book(session: Session, reference: object, user: desk.DeskUser, *, token: str
     point_id, mediator_id, starts_at = decode_slot(token)
     case = _case(session, reference, user, lock=True)
     appt = engine.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                        actor=user.actor, now=now)
+                       actor=user.actor, now=now)
     expires = min(max(appt.starts_at - now, LINK_TTL_MIN), LINK_TTL_MAX)
     token_out = desk.issue_intake_link(session, case, user, expires_at=now + expires, action="intake.link_for_booking",
                                        now=now)

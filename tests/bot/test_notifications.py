@@ -32,7 +32,7 @@ def test_every_push_of_a_busy_appointment_life_renders(db):
         other = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 15, 30), actor="test", now=NOW)
         engine.accept(s, other.id, mediator_id=other.mediator_id, now=NOW)
         outcomes.record_outcome(s, other.mediator_id, other.case.reference, "agreement_needs_confirmation",
-                                 now=other.starts_at + dt.timedelta(hours=1))
+                                now=other.starts_at + dt.timedelta(hours=1))
         phone = case.resident.phone
         seen = set()
         for row in _rows(s):

@@ -205,7 +205,7 @@ def test_retiring_through_the_form(app, db) -> None:
         sp = single_mediator_point(s)
         owner = sp.mediators[0].id
         engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30),
-                     actor="bot", now=NOW)
+                    actor="bot", now=NOW)
     client = _login(app)
     detail = f"/admin/mediators/{owner}"
     future = _post(client, f"{detail}/retire", {"retired_on": "2027-01-01", "reason": "任期届满", "confirm": "y"},

@@ -31,9 +31,9 @@ def app(db):  # type: ignore[no-untyped-def]
         # A success recorded five minutes into the meeting: one fast_outcome finding.
         start = local(TUESDAY, 9, 30)
         appt = engine.book(s, new_case(s), point_id=single_mediator_point(s).id, starts_at=start, actor="bot",
-                            now=NOW)
+                           now=NOW)
         outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, "success",
-                                 now=start + dt.timedelta(minutes=5))
+                                now=start + dt.timedelta(minutes=5))
     return app
 
 

@@ -30,7 +30,7 @@ def _booked(db, phone_number: str) -> tuple[str, int]:
         from court.records import cases
         case = cases.open_case(s, dispute_type="neighbor", summary="楼上漏水", actor="test", resident=resident)
         appt = engine.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id, actor="test",
-                            now=NOW)
+                           now=NOW)
         return case.reference, appt.id
 
 

@@ -55,7 +55,7 @@ def _book_with_colleague(session, n=2):
             times = [t for t, ids in shared if owner in ids]
             if len(times) >= n:
                 return sp, owner, [engine.book(session, new_case(session), point_id=sp.id, starts_at=t,
-                                                mediator_id=owner, actor="test", now=NOW) for t in times[:n]]
+                                               mediator_id=owner, actor="test", now=NOW) for t in times[:n]]
     raise AssertionError("no mediator shares enough free times with a colleague")
 
 
@@ -356,7 +356,7 @@ def test_a_booking_racing_a_suspension_never_leaves_the_suspended_mediator_an_ap
         with db.transaction() as s:
             if i < len(times):  # residents booking this mediator while the admin suspends them
                 return engine.book(s, s.get(Case, cases[i]), point_id=sp.id, starts_at=times[i], mediator_id=owner,
-                                    actor="bot", now=NOW).id
+                                   actor="bot", now=NOW).id
             return len(management.suspend_mediator(s, ADMIN, owner, reason="并发测试", now=NOW).handed_over)
 
     outcomes = race(len(times) + 1, attempt)

@@ -75,7 +75,7 @@ def test_fifty_concurrent_cancellations_cancel_once(db):
     with db.transaction() as s:
         sp = single_mediator_point(s)
         appt_id = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot",
-                               now=NOW).id
+                              now=NOW).id
 
     def attempt(s, i):
         engine.cancel(s, appt_id, actor=f"resident:{i}", now=NOW)

@@ -61,7 +61,7 @@ def test_bad_times_are_refused_and_nothing_is_written(db, when, error):
         with db.transaction() as s:
             case = new_case(s)
             engine.book(s, case, point_id=point(s, "SP-231102101").id, starts_at=when.replace(tzinfo=NOW.tzinfo),
-                         actor="bot", now=NOW)
+                        actor="bot", now=NOW)
     assert err.value.message  # a Chinese sentence for the resident
     with db.reader() as s:
         assert counts(s) == before
@@ -71,7 +71,7 @@ def test_consent_is_required(db):
     with pytest.raises(ConsentRequired):
         with db.transaction() as s:
             engine.book(s, new_case(s, consent=False), point_id=point(s, "SP-231102101").id,
-                         starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
+                        starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
 
 
 def test_a_taken_slot_is_refused(db):

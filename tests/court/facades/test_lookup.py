@@ -24,7 +24,7 @@ def test_wrong_phones_pause_a_reference_and_every_failure_is_audited(db):
     with db.transaction() as s:
         case = new_case(s)
         engine.book(s, case, point_id=single_mediator_point(s).id, starts_at=local(dt.date(2026, 12, 1), 9, 30),
-                     actor="test", now=NOW)
+                    actor="test", now=NOW)
         reference, phone = case.reference, case.resident.phone
     for _ in range(4):
         with pytest.raises(NotFound):

@@ -27,7 +27,7 @@ def test_each_outcome_moves_the_appointment_and_the_case(db, result, case_status
         resident_id = appt.case.resident_id
     with db.transaction() as s:
         outcome = outcomes.record_outcome(s, owner, f"  {reference.lower()} ", result,
-                                           note="  双方同意\t\t分期处理  ", now=AFTER)
+                                          note="  双方同意\t\t分期处理  ", now=AFTER)
         outcome_id = outcome.id
     with db.reader() as s:
         outcome = s.get(Outcome, outcome_id)
@@ -64,7 +64,7 @@ def test_each_outcome_moves_the_appointment_and_the_case(db, result, case_status
     if result == "no_show":  # the case can be booked again
         with db.transaction() as s:
             again = engine.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
-                                 starts_at=local(TUESDAY + dt.timedelta(days=1), 9, 30), actor="bot", now=AFTER)
+                                starts_at=local(TUESDAY + dt.timedelta(days=1), 9, 30), actor="bot", now=AFTER)
             assert again.case.status == "booked"
 
 

@@ -46,7 +46,7 @@ def _mediate(s, point_id: int, mediator_id: int, starts: list[dt.datetime], resu
     out = []
     for start in starts:
         appt = engine.book(s, new_case(s), point_id=point_id, starts_at=start, mediator_id=mediator_id,
-                            actor="bot", now=NOW)
+                           actor="bot", now=NOW)
         out.append(outcomes.record_outcome(s, mediator_id, appt.case.reference, result, now=start + after))
     return out
 
@@ -169,7 +169,7 @@ def test_the_court_refuses_a_second_outcome_or_booking_after_jc(db):
     with pytest.raises(ValidationError):
         with db.transaction() as s:
             engine.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
-                         starts_at=START + 2 * HOUR, actor="bot", now=NOW)
+                        starts_at=START + 2 * HOUR, actor="bot", now=NOW)
     assert _of(db, "edit_after_jc", _wide_period()) == []
 
 

@@ -56,7 +56,7 @@ def main() -> None:
     elif op == "outcome":
         with db.transaction() as s:
             outcomes.record_outcome(s, args["mediator_id"], args["reference"], "success", note="双方达成协议",
-                                     now=dt.datetime.fromisoformat(args["now"]))
+                                    now=dt.datetime.fromisoformat(args["now"]))
     elif op == "erase":
         with db.transaction() as s:
             erasure.erase(s, telegram_user_id=None, conversation_id=args["conversation_id"])

@@ -79,7 +79,7 @@ def test_an_unpublished_year_offers_no_date_past_the_confirmed_range(db):
         assert "2月8日" in refused.value.message and "2026年12月31日" in refused.value.message
     with db.transaction() as s, pytest.raises(ValidationError) as refused:
         engine.book(s, new_case(s), point_id=point(s, XIGANGZI).id, starts_at=at(2027, 1, 4, 8, 30),
-                     actor="test", now=at(2026, 12, 28, 9))
+                    actor="test", now=at(2026, 12, 28, 9))
     assert "还没有公布" in refused.value.message
 
 
@@ -100,7 +100,7 @@ def test_days_the_court_confirms_are_bookable_before_the_year_is_published(db):
         assert {to_local(x.starts_at).date() for x in offered} == {dt.date(2027, 1, 4)}
     with db.transaction() as s:
         appt = engine.book(s, new_case(s), point_id=point(s, XIGANGZI).id, starts_at=at(2027, 1, 4, 8, 30),
-                            actor="test", now=at(2026, 12, 31, 16))
+                           actor="test", now=at(2026, 12, 31, 16))
         assert appt.status == "booked"
 
 

@@ -125,10 +125,10 @@ def test_every_push_a_mediation_produces_is_in_the_table(db):
         results = ("agreement_needs_confirmation", "success", "failed", "no_show")
         for hour, result in zip((8, 9, 10, 14), results):
             appt = engine.book(s, new_case(s, "labor"), point_id=sp.id, starts_at=local(day, hour, 30),
-                                actor="test", now=NOW)
+                               actor="test", now=NOW)
             engine.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
             outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, result,
-                                     now=appt.starts_at + dt.timedelta(hours=1))
+                                    now=appt.starts_at + dt.timedelta(hours=1))
         rows = s.execute(select(OutboxMessage).where(OutboxMessage.recipient_type != RecipientType.COURT.value)
                          ).scalars().all()
         told = [r for r in rows if r.template == "outcome_recorded"]
