@@ -21,7 +21,7 @@ import time
 from sqlalchemy import select
 
 from bench.databases import fresh_database
-from court.booking import engine as booking
+from court.booking import engine, slots
 from court.records import cases, residents
 from court.reference.places import HEIHE_BOUNDS, PlaceDirectory
 from court.seeding.seed import seed
@@ -44,7 +44,7 @@ def _book_one(db: Database, point_id: int, start: dt.datetime, phone: int) -> No
         resident = residents.record_consent(s)
         residents.set_contact(s, resident, name="测试居民", phone=str(phone))
         case = cases.open_case(s, dispute_type="neighbor", summary="基准测试", actor="bench", resident=resident)
-        booking.book(s, case, point_id=point_id, starts_at=start, actor="bench", now=NOW)
+        engine.book(s, case, point_id=point_id, starts_at=start, actor="bench", now=NOW)
 
 
 def _slots(db: Database, n: int) -> list[tuple[int, dt.datetime]]:
@@ -52,7 +52,7 @@ def _slots(db: Database, n: int) -> list[tuple[int, dt.datetime]]:
     per_point: list[list[tuple[int, dt.datetime]]] = []
     with db.reader() as s:
         for point in s.execute(select(ServicePoint).order_by(ServicePoint.id)).scalars():
-            starts = sorted({x.starts_at for x in booking.free_slots(
+            starts = sorted({x.starts_at for x in slots.free_slots(
                 s, point.id, dt.date(2026, 12, 1), dt.date(2026, 12, 31), now=NOW)})
             per_point.append([(point.id, start) for start in starts])
     round_robin = [pair for row in zip(*per_point) for pair in row] if per_point else []
@@ -63,8 +63,8 @@ def run_backend(kind: str, pg_url: str | None, n: int, lookups: int) -> dict[str
     db = fresh_database("court_bench", pg_url if kind == "postgresql" else None)
     db.migrate()
     seed(db, today=NOW.date())
-    slots = _slots(db, 2 * n)
-    sequential, parallel = slots[:n], slots[n:]
+    picked = _slots(db, 2 * n)
+    sequential, parallel = picked[:n], picked[n:]
     phones = iter(range(13900000001, 13999999999))
 
     t0 = time.perf_counter()
@@ -101,7 +101,7 @@ def run_backend(kind: str, pg_url: str | None, n: int, lookups: int) -> dict[str
         for i in range(lookups):
             lat, lng = rng.uniform(lat_min + 0.8, lat_max - 0.8), rng.uniform(lng_min + 0.6, lng_max - 0.6)
             t0 = time.perf_counter()
-            booking.nearest_points(s, lat, lng, limit=3, now=NOW)
+            slots.nearest_points(s, lat, lng, limit=3, now=NOW)
             nearest_ms.append((time.perf_counter() - t0) * 1000)
             query = PLACE_QUERIES[i % len(PLACE_QUERIES)]
             t0 = time.perf_counter()

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from telegram import Bot
 
 from bench.databases import fresh_database
-from court.booking import engine as booking
+from court.booking import engine, slots
 from court.records import cases, residents
 from court.seeding.seed import seed
 from court.core.settings import LOCAL_TZ
@@ -113,12 +113,12 @@ def book_many(db: Database, count: int) -> int:
     while booked < count:
         with db.transaction() as s:
             for point_id in points:
-                slots = booking.free_slots(s, point_id, day, day, now=NOW)
-                if not slots:
+                free = slots.free_slots(s, point_id, day, day, now=NOW)
+                if not free:
                     continue
                 resident = residents.record_consent(s)
                 case = cases.open_case(s, dispute_type="debt", summary="借款到期不还", actor="bench", resident=resident)
-                booking.book(s, case, point_id=point_id, starts_at=slots[0].starts_at, actor="bench", now=NOW)
+                engine.book(s, case, point_id=point_id, starts_at=free[0].starts_at, actor="bench", now=NOW)
                 booked += 1
                 if booked == count:
                     break

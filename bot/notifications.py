@@ -1,5 +1,5 @@
 """What each outbox push says. The court decides who is told what and when
-(court/booking/engine.py writes the rows); this module only words it for Telegram."""
+(court/booking/pushes.py writes the rows); this module only words it for Telegram."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

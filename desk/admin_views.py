@@ -17,7 +17,7 @@ from court import admin as management
 from court.admin import posters
 from court.core import clock
 from court.core.errors import CourtError, NotFound, PermissionDenied
-from court.mediation.mediators import LINK_CODE_TTL
+from court.mediation.linking import LINK_CODE_TTL
 from court.core.settings import LOCAL_TZ
 from court.store.db import IntegrityConflict
 from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePointForm, HoursForm, LeaveForm,
@@ -246,7 +246,7 @@ def link_code(mediator_id: int):  # type: ignore[no-untyped-def]
         flash_errors(form)
         return _back(mediator_id)
     now = clock.now()
-    ok, code = _write(lambda s: management.issue_link_code(s, current_user.user, mediator_id, now))
+    ok, code = _write(lambda s: management.request_link_code(s, current_user.user, mediator_id, now))
     if not ok:
         return _back(mediator_id)
     with court_db().reader() as s:

@@ -6,7 +6,7 @@ import itertools
 
 from sqlalchemy import func, select
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.messaging import outbox
 from court.records import cases, residents
 from court.core.settings import LOCAL_TZ
@@ -14,6 +14,7 @@ from court.store.schema import AuditEntry, Appointment, Case, Mediator, Mediator
 
 # Monday 30 November 2026, 08:00 in Heihe: the clock of every booking test.
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)
+TUESDAY = dt.date(2026, 12, 1)  # the day after NOW: most bookings in the tests fall on it
 _phones = itertools.count(13900000001)
 
 
@@ -47,13 +48,21 @@ def counts(session) -> dict[str, int]:
             for model in (Case, Appointment, AuditEntry, OutboxMessage)}
 
 
+def outbox_rows(session, **filters) -> list[OutboxMessage]:
+    """Outbox rows whose columns equal ``filters``, oldest first."""
+    query = select(OutboxMessage)
+    for key, value in filters.items():
+        query = query.where(getattr(OutboxMessage, key) == value)
+    return session.execute(query.order_by(OutboxMessage.id)).scalars().all()
+
+
 def mediators_of(sp: ServicePoint) -> list[Mediator]:
     return sorted(sp.mediators, key=lambda m: m.id)
 
 
 def shared_slot(session, day: dt.date) -> tuple[ServicePoint, dt.datetime]:
     """A point and a start time at which at least two of its mediators are free."""
-    from court.booking.engine import free_slots
+    from court.booking.slots import free_slots
 
     for sp in session.execute(select(ServicePoint).order_by(ServicePoint.id)).scalars():
         by_start: dict[dt.datetime, set[int]] = {}
@@ -69,7 +78,7 @@ def blocked_mediator_alert(db) -> tuple[int, str, str]:
     """A booking whose mediator has blocked the bot; returns (alert id, mediator name, phone)."""
     with db.transaction() as s:
         sp, start = shared_slot(s, dt.date(2026, 12, 1))
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
         appt.mediator.telegram_chat_id = 70001
         name, phone, reference = appt.mediator.name, appt.mediator.phone, appt.case.reference
     [delivery] = [d for d in outbox.claim_due(db, now=NOW) if d.template == "appointment_new"]

@@ -3,7 +3,7 @@ reinstating and retiring (退出) mediators; opening, moving and closing service
 
 Plain functions on the caller's session, like court/booking/engine.py: a change, its audit
 entries and its pushes commit together or not at all. Appointments that lose their
-mediator or their point go through the booking engine (booking.reassign, reschedule),
+mediator or their point go through the booking engine (engine.reassign, reschedule),
 so residents and mediators are told exactly as after a decline.
 
 Modules: ``checks`` (what every action checks at the boundary, and what the others
@@ -32,8 +32,8 @@ from court.admin.handover import Change, HandOver
 from court.admin.mediator_roster import (
     add_leave,
     appoint_mediator,
-    issue_link_code,
     reinstate_mediator,
+    request_link_code,
     retire_mediator,
     suspend_mediator,
     unlink_telegram,
@@ -67,7 +67,7 @@ __all__ = [
     "AppointmentRow", "Change", "County", "HandOver", "HistoryRow", "MediatorDetail", "MediatorRow", "PointDetail",
     "PointRow", "Window",
     "appoint_mediator", "check_hours", "clean_reason", "close_point", "counties", "court_choices",
-    "history", "hours_spec", "hours_text", "issue_link_code", "list_mediators", "list_points", "mediator_detail",
+    "history", "hours_spec", "hours_text", "request_link_code", "list_mediators", "list_points", "mediator_detail",
     "move_point", "open_point", "parse_hours", "place_choices", "point_choices", "point_detail", "reinstate_mediator",
     "retire_mediator", "suspend_mediator", "telegram_label", "unlink_telegram", "update_assignment",
     "LEAVE_KINDS", "add_leave", "update_hours", "Found", "find_mediators",

@@ -28,7 +28,7 @@ from court import admin as management
 from court.core import clock, settings
 from court.hotline import desk, service_alerts, support_requests
 from court.records import workcalendar
-from court.mediation import mediators as mediator_links  # main() has a local named mediators
+from court.mediation import linking
 from court.core.errors import CourtError, NotFound, ValidationError
 from court.seeding.calendar import load_year_file
 from court.seeding.roster import load_roster_file
@@ -71,13 +71,14 @@ def _add_desk_user(db: Database, username: str, role: str, name: str, organisati
     print(f"已创建坐席账号 {user.username}（{user.role}）")
 
 
-def _issue_link_code(db: Database, mediator_code: str, hours: float) -> None:
+def _print_link_code(db: Database, mediator_code: str, hours: float) -> None:
+    """issue-link-code: linking.issue_link_code in the clerk's name, printed with how to use it."""
     if not 0 < hours <= MAX_LINK_HOURS:
         raise ValidationError(f"有效期要在0到{MAX_LINK_HOURS}小时之间。")
     now = clock.now()
     ttl = dt.timedelta(hours=hours)
     with db.transaction() as session:
-        code = mediator_links.issue_link_code(session, mediator_code, actor="clerk:cli", ttl=ttl, now=now)
+        code = linking.issue_link_code(session, mediator_code, actor="clerk:cli", ttl=ttl, now=now)
     print(f"绑定码：{code}")
     print(f"有效期至：{to_local(now + ttl):%Y-%m-%d %H:%M}（北京时间），只能使用一次")
     print(f"请调解员在 Telegram 里向机器人发送：/link {code}")
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                                      ("mediators", Mediator), ("cases", Case), ("appointments", Appointment)):
                     print(f"{label}: {session.execute(select(func.count()).select_from(model)).scalar_one()}")
         elif args.command == "issue-link-code":
-            _issue_link_code(db, args.mediator_code, args.hours)
+            _print_link_code(db, args.mediator_code, args.hours)
         elif args.command == "add-desk-user":
             _add_desk_user(db, args.username, args.role, args.name, args.organisation)
         elif args.command == "add-organisation":

@@ -1,5 +1,5 @@
 """What happens to appointments when their mediator or point goes: the appointments
-ahead, handing them over through the booking engine (booking.reassign), withdrawing
+ahead, handing them over through the booking engine (engine.reassign), withdrawing
 pushes a mediator should no longer get, and the account given to the admin."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.admin.checks import ACTIVE_STATUSES
 from court.store.schema import Appointment, OutboxMessage, OutboxStatus, RecipientType
 from court.core.timeutil import format_local
@@ -68,14 +68,14 @@ def future_appointments(session: Session, now: dt.datetime, *, mediator_id: Opti
 
 def reassign_all(session: Session, appts: Sequence[Appointment], *, actor: str, reason: str,
                  now: dt.datetime) -> list[HandOver]:
-    """Each appointment to a colleague (booking.reassign), else back to the resident to rebook."""
+    """Each appointment to a colleague (engine.reassign), else back to the resident to rebook."""
     out = []
     for appt in appts:
-        appt = booking.get_appointment(session, appt.id, lock=True)
+        appt = engine.get_appointment(session, appt.id, lock=True)
         if appt.status not in ACTIVE_STATUSES:  # cancelled or declined meanwhile: nothing to hand over
             continue
         reference, time = appt.case.reference, format_local(appt.starts_at)
-        result = booking.reassign(session, appt.id, actor=actor, reason=reason, now=now)
+        result = engine.reassign(session, appt.id, actor=actor, reason=reason, now=now)
         if result.reassigned is not None:
             out.append(HandOver(reference, time, "reassigned", result.reassigned.mediator.name,
                                 result.reassigned.service_point.name))

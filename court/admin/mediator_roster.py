@@ -8,7 +8,7 @@ from typing import Iterable, Optional, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.mediation import mediators
+from court.mediation import linking
 from court.records import journal
 from court.hotline.desk import DeskUser
 from court.core.errors import NotFound, ValidationError
@@ -252,7 +252,7 @@ def _leave(session: Session, user: DeskUser, mediator_id: int, *, status: Mediat
     revoked = 0
     if status == MediatorStatus.RETIRED:
         # Unused link codes stop working; the chat id stays so the bot still knows the chat was theirs.
-        revoked = mediators.revoke_link_codes(session, mediator.id, now=now)
+        revoked = linking.revoke_link_codes(session, mediator.id, now=now)
     after = _mediator_snapshot(mediator) | {"reason": logged_reason(reason), "pushes_withdrawn": silenced}
     if retired_on is not None:
         after |= {"retired_on": retired_on.isoformat(), "link_codes_revoked": revoked}
@@ -299,17 +299,19 @@ def reinstate_mediator(session: Session, user: DeskUser, mediator_id: int, *, re
     return mediator
 
 
-def issue_link_code(session: Session, user: DeskUser, mediator_id: int, now: dt.datetime) -> str:
-    """A one-time Telegram link code ("XXXX-XXXX") to show the admin once; only its hash is kept."""
+def request_link_code(session: Session, user: DeskUser, mediator_id: int, now: dt.datetime) -> str:
+    """The admin's action on the desk: checks the user is an admin and has linking.issue_link_code
+    issue a one-time Telegram link code ("XXXX-XXXX") in their name, so the audit log records who
+    asked. The code is shown to the admin once; only its hash is kept."""
     actor = require_admin(user)
     mediator = session.get(Mediator, mediator_id)
     if mediator is None:
         raise NotFound("没有找到这位调解员。")
-    return mediators.issue_link_code(session, mediator.code, actor=actor, now=check_now(now))
+    return linking.issue_link_code(session, mediator.code, actor=actor, now=check_now(now))
 
 
 def unlink_telegram(session: Session, user: DeskUser, mediator_id: int, now: dt.datetime) -> bool:
     """Detach the mediator's Telegram chat (e.g. a lost phone, or a retired mediator's account reused)."""
     actor = require_admin(user)
     check_now(now)
-    return mediators.unlink(session, mediator_id, actor=actor)
+    return linking.unlink(session, mediator_id, actor=actor)

@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from court.booking import engine as booking
+from court.booking import engine, slots
 from court.records import journal
 from court.hotline.desk import DeskUser
 from court.core.errors import InvalidCoordinates, OutsideHeihe, ValidationError
@@ -162,7 +162,7 @@ def move_point(session: Session, user: DeskUser, point_id: int, *, address: obje
     change = Change(point.id)
     ahead: dict[int, list[str]] = {}  # mediator -> times of their appointments here
     for appt in future_appointments(session, now, point_ids=[point.id]):
-        appt = booking.renew_reminders(session, appt.id, actor=actor, now=now)
+        appt = engine.renew_reminders(session, appt.id, actor=actor, now=now)
         ahead.setdefault(appt.mediator_id, []).append(format_local(appt.starts_at))
         resident_id = appt.case.resident_id
         if resident_id is None or appt.case.resident.anonymised_at is not None:
@@ -182,7 +182,7 @@ def move_point(session: Session, user: DeskUser, point_id: int, *, address: obje
 
 def _free_at(session: Session, point: ServicePoint, appt: Appointment, now: dt.datetime) -> bool:
     day = to_local(appt.starts_at).date()
-    return any(s.starts_at == appt.starts_at for s in booking.free_slots(
+    return any(s.starts_at == appt.starts_at for s in slots.free_slots(
         session, point.id, day, day, dispute_type=appt.case.dispute_type, now=now, ignore_appointment=appt.id))
 
 
@@ -214,11 +214,11 @@ def close_point(session: Session, user: DeskUser, point_id: int, *, reason: obje
     for appt in future_appointments(session, now, point_ids=[point.id]):
         reference, time = appt.case.reference, format_local(appt.starts_at)
         target = None
-        if appt.starts_at >= now + booking.LEAD_TIME:
+        if appt.starts_at >= now + slots.LEAD_TIME:
             target = next((p for _, p in nearby if _free_at(session, p, appt, now)), None)
         if target is not None:
-            moved = booking.reschedule(session, appt.id, starts_at=appt.starts_at, point_id=target.id, actor=actor,
-                                       now=now)
+            moved = engine.reschedule(session, appt.id, starts_at=appt.starts_at, point_id=target.id, actor=actor,
+                                      now=now)
             change.handed_over.append(HandOver(reference, time, "moved", moved.mediator.name, target.name))
         else:
             change.handed_over += reassign_all(session, [appt], actor=actor, reason=reason, now=now)

@@ -18,7 +18,7 @@ from typing import Optional
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.records import journal
 from court.store.schema import Appointment, AppointmentStatus, OutboxMessage, RecipientType
 
@@ -96,13 +96,13 @@ def overdue(session: Session, *, now: dt.datetime) -> list[int]:
 
 def expire(session: Session, appointment_id: int, *, now: dt.datetime) -> Optional[Lapsed]:
     """Alert the desk and hand one unanswered appointment over; None if it was answered meanwhile."""
-    appt = booking.get_appointment(session, appointment_id, lock=True)
+    appt = engine.get_appointment(session, appointment_id, lock=True)
     if appt.status not in _WAITING or appt.responded_at is not None or appt.starts_at <= now \
             or deadline(pushed_at(session, appt), appt.starts_at) > now:
         return None
     mediator_id, reference = appt.mediator_id, appt.case.reference
     _alert(session, appt, now)
-    result = booking.lapse(session, appt.id, actor=ACTOR, reason=LAPSED_NOTE, now=now,
-                           exclude=_lapsed_before(session, appt))
+    result = engine.lapse(session, appt.id, actor=ACTOR, reason=LAPSED_NOTE, now=now,
+                          exclude=_lapsed_before(session, appt))
     return Lapsed(appointment_id=appointment_id, reference=reference, mediator_id=mediator_id,
                   reassigned_to=result.reassigned.mediator_id if result.reassigned is not None else None)

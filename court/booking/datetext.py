@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional
 
-from court.booking import engine as booking
+from court.booking import slots
 from court.core.errors import DateNotUnderstood, PastTime, ValidationError
 from court.core.settings import LOCAL_TZ
 
@@ -211,7 +211,7 @@ def _is_past(when: WhenRange, now: dt.datetime) -> bool:
 
 
 def _too_far(when: WhenRange, now: dt.datetime) -> bool:
-    return when.start > now + dt.timedelta(days=booking.HORIZON_DAYS)
+    return when.start > now + dt.timedelta(days=slots.HORIZON_DAYS)
 
 
 def _md(moment: dt.datetime) -> str:
@@ -252,7 +252,7 @@ def parse_when(text: str, now: dt.datetime) -> WhenRange:
             raise PastTime(_past_message(cleaned, when))
         when = later
     if _too_far(when, now_local):
-        limit = now_local + dt.timedelta(days=booking.HORIZON_DAYS)
+        limit = now_local + dt.timedelta(days=slots.HORIZON_DAYS)
         raise ValidationError(
-            f"只能预约{booking.HORIZON_DAYS}天以内的时间（最晚到{_md(limit)}），请选一个近一点的日期。")
+            f"只能预约{slots.HORIZON_DAYS}天以内的时间（最晚到{_md(limit)}），请选一个近一点的日期。")
     return when

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 from sqlalchemy.orm import Session
 
-from court.booking import engine as booking
+from court.booking import slots
 from court.core import clock
 from court.records import workcalendar
 from court.core.errors import ValidationError
@@ -36,7 +36,7 @@ class SlotOffer:
         return f"{self.time} {self.point_name.replace('调解工作服务点', '')} {self.mediator}"
 
 
-def encode_slot(slot: booking.Slot) -> str:
+def encode_slot(slot: slots.Slot) -> str:
     return f"S.{slot.service_point_id}.{slot.mediator_id}.{int(slot.starts_at.timestamp())}"
 
 
@@ -61,13 +61,13 @@ def offer(session: Session, *, lat: float, lng: float, dispute_type: Optional[st
         raise ValidationError(workcalendar.unconfirmed_notice(calendar, wanted, today))
     offers: list[SlotOffer] = []
     for rank, (point, distance, _) in enumerate(
-        booking.nearest_points(session, lat, lng, limit=points, dispute_type=dispute_type, now=now, exclude=exclude)
+        slots.nearest_points(session, lat, lng, limit=points, dispute_type=dispute_type, now=now, exclude=exclude)
     ):
-        slots = booking.earliest_slots(session, point.id, dispute_type=dispute_type, count=first if rank == 0 else others,
-                                       now=now, after=after)
+        earliest = slots.earliest_slots(session, point.id, dispute_type=dispute_type,
+                                        count=first if rank == 0 else others, now=now, after=after)
         offers += [SlotOffer(encode_slot(x), point.name, point.address, distance, format_local(x.starts_at),
-                             x.mediator_name) for x in slots]
-    if not offers and not calendar.is_confirmed(wanted + dt.timedelta(days=booking.SEARCH_DAYS)):
+                             x.mediator_name) for x in earliest]
+    if not offers and not calendar.is_confirmed(wanted + dt.timedelta(days=slots.SEARCH_DAYS)):
         # Nothing in the confirmed days left before an unpublished year: say why, not "no times".
         raise ValidationError(workcalendar.unconfirmed_notice(
             calendar, calendar.confirmed_until(wanted) + dt.timedelta(days=1), today))
@@ -81,7 +81,7 @@ def describe(session: Session, token: str, *, now: Optional[dt.datetime] = None)
     if point is None or not point.active:
         raise ValidationError("这个服务点已停止服务，请重新选择。")
     day = to_local(starts_at).date()
-    free = [x for x in booking.free_slots(session, point_id, day, day, mediator_id=mediator_id, now=now)
+    free = [x for x in slots.free_slots(session, point_id, day, day, mediator_id=mediator_id, now=now)
             if x.starts_at == starts_at]
     if not free:
         raise ValidationError("这个时段已经没有了，请重新选一个。")

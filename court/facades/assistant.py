@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court.booking import engine as booking, offers
+from court.booking import engine, offers
 from court.core import clock
 from court.hotline import desk, handoffs
 from court.records import cases, journal, residents, workcalendar
@@ -98,8 +98,8 @@ class AssistantFacade:
                 recommended_channel=guidance.card(dispute_type).first_channel[:200])
             if place_code and case.place_id is None:
                 case.place_id = self.place_by_code(place_code).id
-            appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                                actor=journal.chat_actor(conversation_id), now=now)
+            appt = engine.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
+                               actor=journal.chat_actor(conversation_id), now=now)
             return card(appt)
 
     @staticmethod
@@ -154,8 +154,8 @@ class AssistantFacade:
         case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
-            booking.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
-                           now=now, tell_resident=not self._own_chat(appt, conversation_id))
+            engine.cancel(s, appt.id, actor=journal.chat_actor(conversation_id), reason="当事人通过助手取消",
+                          now=now, tell_resident=not self._own_chat(appt, conversation_id))
             return card(appt)
 
     def reschedule(self, reference: str, phone: str, token: str, *, conversation_id: str,
@@ -164,9 +164,9 @@ class AssistantFacade:
         case_id = self._checked(reference, phone, conversation_id, now)
         with self.db.transaction() as s:
             appt = self._latest(s, case_id)
-            moved = booking.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
-                                       actor=journal.chat_actor(conversation_id), now=now,
-                                       tell_resident=not self._own_chat(appt, conversation_id))
+            moved = engine.reschedule(s, appt.id, starts_at=starts_at, point_id=point_id,
+                                      actor=journal.chat_actor(conversation_id), now=now,
+                                      tell_resident=not self._own_chat(appt, conversation_id))
             return card(moved)
 
     def point_location(self, reference: str, phone: str, *, conversation_id: str,

@@ -8,10 +8,10 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from court.booking import acceptance, engine as booking
+from court.booking import acceptance, engine
 from court.core import clock
 from court.hotline import desk, handoffs, support_requests
-from court.mediation import delegation, mediators, party_sms
+from court.mediation import agenda, delegation, linking, outcomes, party_sms
 from court.messaging import buttons as chat_buttons, conversations, inbox, outbox, sms
 from court.records import erasure, journal, retention, workcalendar
 from court.store.schema import OutcomeResult, RecipientType
@@ -26,7 +26,7 @@ from court.store.db import Database
 __all__ = ["MessengerFacade", "Delivery", "PendingMessage", "ErasureReport", "TranscriptJob", "OUTCOME_CHOICES",
            "NOT_LINKED", "NOT_ACTIVE"]
 
-OUTCOME_CHOICES = tuple(mediators.OUTCOME_LABELS.items())
+OUTCOME_CHOICES = tuple(outcomes.OUTCOME_LABELS.items())
 NOT_LINKED = "您还没有绑定调解员身份。请向法院工作人员索取绑定码，然后发送：/link 绑定码"
 NOT_ACTIVE = "您的调解员身份已停用或已退出，不再接收预约。如有疑问请联系法院工作人员。"
 
@@ -183,18 +183,18 @@ class MessengerFacade:
         """Link a chat to the mediator the code was issued for; returns their name."""
         now = self.now()
         with self.db.transaction() as s:
-            mediator = mediators.redeem_link_code(s, code, chat_id, now=now)
+            mediator = linking.redeem_link_code(s, code, chat_id, now=now)
             delegation.replay_unlinked_offers(s, mediator.id, now=now)  # 委派 offers pushed before the link
             return mediator.name
 
     def is_mediator(self, chat_id: int) -> bool:
         with self.db.reader() as s:
-            return mediators.by_chat(s, chat_id) is not None
+            return linking.by_chat(s, chat_id) is not None
 
     @staticmethod
     def _not_a_mediator(session: Any, chat_id: int) -> str:
         # A suspended or retired mediator keeps the chat link: tell them why nothing works.
-        return NOT_ACTIVE if mediators.former_by_chat(session, chat_id) is not None else NOT_LINKED
+        return NOT_ACTIVE if linking.former_by_chat(session, chat_id) is not None else NOT_LINKED
 
     def not_a_mediator(self, chat_id: int) -> str:
         """What to tell a chat that is not an active mediator's."""
@@ -202,7 +202,7 @@ class MessengerFacade:
             return self._not_a_mediator(s, chat_id)
 
     def _mediator_id(self, session: Any, chat_id: int) -> int:
-        mediator = mediators.by_chat(session, chat_id)
+        mediator = linking.by_chat(session, chat_id)
         if mediator is None:
             raise NotFound(self._not_a_mediator(session, chat_id))
         return mediator.id
@@ -216,12 +216,12 @@ class MessengerFacade:
         this mediator's answer, to be offered with 接受 / 拒绝."""
         now = self.now()
         with self.db.reader() as s:
-            mediator = mediators.by_chat(s, chat_id)
+            mediator = linking.by_chat(s, chat_id)
             if mediator is None:
                 return self._not_a_mediator(s, chat_id), []
-            items = mediators.agenda(s, mediator.id, start=to_local(now).date(), days=days, now=now)
-            text, waiting = mediators.render_agenda(items, title), mediators.awaiting_answer(items, now=now)
-        shown = waiting[:mediators.MAX_ANSWER_PROMPTS]
+            items = agenda.agenda(s, mediator.id, start=to_local(now).date(), days=days, now=now)
+            text, waiting = agenda.render_agenda(items, title), agenda.awaiting_answer(items, now=now)
+        shown = waiting[:agenda.MAX_ANSWER_PROMPTS]
         if len(waiting) > len(shown):
             text += f"\n\n下面先列出{len(shown)}个待确认的预约，处理后再发一次命令查看其余{len(waiting) - len(shown)}个。"
         return text, shown
@@ -229,16 +229,16 @@ class MessengerFacade:
     def accept(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
-            first = booking.accept(s, appointment_id, mediator_id=mediator_id, now=self.now())
-            name, phone = mediators.contact_for(s, appointment_id, mediator_id)
+            first = engine.accept(s, appointment_id, mediator_id=mediator_id, now=self.now())
+            name, phone = agenda.contact_for(s, appointment_id, mediator_id)
             head = "已接受，当事人会收到通知。" if first else "您已经接受过这个预约了。"
             return f"{head}\n当事人：{name}  电话：{phone}\n请按时接待；结束后发送 /outcome 案件编号 登记结果。"
 
     def decline(self, chat_id: int, appointment_id: int) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
-            result = booking.decline(s, appointment_id, mediator_id=mediator_id, reason="调解员在Telegram拒绝",
-                                     now=self.now())
+            result = engine.decline(s, appointment_id, mediator_id=mediator_id, reason="调解员在Telegram拒绝",
+                                    now=self.now())
             if result.reassigned is not None:
                 return f"已拒绝。这个预约已改派给{result.reassigned.mediator.name}调解员，当事人会收到通知。"
             return "已拒绝。同一时间没有其他调解员有空，已通知当事人另选时间。"
@@ -248,7 +248,7 @@ class MessengerFacade:
         with self.db.reader() as s:
             if delegation.by_reference(s, reference) is not None:
                 return delegation.outcome_question(s, self._mediator_id(s, chat_id), reference)
-            case, _ = mediators.outcome_target(s, self._mediator_id(s, chat_id), reference, self.now())
+            case, _ = outcomes.outcome_target(s, self._mediator_id(s, chat_id), reference, self.now())
             return f"案件 {case.reference} 的调解结果是？"
 
     def record_outcome(self, chat_id: int, reference: str, result: str) -> str:
@@ -262,10 +262,10 @@ class MessengerFacade:
                 if outcome.result in (OutcomeResult.FAILED.value, OutcomeResult.NO_SHOW.value):
                     return (f"已登记：{ref} 调解不成，已退回法院转立案。"
                             + ("" if note.strip() else f"\n如需补充说明，发送 /session {ref} 说明内容。"))
-                return f"已登记：{ref} {mediators.OUTCOME_LABELS[outcome.result]}。"
-            outcome = mediators.record_outcome(s, mediator_id, reference, mediators.parse_outcome(result),
-                                               now=self.now())
-            return f"已登记：{ref} {mediators.OUTCOME_LABELS[outcome.result]}。"
+                return f"已登记：{ref} {outcomes.OUTCOME_LABELS[outcome.result]}。"
+            outcome = outcomes.record_outcome(s, mediator_id, reference, outcomes.parse_outcome(result),
+                                              now=self.now())
+            return f"已登记：{ref} {outcomes.OUTCOME_LABELS[outcome.result]}。"
 
     # --- delegated cases (委派调解) ----------------------------------------------
 

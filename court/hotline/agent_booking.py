@@ -13,7 +13,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.booking import engine as booking, offers as slot_offers
+from court.booking import engine, offers as slot_offers
 from court.hotline import desk
 from court.messaging import outbox
 from court.records import cases, journal, residents
@@ -143,8 +143,8 @@ def book(session: Session, handoff_id: int, user: desk.DeskUser, *, token: str, 
     resident = _resident_for_booking(session, handoff, resident, consent, now)
     residents.set_contact(session, resident, name=name or None, phone=phone)
     case = _case_for_booking(session, handoff, resident, dispute, text, user)
-    appt = booking.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                        actor=user.actor, now=now)
+    appt = engine.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
+                       actor=user.actor, now=now)
     result = card(appt)
     desk.push_chat(session, handoff, "agent_booked", f"handoff:{handoff.id}:booked:{appt.id}", now,
                    agent=user.display_name, **_payload(result))
@@ -160,7 +160,7 @@ def _payload(c: AppointmentCard) -> dict[str, object]:
 
 def _own_appointment(session: Session, handoff: Handoff, appointment_id: int) -> Appointment:
     _, resident, _ = desk.context(session, handoff)
-    appt = booking.get_appointment(session, appointment_id, lock=True)
+    appt = engine.get_appointment(session, appointment_id, lock=True)
     if resident is None or appt.case.resident_id != resident.id:
         raise PermissionDenied("这个预约不属于当前对话的居民。")
     return appt
@@ -172,8 +172,8 @@ def move(session: Session, handoff_id: int, user: desk.DeskUser, appointment_id:
     handoff = desk.taken_by(session, handoff_id, user)
     point_id, _, starts_at = decode_slot(token)
     _own_appointment(session, handoff, appointment_id)
-    moved = booking.reschedule(session, appointment_id, starts_at=starts_at, point_id=point_id, actor=user.actor,
-                               now=now)
+    moved = engine.reschedule(session, appointment_id, starts_at=starts_at, point_id=point_id, actor=user.actor,
+                              now=now)
     journal.audit(session, at=now, actor=user.actor, action="handoff.move", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": moved.id})
     return card(moved)
@@ -185,7 +185,7 @@ def cancel(session: Session, handoff_id: int, user: desk.DeskUser, appointment_i
     handoff = desk.taken_by(session, handoff_id, user)
     why = clean_text(reason, limit=CANCEL_REASON_LIMIT, field="取消原因", fold_width=False)
     _own_appointment(session, handoff, appointment_id)
-    cancelled = booking.cancel(session, appointment_id, actor=user.actor, reason=f"12368坐席代为取消：{why}", now=now)
+    cancelled = engine.cancel(session, appointment_id, actor=user.actor, reason=f"12368坐席代为取消：{why}", now=now)
     journal.audit(session, at=now, actor=user.actor, action="handoff.cancel", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": cancelled.id})
     return card(cancelled)

@@ -16,7 +16,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.booking import engine as booking, offers as slot_offers
+from court.booking import engine, offers as slot_offers
 from court.hotline import desk
 from court.records import journal
 from court.reference import guidance
@@ -123,8 +123,8 @@ def book(session: Session, reference: object, user: desk.DeskUser, *, token: str
         raise ConsentRequired("请先在电话中向来电人读出时间和地点并征得同意，再勾选“来电人已同意这次预约”。")
     point_id, mediator_id, starts_at = decode_slot(token)
     case = _case(session, reference, user, lock=True)
-    appt = booking.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
-                        actor=user.actor, now=now)
+    appt = engine.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
+                       actor=user.actor, now=now)
     expires = min(max(appt.starts_at - now, LINK_TTL_MIN), LINK_TTL_MAX)
     token_out = desk.issue_intake_link(session, case, user, expires_at=now + expires, action="intake.link_for_booking",
                                        now=now)

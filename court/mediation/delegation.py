@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from court.mediation import mediators, party_sms
+from court.mediation import agenda, outcomes, party_sms
 from court.messaging import conversations
 from court.records import cases, journal
 from court.core.errors import NotFound, PermissionDenied, ValidationError
@@ -253,7 +253,7 @@ def _card(delegation: Delegation, point: Optional[ServicePoint] = None) -> dict:
         "reference": case.reference,
         "dispute_type": case.dispute_type,
         # No phone number reaches the mediator before 接受, not even one typed into the summary.
-        "summary": mask_text((case.summary or "")[:mediators.SUMMARY_CHARS]),
+        "summary": mask_text((case.summary or "")[:agenda.SUMMARY_CHARS]),
         "amount": amount_text(delegation.amount_cents),
         "court": delegation.court.name,
         "judge": delegation.judge,
@@ -493,7 +493,7 @@ def outcome_question(session: Session, mediator_id: int, reference: str) -> str:
 def record_outcome(session: Session, mediator_id: int, reference: str, result: OutcomeResult | str, *,
                    note: Optional[str] = None, now: dt.datetime) -> Outcome:
     """How the delegated mediation ended: an agreement (to 司法确认 when asked) or back to the court."""
-    outcome_result = mediators.parse_outcome(result)
+    outcome_result = outcomes.parse_outcome(result)
     text = clean_text(note, limit=NOTE_LIMIT, field="结果说明", fold_width=False) if note and note.strip() else None
     delegation = _mine_open(session, mediator_id, reference)
     case = session.execute(select(Case).where(Case.id == delegation.case_id).with_for_update()

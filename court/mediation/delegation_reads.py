@@ -16,7 +16,7 @@ from court.reference import guidance
 from court.hotline.desk import DeskUser
 from court.core.errors import NotFound
 from court.core.privacy import mask_name, mask_phone
-from court.mediation.mediators import OUTCOME_LABELS
+from court.mediation.outcomes import OUTCOME_LABELS
 from court.store.schema import (OPEN_DELEGATION_STATUSES, Case, Court, Delegation, Outcome, OutboxMessage, OutboxStatus,
                                 Place, RecipientType)
 from court.core.timeutil import format_local

@@ -21,7 +21,7 @@ from typing import Optional
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.core import clock
 from court.mediation import agreements
 from court.messaging import conversations, webchat
@@ -98,7 +98,7 @@ def _erase_resident(session: Session, resident, *, now: dt.datetime) -> int:  # 
                                                 Appointment.starts_at > now)
     ).scalars().all()
     for appointment_id in upcoming:
-        booking.cancel(session, appointment_id, actor=actor, reason="当事人申请删除个人信息", now=now)
+        engine.cancel(session, appointment_id, actor=actor, reason="当事人申请删除个人信息", now=now)
     theirs = (OutboxMessage.recipient_type == RecipientType.RESIDENT.value, OutboxMessage.recipient_id == resident.id)
     session.execute(update(OutboxMessage).where(*theirs, OutboxMessage.status == OutboxStatus.PENDING.value)
                     .values(status=OutboxStatus.CANCELLED.value).execution_options(synchronize_session=False))

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.notifications import ACCEPT, DECLINE, REBOOK, RENDERERS, UnknownTemplate, render
-from court.booking import engine as booking
-from court.mediation import mediators
+from court.booking import engine
+from court.mediation import outcomes
 from court.store.schema import OutboxMessage, RecipientType
 from tests.factories import NOW, local, new_case, shared_slot
 
@@ -23,16 +23,16 @@ def test_every_push_of_a_busy_appointment_life_renders(db):
     with db.transaction() as s:
         sp, start = shared_slot(s, TUESDAY)
         case = new_case(s, "labor")
-        appt = booking.book(s, case, point_id=sp.id, starts_at=start, actor="test", now=NOW)
-        declined = booking.decline(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
+        appt = engine.book(s, case, point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        declined = engine.decline(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
         new = declined.reassigned
-        booking.accept(s, new.id, mediator_id=new.mediator_id, now=NOW)
-        moved = booking.reschedule(s, new.id, starts_at=start + dt.timedelta(days=1), actor="test", now=NOW)
-        booking.cancel(s, moved.id, actor="test", now=NOW)
-        other = booking.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 15, 30), actor="test", now=NOW)
-        booking.accept(s, other.id, mediator_id=other.mediator_id, now=NOW)
-        mediators.record_outcome(s, other.mediator_id, other.case.reference, "agreement_needs_confirmation",
-                                 now=other.starts_at + dt.timedelta(hours=1))
+        engine.accept(s, new.id, mediator_id=new.mediator_id, now=NOW)
+        moved = engine.reschedule(s, new.id, starts_at=start + dt.timedelta(days=1), actor="test", now=NOW)
+        engine.cancel(s, moved.id, actor="test", now=NOW)
+        other = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 15, 30), actor="test", now=NOW)
+        engine.accept(s, other.id, mediator_id=other.mediator_id, now=NOW)
+        outcomes.record_outcome(s, other.mediator_id, other.case.reference, "agreement_needs_confirmation",
+                                now=other.starts_at + dt.timedelta(hours=1))
         phone = case.resident.phone
         seen = set()
         for row in _rows(s):

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from court import admin as management
-from court.booking import engine as booking
+from court.booking import engine
 from court.core import clock
 from court.hotline import desk, support_requests
 from court.store.schema import Appointment, AuditEntry, Mediator, OutboxMessage, ServicePoint
@@ -204,8 +204,8 @@ def test_retiring_through_the_form(app, db) -> None:
     with db.transaction() as s:
         sp = single_mediator_point(s)
         owner = sp.mediators[0].id
-        booking.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30),
-                     actor="bot", now=NOW)
+        engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30),
+                    actor="bot", now=NOW)
     client = _login(app)
     detail = f"/admin/mediators/{owner}"
     future = _post(client, f"{detail}/retire", {"retired_on": "2027-01-01", "reason": "任期届满", "confirm": "y"},
@@ -263,7 +263,7 @@ def test_points_are_listed_opened_moved_and_closed_through_the_forms(app, db) ->
 
     # A point with an appointment ahead: moving it tells the resident.
     with db.transaction() as s:
-        booking.book(s, new_case(s), point_id=sp_id, starts_at=local(THURSDAY, 9, 30), actor="bot", now=NOW)
+        engine.book(s, new_case(s), point_id=sp_id, starts_at=local(THURSDAY, 9, 30), actor="bot", now=NOW)
     target = f"/admin/points/{sp_id}"
     moved = _post(client, f"{target}/move", {"place": str(place_id), "address": "花园街道新政务中心", "lat": "50.25",
                                              "lng": "127.53"}, token_from=target, follow_redirects=True)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from court.booking import engine as booking
+from court.booking import slots
 from court.records import workcalendar
 from court.store.schema import AuditEntry, CalendarDay
 from tests.desk.test_admin_pages import _csrf, _login, _post, app  # noqa: F401 - the fixture
@@ -51,8 +51,8 @@ def test_the_warning_shows_from_december_until_the_year_is_published(app, db, mo
         assert actors == {"desk:zhou"}
         sp = point(s, "SP-231102101")
         now = local(dt.date(2027, 1, 25), 9)
-        assert booking.free_slots(s, sp.id, dt.date(2027, 2, 8), dt.date(2027, 2, 8), now=now) == []
-        assert booking.free_slots(s, sp.id, dt.date(2027, 2, 14), dt.date(2027, 2, 14), now=now)
+        assert slots.free_slots(s, sp.id, dt.date(2027, 2, 8), dt.date(2027, 2, 8), now=now) == []
+        assert slots.free_slots(s, sp.id, dt.date(2027, 2, 14), dt.date(2027, 2, 14), now=now)
 
 
 def test_bad_entries_are_answered_in_chinese_and_nothing_is_written(app, db):  # noqa: F811

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from court.booking import engine as booking
+from court.booking import engine
 from tests.desk.test_admin_pages import _csrf, _login, _text, app  # noqa: F401 - the app fixture
 from tests.factories import NOW, new_case, shared_slot
 
@@ -13,7 +13,7 @@ WEDNESDAY = dt.date(2026, 12, 2)
 def _booked(db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         sp, start = shared_slot(s, WEDNESDAY)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
         m = appt.mediator
         return appt.case.reference, m.id, m.name, m.code, m.phone, sp.name
 

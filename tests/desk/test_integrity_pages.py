@@ -8,15 +8,14 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.core import clock
 from court.hotline import desk
-from court.mediation import mediators
+from court.mediation import outcomes
 from court.oversight import integrity
 from court.store.schema import AuditEntry
 from desk.app import create_app
-from tests.court.booking.test_engine import TUESDAY
-from tests.factories import NOW, local, new_case, single_mediator_point
+from tests.factories import NOW, TUESDAY, local, new_case, single_mediator_point
 
 PASSWORD = "correct horse 12368"
 PERIOD = {"start": "2026-11-01", "end": "2026-12-31"}
@@ -31,10 +30,10 @@ def app(db):  # type: ignore[no-untyped-def]
             desk.create_user(s, username, PASSWORD, display_name=username, role=role, now=clock.now())
         # A success recorded five minutes into the meeting: one fast_outcome finding.
         start = local(TUESDAY, 9, 30)
-        appt = booking.book(s, new_case(s), point_id=single_mediator_point(s).id, starts_at=start, actor="bot",
-                            now=NOW)
-        mediators.record_outcome(s, appt.mediator_id, appt.case.reference, "success",
-                                 now=start + dt.timedelta(minutes=5))
+        appt = engine.book(s, new_case(s), point_id=single_mediator_point(s).id, starts_at=start, actor="bot",
+                           now=NOW)
+        outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, "success",
+                                now=start + dt.timedelta(minutes=5))
     return app
 
 

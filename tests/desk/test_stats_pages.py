@@ -9,7 +9,7 @@ import re
 import openpyxl
 import pytest
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.core import clock
 from court.hotline import desk
 from court.oversight import stats
@@ -32,7 +32,7 @@ def app(db):  # type: ignore[no-untyped-def]
         for dispute in ("labor", "labor", "neighbor"):
             new_case(s, dispute)
         booked = new_case(s, "family")
-        booking.book(s, booked, point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        engine.book(s, booked, point_id=sp.id, starts_at=start, actor="test", now=NOW)
     return app
 
 

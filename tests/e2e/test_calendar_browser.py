@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court.booking import engine as booking
+from court.booking import slots
 from court.hotline import desk
 from court.records import workcalendar
 from court.seeding.seed import seed
@@ -89,5 +89,5 @@ def test_an_admin_enters_and_publishes_next_year(browser, desk_url, calendar_db)
         assert s.execute(select(AuditEntry.actor).where(AuditEntry.action == "calendar.publish")).scalar_one() \
             == "desk:admin.zhou"
         sp = s.execute(select(ServicePoint).where(ServicePoint.code == "SP-231102101")).scalar_one()
-        first = booking.earliest_slots(s, sp.id, now=local(dt.date(2027, 2, 4), 17), count=1)[0]
+        first = slots.earliest_slots(s, sp.id, now=local(dt.date(2027, 2, 4), 17), count=1)[0]
         assert to_local(first.starts_at).date() == dt.date(2027, 2, 14)

@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court.mediation import delegation, mediators
+from court.mediation import delegation, linking
 from court.records import residents
 from court.core.clock import FileClock
 from court.store.schema import Court, Delegation, OutboxMessage, ServicePoint
@@ -59,7 +59,7 @@ def _point_and_mediator(s):  # type: ignore[no-untyped-def]
 def _link(telegram, db):  # type: ignore[no-untyped-def]
     """The mediator's chat, linked with /link before the push (a push needs the chat)."""
     with db.transaction() as s:
-        code = mediators.issue_link_code(s, _point_and_mediator(s)[1].code, actor="test")
+        code = linking.issue_link_code(s, _point_and_mediator(s)[1].code, actor="test")
     user = telegram.user(next(_ids), first_name="调解员")
     mark = user.mark()
     user.command("link", payload=code)

@@ -71,7 +71,7 @@ def test_a_dropped_connection_and_a_flood_limit_on_a_reply_lose_nothing(telegram
 
 
 def test_a_booking_before_the_mediator_links_reaches_them_at_the_link_and_can_be_accepted(telegram, stack_db):
-    from court.mediation import mediators
+    from court.mediation import linking
     from court.store.schema import Place
     from tests.e2e.test_telegram import book_by_chat
 
@@ -86,7 +86,7 @@ def test_a_booking_before_the_mediator_links_reaches_them_at_the_link_and_can_be
         assert mediator.telegram_chat_id is None  # nobody to push to yet
         code_of = mediator.code
     with stack_db.transaction() as s:
-        code = mediators.issue_link_code(s, code_of, actor="test")
+        code = linking.issue_link_code(s, code_of, actor="test")
     person = telegram.user(880001, first_name="调解员")
     mark = person.mark()
     person.command("link", payload=code)

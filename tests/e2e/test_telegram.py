@@ -8,8 +8,8 @@ import time
 
 from sqlalchemy import func, select
 
-from court.booking import engine as booking
-from court.mediation import mediators
+from court.booking import engine, slots
+from court.mediation import linking
 from court.records import cases, residents
 from court.store.schema import (
     Appointment,
@@ -69,8 +69,8 @@ def xigangzi(db) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 def link_point_mediators(telegram, db, lat: float, lng: float) -> dict[int, object]:  # type: ignore[no-untyped-def]
     """Link every mediator of the point nearest to (lat, lng); returns FakeUsers by mediator id."""
     with db.transaction() as s:
-        point, _, _ = booking.nearest_points(s, lat, lng, limit=1, now=NOW)[0]
-        codes = {m.id: mediators.issue_link_code(s, m.code, actor="test") for m in point.mediators
+        point, _, _ = slots.nearest_points(s, lat, lng, limit=1, now=NOW)[0]
+        codes = {m.id: linking.issue_link_code(s, m.code, actor="test") for m in point.mediators
                  if m.telegram_chat_id is None}
     users = {}
     for mediator_id, code in codes.items():
@@ -151,7 +151,7 @@ def linked(telegram, db, mediator_ids) -> dict[int, object]:  # type: ignore[no-
         if mediator_id in _team:
             continue
         with db.transaction() as s:
-            code = mediators.issue_link_code(s, s.get(Mediator, mediator_id).code, actor="test")
+            code = linking.issue_link_code(s, s.get(Mediator, mediator_id).code, actor="test")
         user = telegram.user(next(_ids), first_name="调解员")
         mark = user.mark()
         user.command("link", payload=code)
@@ -174,7 +174,7 @@ def book_direct(db, telegram_user_id: int, telegram=None, *, day: dt.date = TUES
             case.resident.telegram_user_id = telegram_user_id
         else:
             case = cases.open_case(s, dispute_type="neighbor", summary="楼上漏水，协商不成", actor="test", resident=known)
-        appt = booking.book(s, case, point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        appt = engine.book(s, case, point_id=sp.id, starts_at=start, actor="test", now=NOW)
         return appt.id, appt.mediator_id, case.reference
 
 
@@ -298,8 +298,8 @@ def test_typed_slash_text_never_fills_slots(telegram, stack):
     assert eventually(lambda: bool(seen_by_rasa()))
     time.sleep(1)
     assert seen_by_rasa()[-1]["text"].startswith("／")  # arrived as text, not as an intent payload
-    slots = stack.tracker(f"tg-{me.id}")["slots"]
-    assert slots["phone"] is None and slots["name"] != "张三"
+    filled = stack.tracker(f"tg-{me.id}")["slots"]
+    assert filled["phone"] is None and filled["name"] != "张三"
 
 
 def test_media_oversize_and_floods_get_clear_answers(telegram):

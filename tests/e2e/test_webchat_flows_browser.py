@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from court.booking import engine as booking, offers as slot_offers
+from court.booking import engine, offers as slot_offers
 from court.hotline import desk
 from court.records import residents
 from court.booking.offers import decode_slot
@@ -29,8 +29,8 @@ def _booked(db, phone_number: str) -> tuple[str, int]:
         residents.set_contact(s, resident, name="王桂芝", phone=phone_number)
         from court.records import cases
         case = cases.open_case(s, dispute_type="neighbor", summary="楼上漏水", actor="test", resident=resident)
-        appt = booking.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id, actor="test",
-                            now=NOW)
+        appt = engine.book(s, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id, actor="test",
+                           now=NOW)
         return case.reference, appt.id
 
 

@@ -67,7 +67,7 @@ def scorecards(session: Session, *, county_id: Optional[int], start: dt.date, en
 
     - offered: appointments given to them that were created in the period (any status);
     - accepted / declined: of those, the ones they answered with accept (answered, not
-      declined) or decline. Declines are read from the appointments: booking.decline leaves
+      declined) or decline. Declines are read from the appointments: engine.decline leaves
       the declined row with the decliner and its own status, and books any reassignment as
       a new row for the colleague, so each decline stays with the one who made it;
     - unanswered: offers never answered whose meeting time has come (held or not);

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from court import admin
-from court.booking import engine as booking
+from court.booking import engine
 from court.core.errors import ValidationError
 from court.store.schema import Mediator
 from tests.factories import NOW, new_case, shared_slot
@@ -17,9 +17,9 @@ WEDNESDAY = dt.date(2026, 12, 2)
 def test_by_case_reference_the_mediator_who_has_it_and_the_one_who_had_it(db):
     with db.transaction() as s:
         sp, start = shared_slot(s, WEDNESDAY)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
         first, reference = appt.mediator_id, appt.case.reference
-        second = booking.decline(s, appt.id, mediator_id=first, now=NOW).reassigned.mediator_id
+        second = engine.decline(s, appt.id, mediator_id=first, now=NOW).reassigned.mediator_id
     with db.reader() as s:
         for typed in (reference, reference.lower(), f" {reference.replace('-', '－')} ", reference.replace("-", "")):
             found = admin.find_mediators(s, typed, now=NOW)
@@ -57,7 +57,7 @@ def test_the_cli_finds_by_reference_name_and_point_with_masked_phones(db, monkey
 
     with db.transaction() as s:
         sp, start = shared_slot(s, WEDNESDAY)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="test", now=NOW)
         reference, owner = appt.case.reference, appt.mediator
         name, code, phone, point_name = owner.name, owner.code, owner.phone, sp.name
     monkeypatch.setenv("DATABASE_URL", db.url)

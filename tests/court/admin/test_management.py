@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from bot.notifications import render
 from court import admin as management
-from court.booking import engine as booking
-from court.mediation import mediators
+from court.booking import engine, slots
+from court.mediation import linking
 from court.hotline.desk import DeskUser
 from court.core.errors import InvalidName, InvalidPhone, LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.reference.places import haversine_km
@@ -48,14 +48,14 @@ def _book_with_colleague(session, n=2):
     days = [TUESDAY + dt.timedelta(days=k) for k in range(7)]
     for sp in session.execute(select(ServicePoint).order_by(ServicePoint.id)).scalars():
         by_start: dict[dt.datetime, set[int]] = {}
-        for slot in booking.free_slots(session, sp.id, days[0], days[-1], now=NOW):
+        for slot in slots.free_slots(session, sp.id, days[0], days[-1], now=NOW):
             by_start.setdefault(slot.starts_at, set()).add(slot.mediator_id)
         shared = [(t, ids) for t, ids in sorted(by_start.items()) if len(ids) >= 2]
         for owner in sorted({m for _, ids in shared for m in ids}):
             times = [t for t, ids in shared if owner in ids]
             if len(times) >= n:
-                return sp, owner, [booking.book(session, new_case(session), point_id=sp.id, starts_at=t,
-                                                mediator_id=owner, actor="test", now=NOW) for t in times[:n]]
+                return sp, owner, [engine.book(session, new_case(session), point_id=sp.id, starts_at=t,
+                                               mediator_id=owner, actor="test", now=NOW) for t in times[:n]]
     raise AssertionError("no mediator shares enough free times with a colleague")
 
 
@@ -78,8 +78,8 @@ def test_appoint_creates_a_bookable_mediator_with_a_roster_like_code(db):
         [entry] = _audits(s, "mediator.appoint")
         assert entry.actor == "desk:admin.zhou" and entry.entity_id == mediator_id
         assert PHONE not in json.dumps(entry.after, ensure_ascii=False) and "王小红" not in json.dumps(entry.after)
-        slots = booking.free_slots(s, sp.id, TUESDAY, TUESDAY, mediator_id=mediator_id, now=NOW)
-        assert slots and slots[0].starts_at == local(TUESDAY, 8, 30)
+        free = slots.free_slots(s, sp.id, TUESDAY, TUESDAY, mediator_id=mediator_id, now=NOW)
+        assert free and free[0].starts_at == local(TUESDAY, 8, 30)
 
 
 @pytest.mark.parametrize("change, error, message", [
@@ -155,7 +155,7 @@ def test_non_admins_are_refused_everything(db, user):
         lambda s: management.suspend_mediator(s, user, mediator_id, reason="测试", now=NOW),
         lambda s: management.retire_mediator(s, user, mediator_id, reason="测试", retired_on=TUESDAY, now=NOW),
         lambda s: management.reinstate_mediator(s, user, mediator_id, reason="测试", now=NOW),
-        lambda s: management.issue_link_code(s, user, mediator_id, NOW),
+        lambda s: management.request_link_code(s, user, mediator_id, NOW),
         lambda s: management.unlink_telegram(s, user, mediator_id, NOW),
         lambda s: management.open_point(s, user, name="新服务点", place_id=sp.place_id, address="某路1号", lat=50.2,
                                         lng=127.5, court_id=None, hours=HOURS, slot_minutes=60, now=NOW),
@@ -209,14 +209,14 @@ def test_suspending_hands_each_future_appointment_to_a_free_colleague(db):
         assert suspension.after["status"] == "suspended" and "139****2378" in suspension.after["reason"]
         assert "13945612378" not in json.dumps(suspension.after, ensure_ascii=False)
         assert len(_audits(s, "appointment.withdraw")) == 2 and len(_audits(s, "appointment.reassign")) == 2
-        assert all(slot.mediator_id != owner for slot in booking.free_slots(s, sp.id, TUESDAY, WEDNESDAY, now=later))
+        assert all(slot.mediator_id != owner for slot in slots.free_slots(s, sp.id, TUESDAY, WEDNESDAY, now=later))
 
 
 def test_a_failure_midway_leaves_everything_as_it_was(db, monkeypatch):
     with db.transaction() as s:
         _, owner, appts = _book_with_colleague(s, n=2)
         before = counts(s)
-    real, calls = booking.reassign, []
+    real, calls = engine.reassign, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -224,7 +224,7 @@ def test_a_failure_midway_leaves_everything_as_it_was(db, monkeypatch):
             raise RuntimeError("database went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(booking, "reassign", flaky)
+    monkeypatch.setattr(engine, "reassign", flaky)
     with pytest.raises(RuntimeError):
         with db.transaction() as s:
             management.suspend_mediator(s, ADMIN, owner, reason="测试中途失败", now=NOW)
@@ -239,7 +239,7 @@ def test_a_failure_midway_leaves_everything_as_it_was(db, monkeypatch):
 def test_without_a_free_colleague_the_resident_is_offered_other_times(db):
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
         appt_id, owner, resident_id = appt.id, appt.mediator_id, appt.case.resident_id
     with db.transaction() as s:
         change = management.suspend_mediator(s, ADMIN, owner, reason="长期病假", now=NOW)
@@ -260,7 +260,7 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
     with db.transaction() as s:
         sp, owner, appts = _book_with_colleague(s, n=1)
         s.get(Mediator, owner).telegram_chat_id = 880001
-        unused = management.issue_link_code(s, ADMIN, owner, NOW)
+        unused = management.request_link_code(s, ADMIN, owner, NOW)
     with pytest.raises(ValidationError, match="晚于今天"):
         with db.transaction() as s:
             management.retire_mediator(s, ADMIN, owner, reason="任期届满", retired_on=WEDNESDAY, now=NOW)
@@ -270,7 +270,7 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
     with db.reader() as s:
         m = s.get(Mediator, owner)
         assert m.status == "retired" and m.retired_on == NOW.date()
-        assert mediators.by_chat(s, 880001) is None  # /today, accept, decline: not a mediator any more
+        assert linking.by_chat(s, 880001) is None  # /today, accept, decline: not a mediator any more
         assert all(link.revoked_at is not None for link in
                    s.execute(select(LinkCode).where(LinkCode.mediator_id == owner)).scalars())
         # Their appointment_new and reminders are withdrawn; only the hand-over notice goes out.
@@ -280,9 +280,9 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
         assert entry.after["link_codes_revoked"] == 1 and entry.after["retired_on"] == NOW.date().isoformat()
     with pytest.raises(LinkCodeInvalid):
         with db.transaction() as s:
-            mediators.redeem_link_code(s, unused, 880002, now=NOW)
+            linking.redeem_link_code(s, unused, 880002, now=NOW)
     for refused in (
-        lambda s: management.issue_link_code(s, ADMIN, owner, NOW),
+        lambda s: management.request_link_code(s, ADMIN, owner, NOW),
         lambda s: management.reinstate_mediator(s, ADMIN, owner, reason="返聘", now=NOW),
         lambda s: management.suspend_mediator(s, ADMIN, owner, reason="再停一次", now=NOW),
         lambda s: management.update_assignment(s, ADMIN, owner, points=[sp.id], dispute_types=["labor"], now=NOW),
@@ -292,8 +292,8 @@ def test_retiring_revokes_the_telegram_link_and_silences_the_chat(db):
                 refused(s)
     # New bookings at the point never reach the retired mediator.
     with db.transaction() as s:
-        for slot in booking.earliest_slots(s, sp.id, count=3, now=NOW):
-            booked = booking.book(s, new_case(s), point_id=sp.id, starts_at=slot.starts_at, actor="bot", now=NOW)
+        for slot in slots.earliest_slots(s, sp.id, count=3, now=NOW):
+            booked = engine.book(s, new_case(s), point_id=sp.id, starts_at=slot.starts_at, actor="bot", now=NOW)
             assert booked.mediator_id != owner
     # The admin may still free the chat for another mediator's use.
     with db.transaction() as s:
@@ -308,7 +308,7 @@ def test_reinstating_a_suspended_mediator_makes_them_bookable_again(db):
         owner = sp.mediators[0].id
         management.suspend_mediator(s, ADMIN, owner, reason="培训期间", now=NOW)
     with db.reader() as s:
-        assert booking.free_slots(s, sp.id, TUESDAY, TUESDAY, now=NOW) == []
+        assert slots.free_slots(s, sp.id, TUESDAY, TUESDAY, now=NOW) == []
     with pytest.raises(ValidationError, match="已经停用"):
         with db.transaction() as s:
             management.suspend_mediator(s, ADMIN, owner, reason="再停一次", now=NOW)
@@ -319,7 +319,7 @@ def test_reinstating_a_suspended_mediator_makes_them_bookable_again(db):
             management.reinstate_mediator(s, ADMIN, owner, reason="再恢复一次", now=NOW)
     with db.reader() as s:
         assert s.get(Mediator, owner).status == "active"
-        assert booking.free_slots(s, sp.id, TUESDAY, TUESDAY, now=NOW)
+        assert slots.free_slots(s, sp.id, TUESDAY, TUESDAY, now=NOW)
         assert [e.after["reason"] for e in _audits(s, "mediator.reinstate")] == ["培训结束"]
 
 
@@ -348,15 +348,15 @@ def test_two_admins_suspending_one_mediator_at_once_agree(db):
 def test_a_booking_racing_a_suspension_never_leaves_the_suspended_mediator_an_appointment(db):
     with db.transaction() as s:
         sp, owner, [first] = _book_with_colleague(s, n=1)
-        times = [slot.starts_at for slot in booking.free_slots(s, sp.id, TUESDAY, WEDNESDAY, mediator_id=owner,
+        times = [slot.starts_at for slot in slots.free_slots(s, sp.id, TUESDAY, WEDNESDAY, mediator_id=owner,
                                                                 now=NOW)][:3]
         cases = [new_case(s).id for _ in times]
 
     def attempt(i: int):
         with db.transaction() as s:
             if i < len(times):  # residents booking this mediator while the admin suspends them
-                return booking.book(s, s.get(Case, cases[i]), point_id=sp.id, starts_at=times[i], mediator_id=owner,
-                                    actor="bot", now=NOW).id
+                return engine.book(s, s.get(Case, cases[i]), point_id=sp.id, starts_at=times[i], mediator_id=owner,
+                                   actor="bot", now=NOW).id
             return len(management.suspend_mediator(s, ADMIN, owner, reason="并发测试", now=NOW).handed_over)
 
     outcomes = race(len(times) + 1, attempt)
@@ -393,7 +393,7 @@ def test_taking_a_point_away_hands_over_its_appointments_only(db):
         assert s.get(Appointment, appt.id).status == "cancelled"
         [entry] = [e for e in _audits(s, "mediator.assign") if e.after["points"] == [other.id]]
         assert entry.before["points"] == sorted([sp.id, other.id]) and entry.after["dispute_types"] == ["labor"]
-        assert booking.free_slots(s, other.id, TUESDAY, TUESDAY, mediator_id=owner, now=NOW)
+        assert slots.free_slots(s, other.id, TUESDAY, TUESDAY, mediator_id=owner, now=NOW)
 
 
 # --- service points ------------------------------------------------------------------
@@ -422,7 +422,7 @@ def test_opening_a_point_validates_and_gives_a_roster_like_code(db):
 def test_moving_a_point_tells_residents_with_appointments_ahead_the_new_address(db):
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        past, ahead = (booking.book(s, new_case(s), point_id=sp.id, starts_at=local(day, 9, 30), actor="bot", now=NOW)
+        past, ahead = (engine.book(s, new_case(s), point_id=sp.id, starts_at=local(day, 9, 30), actor="bot", now=NOW)
                        for day in (TUESDAY, dt.date(2026, 12, 3)))
         resident = ahead.case.resident_id
         old_address = sp.address
@@ -470,9 +470,9 @@ def _pair_with_common_slot(session):
                              .order_by(ServicePoint.id)).scalars().all()
     for sp in points:
         near = sorted((haversine_km(sp.lat, sp.lng, p.lat, p.lng), p.id, p) for p in points if p.id != sp.id)
-        mine = {s.starts_at for s in booking.free_slots(session, sp.id, TUESDAY, TUESDAY, now=NOW)}
+        mine = {s.starts_at for s in slots.free_slots(session, sp.id, TUESDAY, TUESDAY, now=NOW)}
         for distance, _, other in near[:1]:
-            theirs = {s.starts_at for s in booking.free_slots(session, other.id, TUESDAY, TUESDAY, now=NOW)}
+            theirs = {s.starts_at for s in slots.free_slots(session, other.id, TUESDAY, TUESDAY, now=NOW)}
             if distance <= management.MOVE_RADIUS_KM and mine & theirs:
                 return sp, other, min(mine & theirs)
     raise AssertionError("no two neighbouring points share a free time")
@@ -481,7 +481,7 @@ def _pair_with_common_slot(session):
 def test_closing_a_point_moves_appointments_to_the_nearest_point_with_a_free_slot(db):
     with db.transaction() as s:
         sp, neighbour, start = _pair_with_common_slot(s)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
         appt_id, resident = appt.id, appt.case.resident_id
         members = [m.id for m in sp.mediators]
     with db.transaction() as s:
@@ -501,8 +501,8 @@ def test_closing_a_point_moves_appointments_to_the_nearest_point_with_a_free_slo
         assert entry.before["active"] is True and entry.after["active"] is False
         assert entry.after["reason"] == "村委会办公楼拆除"
         with pytest.raises(NotFound):
-            booking.free_slots(s, sp.id, TUESDAY, TUESDAY, now=NOW)
-        assert all(p.id != sp.id for p, _, _ in booking.nearest_points(s, sp.lat, sp.lng, limit=5, now=NOW))
+            slots.free_slots(s, sp.id, TUESDAY, TUESDAY, now=NOW)
+        assert all(p.id != sp.id for p, _, _ in slots.nearest_points(s, sp.lat, sp.lng, limit=5, now=NOW))
     with pytest.raises(ValidationError, match="已经撤销"):
         with db.transaction() as s:
             management.close_point(s, ADMIN, sp.id, reason="再撤一次", now=NOW)
@@ -512,7 +512,7 @@ def test_closing_a_point_with_nowhere_near_to_go_reoffers_the_resident(db, monke
     monkeypatch.setattr(management.service_points, "MOVE_RADIUS_KM", -1.0)  # no point is near enough
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot", now=NOW)
         appt_id, owner, name = appt.id, appt.mediator_id, appt.mediator.name
     with db.transaction() as s:
         change = management.close_point(s, ADMIN, sp.id, reason="撤并", now=NOW)
@@ -532,14 +532,14 @@ def test_closing_a_point_with_nowhere_near_to_go_reoffers_the_resident(db, monke
 def test_a_link_code_from_the_desk_links_the_mediator_once(db):
     with db.transaction() as s:
         mediator_id = single_mediator_point(s).mediators[0].id
-        first = management.issue_link_code(s, ADMIN, mediator_id, NOW)
-        second = management.issue_link_code(s, ADMIN, mediator_id, NOW)
+        first = management.request_link_code(s, ADMIN, mediator_id, NOW)
+        second = management.request_link_code(s, ADMIN, mediator_id, NOW)
     assert first != second and len(second) == 9
     with pytest.raises(LinkCodeInvalid, match="作废"):
         with db.transaction() as s:
-            mediators.redeem_link_code(s, first, 770001, now=NOW)
+            linking.redeem_link_code(s, first, 770001, now=NOW)
     with db.transaction() as s:
-        assert mediators.redeem_link_code(s, second, 770001, now=NOW).id == mediator_id
+        assert linking.redeem_link_code(s, second, 770001, now=NOW).id == mediator_id
     with db.reader() as s:
         issued = _audits(s, "mediator.link_code_issued")
         assert [e.actor for e in issued] == ["desk:admin.zhou"] * 2
@@ -600,7 +600,7 @@ def test_leave_hands_over_the_appointments_on_those_days_and_keeps_the_note_off_
         for appt_id in ids:
             expected = "cancelled" if appt_id in on_leave else "booked"
             assert s.get(Appointment, appt_id).status == expected
-        assert all(slot.mediator_id != owner for slot in booking.free_slots(s, sp.id, first_day, first_day, now=NOW))
+        assert all(slot.mediator_id != owner for slot in slots.free_slots(s, sp.id, first_day, first_day, now=NOW))
         [entry] = _audits(s, "mediator.leave")
         assert entry.after == {"starts_on": first_day.isoformat(), "ends_on": first_day.isoformat(), "kind": "training"}
         assert management.mediator_detail(s, owner, now=NOW).leave == [f"{first_day:%Y-%m-%d} 至 {first_day:%Y-%m-%d} 培训"]

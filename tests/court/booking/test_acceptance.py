@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from court.booking import acceptance, engine as booking
+from court.booking import acceptance, engine, slots
 from court.hotline import delivery_alerts
 from court.facades.messenger import MessengerFacade
 from court.oversight.stats import mediator_scores
@@ -45,7 +45,7 @@ def test_an_unanswered_appointment_alerts_the_desk_and_goes_to_a_colleague_once(
     clock = _Clock(NOW)
     with db.transaction() as s:
         sp, start = shared_slot(s, FRIDAY)
-        appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
+        appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=start, actor="bot", now=NOW)
         appt_id, owner, resident_id = appt.id, appt.mediator_id, appt.case.resident_id
     desk = MessengerFacade(db, now=clock)
     clock.at = NOW + dt.timedelta(hours=23, minutes=59)
@@ -80,11 +80,11 @@ def test_an_accepted_appointment_never_lapses_and_a_late_one_lapses_before_its_s
     clock = _Clock(NOW)
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        accepted = booking.book(s, new_case(s), point_id=sp.id, starts_at=local(FRIDAY, 9, 30), actor="bot", now=NOW)
-        booking.accept(s, accepted.id, mediator_id=accepted.mediator_id, now=NOW)
-        later = [slot for slot in booking.free_slots(s, sp.id, NOW.date(), NOW.date(), now=NOW)
+        accepted = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(FRIDAY, 9, 30), actor="bot", now=NOW)
+        engine.accept(s, accepted.id, mediator_id=accepted.mediator_id, now=NOW)
+        later = [slot for slot in slots.free_slots(s, sp.id, NOW.date(), NOW.date(), now=NOW)
                  if slot.starts_at >= NOW + dt.timedelta(hours=3)][0]
-        today = booking.book(s, new_case(s), point_id=sp.id, starts_at=later.starts_at, actor="bot", now=NOW)
+        today = engine.book(s, new_case(s), point_id=sp.id, starts_at=later.starts_at, actor="bot", now=NOW)
         accepted_id, today_id, start = accepted.id, today.id, today.starts_at
     desk = MessengerFacade(db, now=clock)
     clock.at = start - dt.timedelta(minutes=61)

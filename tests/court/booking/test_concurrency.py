@@ -7,12 +7,11 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from court.booking import engine as booking
+from court.booking import engine, slots
 from court.core.errors import SlotTaken, ValidationError
 from court.store.schema import Appointment, AuditEntry, Case
-from tests.factories import NOW, local, new_case, single_mediator_point
+from tests.factories import NOW, TUESDAY, local, new_case, single_mediator_point
 from tests.races import race
-from tests.court.booking.test_engine import TUESDAY
 
 ATTEMPTS = 50
 
@@ -39,7 +38,7 @@ def test_fifty_concurrent_bookings_of_one_slot(db):
         cases_before = s.execute(select(func.count()).select_from(Case)).scalar_one()
 
     def attempt(s, i):
-        booking.book(s, new_case(s), point_id=sp_id, starts_at=start, actor=f"resident:{i}", now=NOW)
+        engine.book(s, new_case(s), point_id=sp_id, starts_at=start, actor=f"resident:{i}", now=NOW)
 
     outcomes = _race(db, attempt)
     assert outcomes == Counter({"ok": 1, SlotTaken.__name__: ATTEMPTS - 1})
@@ -54,15 +53,15 @@ def test_fifty_concurrent_reschedules_into_one_slot(db):
     target = local(TUESDAY, 15, 30)
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        slots = booking.free_slots(s, sp.id, TUESDAY, TUESDAY.replace(day=TUESDAY.day + 20), now=NOW)
-        slots = [x for x in slots if x.starts_at != target][:ATTEMPTS]
-        assert len(slots) == ATTEMPTS
-        ids = [booking.book(s, new_case(s), point_id=sp.id, starts_at=x.starts_at, actor="bot", now=NOW).id
-               for x in slots]
-        mediator_id = slots[0].mediator_id
+        free = slots.free_slots(s, sp.id, TUESDAY, TUESDAY.replace(day=TUESDAY.day + 20), now=NOW)
+        free = [x for x in free if x.starts_at != target][:ATTEMPTS]
+        assert len(free) == ATTEMPTS
+        ids = [engine.book(s, new_case(s), point_id=sp.id, starts_at=x.starts_at, actor="bot", now=NOW).id
+               for x in free]
+        mediator_id = free[0].mediator_id
 
     def attempt(s, i):
-        booking.reschedule(s, ids[i], starts_at=target, actor="resident", now=NOW)
+        engine.reschedule(s, ids[i], starts_at=target, actor="resident", now=NOW)
 
     outcomes = _race(db, attempt)
     assert outcomes == Counter({"ok": 1, SlotTaken.__name__: ATTEMPTS - 1})
@@ -75,11 +74,11 @@ def test_fifty_concurrent_reschedules_into_one_slot(db):
 def test_fifty_concurrent_cancellations_cancel_once(db):
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        appt_id = booking.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot",
-                               now=NOW).id
+        appt_id = engine.book(s, new_case(s), point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="bot",
+                              now=NOW).id
 
     def attempt(s, i):
-        booking.cancel(s, appt_id, actor=f"resident:{i}", now=NOW)
+        engine.cancel(s, appt_id, actor=f"resident:{i}", now=NOW)
 
     outcomes = _race(db, attempt)
     assert outcomes == Counter({"ok": 1, ValidationError.__name__: ATTEMPTS - 1})

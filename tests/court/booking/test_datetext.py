@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from court.booking import engine as booking
+from court.booking import slots
 from court.booking.datetext import WhenRange, parse_when
 from court.core.errors import DateNotUnderstood, PastTime, ValidationError
 from court.core.settings import LOCAL_TZ, REPO_ROOT
@@ -135,14 +135,14 @@ def test_this_morning_is_not_past_before_noon():
 
 
 def test_horizon():
-    limit = SUNDAY + dt.timedelta(days=booking.HORIZON_DAYS)
+    limit = SUNDAY + dt.timedelta(days=slots.HORIZON_DAYS)
     assert limit.date() == dt.date(2027, 1, 28)
     assert parse_when("1月28日", SUNDAY) == whole_day(1, 28, year=2027)
     for text in ["1月29日", "2027年3月1日", "明年五月一号"]:
         with pytest.raises(ValidationError) as err:
             parse_when(text, SUNDAY)
         assert not isinstance(err.value, (PastTime, DateNotUnderstood)), text
-        assert f"{booking.HORIZON_DAYS}天以内" in err.value.message
+        assert f"{slots.HORIZON_DAYS}天以内" in err.value.message
         assert "1月28日" in err.value.message
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.records import journal
 from court.core.errors import LookupPaused, NotFound
 from court.facades.assistant import AssistantFacade
@@ -23,8 +23,8 @@ def test_wrong_phones_pause_a_reference_and_every_failure_is_audited(db):
     court = AssistantFacade(db)
     with db.transaction() as s:
         case = new_case(s)
-        booking.book(s, case, point_id=single_mediator_point(s).id, starts_at=local(dt.date(2026, 12, 1), 9, 30),
-                     actor="test", now=NOW)
+        engine.book(s, case, point_id=single_mediator_point(s).id, starts_at=local(dt.date(2026, 12, 1), 9, 30),
+                    actor="test", now=NOW)
         reference, phone = case.reference, case.resident.phone
     for _ in range(4):
         with pytest.raises(NotFound):

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.hotline import desk, agent_booking, handoffs
 from court.records import cases, residents
 from court.core.errors import (ConsentRequired, InvalidPhone, PermissionDenied, PlaceAmbiguous, PlaceNotFound,
@@ -157,7 +157,7 @@ def test_moving_and_cancelling_only_the_residents_own_appointments(db):
     with db.transaction() as s:
         stranger = new_case(s)
         sp, mediator, start = decode_slot(offers[3].token)
-        theirs = booking.book(s, stranger, point_id=sp, starts_at=start, mediator_id=mediator, actor="test", now=NOW).id
+        theirs = engine.book(s, stranger, point_id=sp, starts_at=start, mediator_id=mediator, actor="test", now=NOW).id
     with pytest.raises(PermissionDenied), db.transaction() as s:
         agent_booking.move(s, hid, li, theirs, token=offers[4].token, now=NOW)
     with pytest.raises(PermissionDenied), db.transaction() as s:
@@ -170,7 +170,7 @@ def test_moving_and_cancelling_only_the_residents_own_appointments(db):
         cancelled = agent_booking.cancel(s, hid, li, card.appointment_id, reason="居民来电说已和解", now=NOW)
     assert not cancelled.active
     with db.reader() as s:
-        appt = booking.get_appointment(s, card.appointment_id)
+        appt = engine.get_appointment(s, card.appointment_id)
         assert appt.status == AppointmentStatus.CANCELLED.value and "已和解" in appt.note
         resident_pushes = {r.template for r in _rows(s, OutboxMessage, recipient_type=RecipientType.RESIDENT.value)}
         assert {"appointment_rescheduled", "appointment_cancelled"} <= resident_pushes

@@ -247,14 +247,14 @@ def test_without_an_sms_sender_the_desk_is_asked_to_phone_the_party(db):
 
 
 def test_an_offer_to_a_mediator_not_linked_yet_is_pushed_again_at_the_link(db):
-    from court.mediation import mediators
+    from court.mediation import linking
     from court.messaging import outbox
 
     with db.transaction() as s:
         d = new_delegation(s)
         mediator = d.case.mediator
         assert mediator.telegram_chat_id is None
-        code = mediators.issue_link_code(s, mediator.code, actor="test")
+        code = linking.issue_link_code(s, mediator.code, actor="test")
         candidate = next(c for c in delegation.propose(s, place_id=d.case.place_id, dispute_type="debt", now=NOW, limit=50)
                          if c.mediator_id == mediator.id)
         assert candidate.linked is False

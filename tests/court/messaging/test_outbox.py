@@ -5,12 +5,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from court.booking import engine as booking
+from court.booking import engine, slots
 from court.messaging import outbox
 from court.records import journal
 from court.store.schema import AuditEntry, Mediator, OutboxMessage, RecipientType, Resident
-from tests.court.booking.test_engine import TUESDAY
-from tests.factories import NOW, local, new_case, single_mediator_point
+from tests.factories import NOW, TUESDAY, local, new_case, single_mediator_point
 
 START = local(TUESDAY, 9, 30)
 DAY_BEFORE = START - dt.timedelta(hours=24)
@@ -21,13 +20,13 @@ RESIDENT_CHAT = 8_000_000_001
 def _book(s, *, start=START, sp=None, mediator_chat=MEDIATOR_CHAT, resident_chat=RESIDENT_CHAT, accept=False):
     sp = sp or single_mediator_point(s)
     case = new_case(s)
-    appt = booking.book(s, case, point_id=sp.id, starts_at=start, actor="bot", now=NOW)
+    appt = engine.book(s, case, point_id=sp.id, starts_at=start, actor="bot", now=NOW)
     if mediator_chat is not None:
         appt.mediator.telegram_chat_id = mediator_chat
     if resident_chat is not None:
         case.resident.telegram_user_id = resident_chat
     if accept:
-        booking.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
+        engine.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
     s.flush()
     return appt
 
@@ -113,8 +112,8 @@ def test_lease_expiry_reclaims_after_a_crash(db):
 def test_concurrent_claimers_never_get_the_same_row(db):
     with db.transaction() as s:
         sp = single_mediator_point(s)
-        slots = booking.free_slots(s, sp.id, TUESDAY, TUESDAY + dt.timedelta(days=14), now=NOW)[:10]
-        for i, slot in enumerate(slots):
+        free = slots.free_slots(s, sp.id, TUESDAY, TUESDAY + dt.timedelta(days=14), now=NOW)[:10]
+        for i, slot in enumerate(free):
             _book(s, start=slot.starts_at, sp=sp, resident_chat=RESIDENT_CHAT + i)
         expected = {m.id for m in _rows(s, status="pending")}
     assert len(expected) == 50  # per booking: one new-appointment push, four reminders
@@ -253,7 +252,7 @@ def test_blocked_recipient_is_flagged_pushes_failed_and_court_alerted_once(db):
         assert (entry.actor, entry.entity_type, entry.entity_id) == ("bot:outbox", "resident", resident_id)
     # New pushes to a blocked recipient fail at claim time, without a send.
     with db.transaction() as s:
-        booking.reschedule(s, appt_id, starts_at=START + dt.timedelta(hours=4), actor="resident", now=NOW)
+        engine.reschedule(s, appt_id, starts_at=START + dt.timedelta(hours=4), actor="resident", now=NOW)
     claimed = outbox.claim_due(db, now=NOW)
     assert {d.recipient_type for d in claimed} == {"mediator"}
     with db.reader() as s:
@@ -267,7 +266,7 @@ def test_blocked_recipient_is_flagged_pushes_failed_and_court_alerted_once(db):
     with db.transaction() as s:
         assert s.get(Resident, resident_id).telegram_blocked_at is None
         assert s.execute(select(AuditEntry).where(AuditEntry.action == "recipient.unblocked")).scalars().one()
-        booking.cancel(s, appt_id, actor="resident", now=NOW)
+        engine.cancel(s, appt_id, actor="resident", now=NOW)
     claimed = outbox.claim_due(db, now=NOW)
     assert ("appointment_cancelled", "resident", RESIDENT_CHAT) in {(d.template, d.recipient_type, d.chat_id)
                                                                     for d in claimed}

@@ -7,14 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from court.booking import engine as booking
-from court.mediation import mediators
+from court.booking import engine, slots
+from court.mediation import outcomes
 from court.oversight import integrity
 from court.records import cases, journal, residents
 from court.core.errors import ValidationError
 from court.store.schema import AuditEntry, Case, Mediator, Outcome
-from tests.court.booking.test_engine import TUESDAY
-from tests.factories import NOW, local, mediators_of, new_case, shared_slot, single_mediator_point
+from tests.factories import NOW, TUESDAY, local, mediators_of, new_case, shared_slot, single_mediator_point
 
 START = local(TUESDAY, 9, 30)
 HOUR = dt.timedelta(hours=1)
@@ -37,7 +36,7 @@ def _of(db, rule: str, period: dict) -> list[integrity.Finding]:
 
 
 def _slot(s, point_id: int, mediator_id: int, day: dt.date) -> dt.datetime:
-    [first, *_] = booking.free_slots(s, point_id, day, day, mediator_id=mediator_id, now=NOW)
+    [first, *_] = slots.free_slots(s, point_id, day, day, mediator_id=mediator_id, now=NOW)
     return first.starts_at
 
 
@@ -46,23 +45,23 @@ def _mediate(s, point_id: int, mediator_id: int, starts: list[dt.datetime], resu
     """Book each time with this mediator and record the result ``after`` the start."""
     out = []
     for start in starts:
-        appt = booking.book(s, new_case(s), point_id=point_id, starts_at=start, mediator_id=mediator_id,
-                            actor="bot", now=NOW)
-        out.append(mediators.record_outcome(s, mediator_id, appt.case.reference, result, now=start + after))
+        appt = engine.book(s, new_case(s), point_id=point_id, starts_at=start, mediator_id=mediator_id,
+                           actor="bot", now=NOW)
+        out.append(outcomes.record_outcome(s, mediator_id, appt.case.reference, result, now=start + after))
     return out
 
 
 def _first_slots(s, point_id: int, mediator_id: int, n: int) -> list[dt.datetime]:
-    slots = booking.free_slots(s, point_id, TUESDAY, TUESDAY + dt.timedelta(days=20), mediator_id=mediator_id,
-                               now=NOW)
-    assert len(slots) >= n
-    return [slot.starts_at for slot in slots[:n]]
+    free = slots.free_slots(s, point_id, TUESDAY, TUESDAY + dt.timedelta(days=20), mediator_id=mediator_id,
+                            now=NOW)
+    assert len(free) >= n
+    return [slot.starts_at for slot in free[:n]]
 
 
 def _jc_case(s, result: str = "agreement_needs_confirmation"):
     sp = single_mediator_point(s)
-    appt = booking.book(s, new_case(s), point_id=sp.id, starts_at=START, actor="bot", now=NOW)
-    outcome = mediators.record_outcome(s, appt.mediator_id, appt.case.reference, result, now=START + HOUR)
+    appt = engine.book(s, new_case(s), point_id=sp.id, starts_at=START, actor="bot", now=NOW)
+    outcome = outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, result, now=START + HOUR)
     return appt, outcome
 
 
@@ -74,8 +73,8 @@ def _jc_on_days(db, days: list[int]) -> tuple[int, list[int]]:
         sp = single_mediator_point(s)
         [m] = mediators_of(sp)
         starts = [_slot(s, sp.id, m.id, TUESDAY + dt.timedelta(days=d)) for d in days]
-        outcomes = _mediate(s, sp.id, m.id, starts, "agreement_needs_confirmation")
-        return m.id, [o.id for o in outcomes]
+        recorded = _mediate(s, sp.id, m.id, starts, "agreement_needs_confirmation")
+        return m.id, [o.id for o in recorded]
 
 
 def test_a_burst_of_judicial_confirmations_fires(db):
@@ -142,11 +141,11 @@ def test_a_resident_with_the_mediators_phone_fires(db):
         sp = single_mediator_point(s)
         [m] = mediators_of(sp)
         own = _case_with_phone(s, m.phone)
-        booking.book(s, own, point_id=sp.id, starts_at=START, actor="bot", now=NOW)
+        engine.book(s, own, point_id=sp.id, starts_at=START, actor="bot", now=NOW)
         colleague = s.execute(select(Mediator).where(Mediator.id != m.id).order_by(Mediator.id)).scalars().first()
         other = _case_with_phone(s, colleague.phone)  # not booked: no mediator on the case yet
         near = _case_with_phone(s, m.phone[:-1] + str((int(m.phone[-1]) + 1) % 10))
-        booking.book(s, near, point_id=sp.id, starts_at=START + HOUR, actor="bot", now=NOW)
+        engine.book(s, near, point_id=sp.id, starts_at=START + HOUR, actor="bot", now=NOW)
         own_ref, other_ref, m_id, phone = own.reference, other.reference, m.id, m.phone
     found = {f.subject: f for f in _of(db, "mediator_party", _today_period())}
     assert set(found) == {f"case:{own_ref}", f"case:{other_ref}"}
@@ -166,11 +165,11 @@ def test_the_court_refuses_a_second_outcome_or_booking_after_jc(db):
         ref, owner, case_id = appt.case.reference, appt.mediator_id, appt.case_id
     with pytest.raises(ValidationError):
         with db.transaction() as s:
-            mediators.record_outcome(s, owner, ref, "success", now=START + 2 * HOUR)
+            outcomes.record_outcome(s, owner, ref, "success", now=START + 2 * HOUR)
     with pytest.raises(ValidationError):
         with db.transaction() as s:
-            booking.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
-                         starts_at=START + 2 * HOUR, actor="bot", now=NOW)
+            engine.book(s, s.get(Case, case_id), point_id=single_mediator_point(s).id,
+                        starts_at=START + 2 * HOUR, actor="bot", now=NOW)
     assert _of(db, "edit_after_jc", _wide_period()) == []
 
 
@@ -229,11 +228,11 @@ def test_closing_after_jc_or_a_no_show_before_it_does_not_fire(db):
         sp = single_mediator_point(s)
         [m] = mediators_of(sp)
         one, two, three = _first_slots(s, sp.id, m.id, 4)[1:]
-        first = booking.book(s, new_case(s), point_id=sp.id, starts_at=one, actor="bot", now=NOW)
-        mediators.record_outcome(s, m.id, first.case.reference, "no_show", now=one)
-        again = booking.book(s, first.case, point_id=sp.id, starts_at=two, actor="bot", now=one)
-        booking.reschedule(s, again.id, starts_at=three, actor="bot", now=one)
-        mediators.record_outcome(s, m.id, again.case.reference, "agreement_needs_confirmation", now=three + HOUR)
+        first = engine.book(s, new_case(s), point_id=sp.id, starts_at=one, actor="bot", now=NOW)
+        outcomes.record_outcome(s, m.id, first.case.reference, "no_show", now=one)
+        again = engine.book(s, first.case, point_id=sp.id, starts_at=two, actor="bot", now=one)
+        engine.reschedule(s, again.id, starts_at=three, actor="bot", now=one)
+        outcomes.record_outcome(s, m.id, again.case.reference, "agreement_needs_confirmation", now=three + HOUR)
         assert len(s.execute(select(Outcome).where(Outcome.case_id == first.case_id)).all()) == 2
     assert _of(db, "edit_after_jc", _wide_period()) == []
 

@@ -24,7 +24,7 @@ def _stop_here() -> None:
 def main() -> None:
     url, when, table, op, raw = sys.argv[1:6]
     args = json.loads(raw)
-    from court.mediation import mediators
+    from court.mediation import outcomes
     from court.records import erasure
     from court.facades.assistant import AssistantFacade
     from court.store.db import Database
@@ -55,8 +55,8 @@ def main() -> None:
         court.reschedule(args["reference"], args["phone"], args["token"], conversation_id=args["conversation_id"])
     elif op == "outcome":
         with db.transaction() as s:
-            mediators.record_outcome(s, args["mediator_id"], args["reference"], "success", note="双方达成协议",
-                                     now=dt.datetime.fromisoformat(args["now"]))
+            outcomes.record_outcome(s, args["mediator_id"], args["reference"], "success", note="双方达成协议",
+                                    now=dt.datetime.fromisoformat(args["now"]))
     elif op == "erase":
         with db.transaction() as s:
             erasure.erase(s, telegram_user_id=None, conversation_id=args["conversation_id"])

@@ -3,7 +3,7 @@ import json
 
 from sqlalchemy import select
 
-from court.booking import engine as booking
+from court.booking import engine
 from court.hotline import desk, handoffs
 from court.messaging import buttons as chat_buttons, inbox, outbox
 from court.records import erasure, journal, retention
@@ -26,8 +26,8 @@ def test_erasure_cancels_ahead_withdraws_pushes_and_keeps_an_anonymous_case(db):
         sp = single_mediator_point(s)
         case = new_case(s, "debt")
         case.resident.telegram_user_id, case.conversation_id = 5150, "tg-5150"
-        appt = booking.book(s, case, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
-        booking.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
+        appt = engine.book(s, case, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
+        engine.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
         chat_buttons.issue(s, chat_id=5150, buttons=[("同意", "/affirm")], now=NOW)
         inbox.receive(s, update_id=1, chat_id=5150, conversation_id="tg-5150", text="我叫王桂芝 13945612378",
                       meta={"telegram_user_id": 5150}, now=NOW)
@@ -78,7 +78,7 @@ def test_erasure_leaves_no_copy_in_pushes_handoffs_or_the_audit_log(db):
         case.summary = phone_in_summary
         case.resident.telegram_user_id, case.conversation_id = 5252, "tg-5252"
         case.resident.conversation_id = "tg-5252"
-        booking.book(s, case, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
+        engine.book(s, case, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
         handoff, _ = handoffs.request(s, "tg-5252", reason="request_human", dispute_type="neighbor")
         agent = _agent(s)
         desk.take(s, handoff.id, agent, now=NOW)
@@ -142,7 +142,7 @@ def test_retention_wipes_old_copies_and_expires_quiet_transcripts(db):
         sp = single_mediator_point(s)
         busy = new_case(s, "debt")
         busy.conversation_id = "tg-busy"
-        booking.book(s, busy, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
+        engine.book(s, busy, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
         sent = journal.enqueue(s, key="old:1", recipient_type=RecipientType.CHAT, recipient_id=None,
                                template="agent_reply", payload={"conversation_id": "tg-1", "text": "13945612378"},
                                due_at=old)

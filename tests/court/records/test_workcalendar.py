@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from court.admin import cli
-from court.booking import engine as booking, offers
+from court.booking import engine, offers, slots
 from court.records import workcalendar
 from court.core.errors import ValidationError
 from court.seeding.calendar import known_years, load_year, seed_calendar
@@ -30,8 +30,8 @@ def at(y, m, d, hh=9, mm=0):
     return local(dt.date(y, m, d), hh, mm)
 
 
-def starts(slots):
-    return sorted({to_local(x.starts_at).strftime("%m-%d %H:%M") for x in slots})
+def starts(found):
+    return sorted({to_local(x.starts_at).strftime("%m-%d %H:%M") for x in found})
 
 
 def test_the_seed_publishes_every_year_chinesecalendar_knows_with_chinese_names(db):
@@ -56,13 +56,13 @@ def test_no_slot_on_a_holiday_and_an_adjusted_sunday_opens_with_mondays_hours(db
     now = at(2027, 1, 25)
     with db.reader() as s:
         sp = point(s, XIGANGZI)
-        assert booking.free_slots(s, sp.id, dt.date(2027, 2, 5), dt.date(2027, 2, 13), now=now) == []
-        sunday = booking.free_slots(s, sp.id, dt.date(2027, 2, 14), dt.date(2027, 2, 14), now=now)
-        monday = booking.free_slots(s, sp.id, dt.date(2027, 2, 15), dt.date(2027, 2, 15), now=now)
+        assert slots.free_slots(s, sp.id, dt.date(2027, 2, 5), dt.date(2027, 2, 13), now=now) == []
+        sunday = slots.free_slots(s, sp.id, dt.date(2027, 2, 14), dt.date(2027, 2, 14), now=now)
+        monday = slots.free_slots(s, sp.id, dt.date(2027, 2, 15), dt.date(2027, 2, 15), now=now)
         assert sunday and [t[6:] for t in starts(sunday)] == [t[6:] for t in starts(monday)]
-        assert booking.free_slots(s, sp.id, dt.date(2027, 2, 21), dt.date(2027, 2, 21), now=now) == []  # a Sunday
+        assert slots.free_slots(s, sp.id, dt.date(2027, 2, 21), dt.date(2027, 2, 21), now=now) == []  # a Sunday
         # The first offer after the break is the adjusted Sunday, not the third day of the new year.
-        first = booking.earliest_slots(s, sp.id, now=at(2027, 2, 4, 17), count=1)[0]
+        first = slots.earliest_slots(s, sp.id, now=at(2027, 2, 4, 17), count=1)[0]
         assert to_local(first.starts_at).date() == dt.date(2027, 2, 14)
 
 
@@ -70,16 +70,16 @@ def test_an_unpublished_year_offers_no_date_past_the_confirmed_range(db):
     with db.reader() as s:
         sp = point(s, XIGANGZI)
         now = at(2026, 12, 28, 9)
-        assert booking.free_slots(s, sp.id, dt.date(2027, 1, 4), dt.date(2027, 1, 8), now=now) == []
-        offered = booking.earliest_slots(s, sp.id, now=now, count=50)
+        assert slots.free_slots(s, sp.id, dt.date(2027, 1, 4), dt.date(2027, 1, 8), now=now) == []
+        offered = slots.earliest_slots(s, sp.id, now=now, count=50)
         assert offered and max(to_local(x.starts_at).date() for x in offered) <= dt.date(2026, 12, 31)
         with pytest.raises(ValidationError) as refused:
             offers.offer(s, lat=sp.lat, lng=sp.lng, dispute_type="neighbor", after=at(2027, 2, 8), now=now)
         assert "2027年的节假日安排法院还没有公布" in refused.value.message
         assert "2月8日" in refused.value.message and "2026年12月31日" in refused.value.message
     with db.transaction() as s, pytest.raises(ValidationError) as refused:
-        booking.book(s, new_case(s), point_id=point(s, XIGANGZI).id, starts_at=at(2027, 1, 4, 8, 30),
-                     actor="test", now=at(2026, 12, 28, 9))
+        engine.book(s, new_case(s), point_id=point(s, XIGANGZI).id, starts_at=at(2027, 1, 4, 8, 30),
+                    actor="test", now=at(2026, 12, 28, 9))
     assert "还没有公布" in refused.value.message
 
 
@@ -96,11 +96,11 @@ def test_days_the_court_confirms_are_bookable_before_the_year_is_published(db):
         assert calendar.confirmed_until(dt.date(2026, 12, 30)) == dt.date(2026, 12, 31)  # 1 Jan is not a workday row
         sp = point(s, XIGANGZI)
         # A booking across New Year: from New Year's Eve the next times are on the confirmed 4 January.
-        offered = booking.earliest_slots(s, sp.id, now=at(2026, 12, 31, 16), count=3)
+        offered = slots.earliest_slots(s, sp.id, now=at(2026, 12, 31, 16), count=3)
         assert {to_local(x.starts_at).date() for x in offered} == {dt.date(2027, 1, 4)}
     with db.transaction() as s:
-        appt = booking.book(s, new_case(s), point_id=point(s, XIGANGZI).id, starts_at=at(2027, 1, 4, 8, 30),
-                            actor="test", now=at(2026, 12, 31, 16))
+        appt = engine.book(s, new_case(s), point_id=point(s, XIGANGZI).id, starts_at=at(2027, 1, 4, 8, 30),
+                           actor="test", now=at(2026, 12, 31, 16))
         assert appt.status == "booked"
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.handlers.resident import HELP
 from bot.notifications import render as render_push
-from court.booking import engine as booking
-from court.mediation import mediators
+from court.booking import engine
+from court.mediation import outcomes
 from court.reference import fees, guidance, legal
 from court.store.schema import OutboxMessage, RecipientType
 from tests.court.reference.test_fees import FEE_QUESTIONS
@@ -124,15 +124,15 @@ def test_every_push_a_mediation_produces_is_in_the_table(db):
         sp, start = shared_slot(s, day)
         results = ("agreement_needs_confirmation", "success", "failed", "no_show")
         for hour, result in zip((8, 9, 10, 14), results):
-            appt = booking.book(s, new_case(s, "labor"), point_id=sp.id, starts_at=local(day, hour, 30),
-                                actor="test", now=NOW)
-            booking.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
-            mediators.record_outcome(s, appt.mediator_id, appt.case.reference, result,
-                                     now=appt.starts_at + dt.timedelta(hours=1))
+            appt = engine.book(s, new_case(s, "labor"), point_id=sp.id, starts_at=local(day, hour, 30),
+                               actor="test", now=NOW)
+            engine.accept(s, appt.id, mediator_id=appt.mediator_id, now=NOW)
+            outcomes.record_outcome(s, appt.mediator_id, appt.case.reference, result,
+                                    now=appt.starts_at + dt.timedelta(hours=1))
         rows = s.execute(select(OutboxMessage).where(OutboxMessage.recipient_type != RecipientType.COURT.value)
                          ).scalars().all()
-        outcomes = [r for r in rows if r.template == "outcome_recorded"]
-        assert {r.payload["result"] for r in outcomes} == set(results)
+        told = [r for r in rows if r.template == "outcome_recorded"]
+        assert {r.payload["result"] for r in told} == set(results)
         for row in rows:
             text = render_push(row.recipient_type, row.template, row.payload).text
             assert legal.audit(text) == [], (row.template, text)
