@@ -18,7 +18,7 @@ from court.core.errors import NotFound, PermissionDenied, ValidationError
 from court.core.privacy import mask_text
 from court.core.timeutil import format_local, local_datetime
 from court.mediation.outcomes import OUTCOME_LABELS, OUTCOME_STATUSES
-from court.reference import guidance
+from court.reference import labels
 from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, Appointment, AppointmentStatus, Case, Outcome
 
 MAX_AGENDA_DAYS = 62
@@ -28,13 +28,7 @@ SUMMARY_CHARS = 80
 _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 _AGENDA_STATUSES = OUTCOME_STATUSES  # open appointments, and those ended with (or awaiting) their outcome
 
-STATUS_LABELS: dict[str, str] = {
-    AppointmentStatus.BOOKED.value: "待您确认",
-    AppointmentStatus.ACCEPTED.value: "已接受",
-    AppointmentStatus.RESCHEDULED.value: "已改期，待您确认",
-    AppointmentStatus.DONE.value: "已结束",
-    AppointmentStatus.NO_SHOW.value: "当事人未到",
-}
+STATUS_LABELS = labels.APPOINTMENT_STATUS_FOR_MEDIATORS
 
 
 @dataclass(frozen=True)
@@ -53,13 +47,6 @@ class AgendaItem:
     resident_phone: Optional[str]
     outcome: Optional[str]
     needs_outcome: bool = False  # started, still open, no outcome yet
-
-
-def _dispute_label(dispute_type: str) -> str:
-    try:
-        return guidance.card(dispute_type).label
-    except ValueError:
-        return dispute_type
 
 
 def agenda(session: Session, mediator_id: int, *, start: dt.date, days: int,
@@ -99,7 +86,7 @@ def agenda(session: Session, mediator_id: int, *, start: dt.date, days: int,
             time=format_local(appt.starts_at),
             service_point=point.name,
             address=point.address,
-            dispute_label=_dispute_label(case.dispute_type),
+            dispute_label=labels.dispute(case.dispute_type),
             # Before acceptance no phone number reaches the mediator, not even one typed into the summary.
             summary=summary if accepted else mask_text(summary),
             resident_name=resident.name if resident is not None else None,

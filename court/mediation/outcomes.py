@@ -21,7 +21,7 @@ from court.core.timeutil import to_local
 from court.core.validation import SUMMARY_LIMIT, clean_text
 from court.mediation import agreements
 from court.records import cases, journal, workcalendar
-from court.reference import guidance
+from court.reference import guidance, labels
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -37,12 +37,7 @@ _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 # The appointments an outcome can belong to: still open, or ended with one (the agenda shows the same).
 OUTCOME_STATUSES = _ACTIVE + (AppointmentStatus.DONE.value, AppointmentStatus.NO_SHOW.value)
 
-OUTCOME_LABELS: dict[str, str] = {
-    OutcomeResult.SUCCESS.value: "调解成功",
-    OutcomeResult.FAILED.value: "调解失败",
-    OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION.value: "达成协议，需司法确认",
-    OutcomeResult.NO_SHOW.value: "当事人未到",
-}
+OUTCOME_LABELS = labels.OUTCOME_RESULT
 
 
 def _outcome_key(text: object) -> str:
@@ -53,7 +48,9 @@ def _outcome_key(text: object) -> str:
 def _outcome_words() -> dict[str, OutcomeResult]:
     words = {_outcome_key(label): OutcomeResult(value) for value, label in OUTCOME_LABELS.items()}
     words.update({_outcome_key(value): OutcomeResult(value) for value in OUTCOME_LABELS})
+    # Short forms, and the labels of buttons sent before the words were unified (still in mediators' chats).
     short = {"成功": OutcomeResult.SUCCESS, "失败": OutcomeResult.FAILED, "不成功": OutcomeResult.FAILED,
+             "调解失败": OutcomeResult.FAILED, "达成协议，需司法确认": OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION,
              "司法确认": OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION,
              "需司法确认": OutcomeResult.AGREEMENT_NEEDS_CONFIRMATION,
              "未到": OutcomeResult.NO_SHOW, "未到场": OutcomeResult.NO_SHOW}

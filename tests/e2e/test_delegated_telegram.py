@@ -120,7 +120,7 @@ def test_clerk_delegates_mediator_accepts_logs_is_warned_and_returns_it_to_filin
     mark = mediator.mark()
     mediator.command("outcome", reference)
     mediator.wait_for("调解不成的案件会退回法院转立案", after=mark)
-    back = press(mediator, "调解失败", "转立案")
+    back = press(mediator, "调解不成", "转立案")
     assert reference in back["text"]
     with db.reader() as s:
         d = s.get(Delegation, d_id)

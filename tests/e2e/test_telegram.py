@@ -416,7 +416,7 @@ def test_mediator_agenda_and_outcome(telegram, stack_db, clock):
     try:
         clock.set(start + dt.timedelta(hours=1))
         say_command(mediator, "outcome", reference, "调解结果是")
-        press(mediator, "达成协议，需司法确认", "已登记")
+        press(mediator, "达成协议并申请司法确认", "已登记")
         told = me.wait_for("调解结果")
         assert "司法确认" in told["text"]
     finally:
