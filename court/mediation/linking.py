@@ -22,7 +22,7 @@ from court.core import clock
 from court.core.errors import LinkCodeInvalid, NotFound, ValidationError
 from court.messaging.outbox import NO_CHAT
 from court.records import journal
-from court.records.cases import _REF_ALPHABET
+from court.records.cases import REFERENCE_ALPHABET
 from court.store.schema import (
     Appointment,
     AppointmentStatus,
@@ -93,7 +93,7 @@ def issue_link_code(session: Session, mediator_code: str, *, actor: str, ttl: dt
         raise ValidationError(f"调解员{mediator.name}（{mediator.code}）已停用或已退休，不能发放绑定码。")
     revoked = revoke_link_codes(session, mediator.id, now=now)
     for _ in range(20):
-        code = "".join(secrets.choice(_REF_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+        code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
         if session.execute(select(LinkCode.id).where(LinkCode.code_hash == _hash(code))).first() is None:
             break
     else:  # pragma: no cover - 31^8 codes
@@ -117,7 +117,7 @@ def redeem_link_code(session: Session, code: str, chat_id: int, *, now: Optional
     """
     now = now or clock.now()
     normalised = _normalise_code(code)
-    if len(normalised) != LINK_CODE_LENGTH or any(ch not in _REF_ALPHABET for ch in normalised):
+    if len(normalised) != LINK_CODE_LENGTH or any(ch not in REFERENCE_ALPHABET for ch in normalised):
         raise LinkCodeInvalid()
     code_hash = _hash(normalised)
     found = session.execute(select(LinkCode.mediator_id).where(LinkCode.code_hash == code_hash)).first()

@@ -15,8 +15,8 @@ from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Reside
 from court.core.timeutil import to_local
 from court.core.validation import clean_text
 
-# Crockford-style alphabet: no 0/O, 1/I/L, so references survive a phone call.
-_REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# Crockford-style alphabet: no 0/O, 1/I/L, so references (and mediators' link codes) survive a phone call.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 # A reference has ~20 random bits per day: after this many wrong phones its lookups pause.
 LOOKUP_FAILURES = 5
 LOOKUP_PAUSE = dt.timedelta(hours=1)
@@ -47,7 +47,7 @@ def new_reference(session: Session, now: Optional[dt.datetime] = None) -> str:
     """HH + local date + 4 random characters, e.g. HH261129-7K3Q."""
     day = to_local(now or clock.now()).strftime("%y%m%d")
     for _ in range(20):
-        ref = f"HH{day}-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(4))
+        ref = f"HH{day}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(4))
         if session.execute(select(Case.id).where(Case.reference == ref)).first() is None:
             return ref
     raise RuntimeError("could not allocate a case reference")
