@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from court.booking import acceptance, engine as booking
 from court.core import clock
-from court.hotline import desk, handoffs, support_requests
+from court.hotline import queue, handoffs, support_requests
 from court.mediation import delegation, mediators, party_sms
 from court.messaging import buttons as chat_buttons, conversations, inbox, outbox, sms
 from court.records import erasure, journal, retention, workcalendar
@@ -115,11 +115,11 @@ class FrontDesk:
 
     def resume_done(self, handoff_id: int) -> None:
         with self.db.transaction() as s:
-            desk.resume_done(s, handoff_id, now=self.now())
+            queue.resume_done(s, handoff_id, now=self.now())
 
     def resume_failed(self, handoff_id: int) -> None:
         with self.db.transaction() as s:
-            desk.resume_failed(s, handoff_id, now=self.now())
+            queue.resume_failed(s, handoff_id, now=self.now())
 
     def inbox_due_chats(self) -> list[int]:
         with self.db.reader() as s:

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from court.hotline import desk, handoffs
+from court.hotline import accounts, intake_links, queue, handoffs
 from court.messaging import outbox
 from court.records import residents, workcalendar
 from court.core.errors import (ConsentRequired, HandoffUnavailable, IntakeLinkInvalid, NotFound, PermissionDenied,
@@ -26,9 +26,9 @@ PHONE = "13945612378"
 RACERS = 20
 
 
-def _user(db, username: str, role: str = "agent", name: str = "李敏") -> desk.DeskUser:
+def _user(db, username: str, role: str = "agent", name: str = "李敏") -> accounts.DeskUser:
     with db.transaction() as s:
-        return desk.create_user(s, username, PASSWORD, role=role, display_name=name, actor="test", now=NOW)
+        return accounts.create_user(s, username, PASSWORD, role=role, display_name=name, actor="test", now=NOW)
 
 
 def _handoff(db, conversation_id: str = "tg-501", *, dispute_type: str | None = "neighbor",
@@ -68,25 +68,25 @@ def test_create_user_hashes_the_password_and_validates(db):
         ("wang", PASSWORD, "boss", "角色"),
     ]:
         with pytest.raises(ValidationError) as err, db.transaction() as s:
-            desk.create_user(s, username, password, role=role, display_name="王芳", actor="test")
+            accounts.create_user(s, username, password, role=role, display_name="王芳", actor="test")
         assert message in err.value.message
 
 
 def test_authenticate_locks_after_five_failures_and_records_logins(db):
     li = _user(db, "li.min")
     with db.transaction() as s:
-        assert desk.authenticate(s, "nobody", PASSWORD, now=NOW) is None  # still spends a hash
-        assert desk.authenticate(s, "li.min", "wrong password", now=NOW) is None
-        assert desk.authenticate(s, " LI.MIN ", PASSWORD, now=NOW) == li
+        assert accounts.authenticate(s, "nobody", PASSWORD, now=NOW) is None  # still spends a hash
+        assert accounts.authenticate(s, "li.min", "wrong password", now=NOW) is None
+        assert accounts.authenticate(s, " LI.MIN ", PASSWORD, now=NOW) == li
         assert s.get(DeskUser, li.id).last_login_at == NOW
-    for _ in range(desk.MAX_FAILED_LOGINS):
+    for _ in range(accounts.MAX_FAILED_LOGINS):
         with db.transaction() as s:  # each failure commits on its own, as a web request would
-            assert desk.authenticate(s, "li.min", "wrong password", now=NOW) is None
+            assert accounts.authenticate(s, "li.min", "wrong password", now=NOW) is None
     with db.transaction() as s:
-        assert s.get(DeskUser, li.id).locked_until == NOW + desk.LOCKOUT
+        assert s.get(DeskUser, li.id).locked_until == NOW + accounts.LOCKOUT
         # Locked: the right password does not help until the lock runs out.
-        assert desk.authenticate(s, "li.min", PASSWORD, now=NOW + dt.timedelta(minutes=14)) is None
-        assert desk.authenticate(s, "li.min", PASSWORD, now=NOW + dt.timedelta(minutes=15)) == li
+        assert accounts.authenticate(s, "li.min", PASSWORD, now=NOW + dt.timedelta(minutes=14)) is None
+        assert accounts.authenticate(s, "li.min", PASSWORD, now=NOW + dt.timedelta(minutes=15)) == li
         row = s.get(DeskUser, li.id)
         assert row.failed_logins == 0 and row.locked_until is None
         assert [e.actor for e in _audits(s, "desk_user.locked")] == ["desk:li.min"]
@@ -96,12 +96,12 @@ def test_authenticate_locks_after_five_failures_and_records_logins(db):
 def test_get_user_only_returns_active_accounts(db):
     li = _user(db, "li.min")
     with db.transaction() as s:
-        assert desk.get_user(s, li.id) == li
-        assert desk.get_user(s, 999_999) is None
+        assert accounts.get_user(s, li.id) == li
+        assert accounts.get_user(s, 999_999) is None
         s.get(DeskUser, li.id).active = False
     with db.transaction() as s:
-        assert desk.get_user(s, li.id) is None
-        assert desk.authenticate(s, "li.min", PASSWORD, now=NOW) is None
+        assert accounts.get_user(s, li.id) is None
+        assert accounts.authenticate(s, "li.min", PASSWORD, now=NOW) is None
 
 
 # --- the queue ------------------------------------------------------------------
@@ -122,11 +122,11 @@ def test_queue_lists_waiting_oldest_first_then_taken_with_masked_phones(db):
         s.get(Handoff, third).created_at = NOW - dt.timedelta(minutes=10)
     returned = _handoff(db, "tg-504")
     with db.transaction() as s:
-        desk.take(s, first, li, now=NOW)
-        desk.take(s, returned, li, now=NOW)
-        desk.give_back(s, returned, li, now=NOW)
+        queue.take(s, first, li, now=NOW)
+        queue.take(s, returned, li, now=NOW)
+        queue.give_back(s, returned, li, now=NOW)
     with db.reader() as s:
-        items = desk.queue(s, now=NOW)
+        items = queue.queue(s, now=NOW)
     assert [(i.handoff_id, i.status) for i in items] == [(second, "waiting"), (third, "waiting"), (first, "taken")]
     by_id = {i.handoff_id: i for i in items}
     assert by_id[first].phone_masked == "139****2378" and by_id[first].agent == "li.min"
@@ -147,7 +147,7 @@ def test_only_one_of_twenty_agents_takes_a_handoff(db):
 
     def attempt(i: int) -> str:
         with db.transaction() as s:
-            desk.take(s, handoff_id, agents[i], now=NOW)
+            queue.take(s, handoff_id, agents[i], now=NOW)
         return "ok"
 
     outcomes = Counter(race(RACERS, attempt))
@@ -158,7 +158,7 @@ def test_only_one_of_twenty_agents_takes_a_handoff(db):
         [entry] = _audits(s, "handoff.take")
         assert entry.actor == f"desk:{handoff.agent}"
     with pytest.raises(HandoffUnavailable) as err, db.transaction() as s:
-        desk.take(s, handoff_id, agents[0], now=NOW)
+        queue.take(s, handoff_id, agents[0], now=NOW)
     assert err.value.message == "这个对话已被其他工作人员接手，或已结束。"
 
 
@@ -170,39 +170,39 @@ def test_view_is_for_the_agent_who_took_it_or_an_admin(db):
         s.get(Handoff, handoff_id).case_id = case.id
         reference = case.reference
     with pytest.raises(PermissionDenied) as err, db.reader() as s:
-        desk.view(s, handoff_id, li)  # not taken yet
+        queue.view(s, handoff_id, li)  # not taken yet
     assert err.value.message == "请先接手这个对话。"
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
     with db.reader() as s:
-        seen = desk.view(s, handoff_id, li)
+        seen = queue.view(s, handoff_id, li)
         assert (seen.conversation_id, seen.status, seen.agent, seen.reason) == ("tg-501", "taken", "li",
                                                                               "request_human")
         assert seen.reference == reference and seen.summary.startswith("楼上漏水")
         assert seen.dispute_label == "邻里纠纷、相邻关系"  # what the resident asked about, from the note
         assert (seen.resident_name, seen.resident_phone) == ("张三", PHONE)
-        assert desk.view(s, handoff_id, boss).resident_phone == PHONE
+        assert queue.view(s, handoff_id, boss).resident_phone == PHONE
         with pytest.raises(PermissionDenied):
-            desk.view(s, handoff_id, wang)
+            queue.view(s, handoff_id, wang)
         with pytest.raises(NotFound):
-            desk.view(s, 999_999, li)
+            queue.view(s, 999_999, li)
 
 
 def test_reply_enqueues_a_chat_push_and_audits_without_the_text(db):
     li, wang = _user(db, "li"), _user(db, "wang", name="王芳")
     handoff_id = _handoff(db)
     with pytest.raises(PermissionDenied), db.transaction() as s:
-        desk.reply(s, handoff_id, li, "您好", now=NOW)  # not taken yet
+        queue.reply(s, handoff_id, li, "您好", now=NOW)  # not taken yet
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
     text = "您好，我是12368的小李。请问您的电话是13945612378吗？"
     with db.transaction() as s:
-        desk.reply(s, handoff_id, li, f"  {text}  ", now=NOW)
-        desk.reply(s, handoff_id, li, text, now=NOW)  # the same words twice are two messages
+        queue.reply(s, handoff_id, li, f"  {text}  ", now=NOW)
+        queue.reply(s, handoff_id, li, text, now=NOW)  # the same words twice are two messages
     with pytest.raises(PermissionDenied), db.transaction() as s:
-        desk.reply(s, handoff_id, wang, "插一句", now=NOW)
+        queue.reply(s, handoff_id, wang, "插一句", now=NOW)
     with pytest.raises(TextTooLong), db.transaction() as s:
-        desk.reply(s, handoff_id, li, "字" * 2001, now=NOW)
+        queue.reply(s, handoff_id, li, "字" * 2001, now=NOW)
     with db.reader() as s:
         rows = _pushes(s, "agent_reply")
         assert len(rows) == 2 and rows[0].idempotency_key != rows[1].idempotency_key
@@ -221,11 +221,11 @@ def test_give_back_returns_the_chat_and_tells_the_resident(db):
     li, wang = _user(db, "li"), _user(db, "wang")
     handoff_id = _handoff(db)
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
     with pytest.raises(PermissionDenied), db.transaction() as s:
-        desk.give_back(s, handoff_id, wang, now=NOW)
+        queue.give_back(s, handoff_id, wang, now=NOW)
     with db.transaction() as s:
-        assert desk.give_back(s, handoff_id, li, now=NOW) == "tg-501"
+        assert queue.give_back(s, handoff_id, li, now=NOW) == "tg-501"
     with db.reader() as s:
         handoff = s.get(Handoff, handoff_id)
         # 'returning' until the assistant confirms; only then 'returned'.
@@ -235,13 +235,13 @@ def test_give_back_returns_the_chat_and_tells_the_resident(db):
                                                                 "dispute_label": "邻里纠纷、相邻关系"}
         [entry] = _audits(s, "handoff.return")
         assert entry.before["status"] == "taken" and entry.after["status"] == "returning"
-        assert desk.queue(s, now=NOW) == []
+        assert queue.queue(s, now=NOW) == []
     with db.transaction() as s:
-        desk.resume_done(s, handoff_id, now=NOW)
+        queue.resume_done(s, handoff_id, now=NOW)
     with db.reader() as s:
         assert s.get(Handoff, handoff_id).status == "returned"
-    for action in (lambda s: desk.give_back(s, handoff_id, li, now=NOW),
-                   lambda s: desk.reply(s, handoff_id, li, "还在吗", now=NOW)):
+    for action in (lambda s: queue.give_back(s, handoff_id, li, now=NOW),
+                   lambda s: queue.reply(s, handoff_id, li, "还在吗", now=NOW)):
         with pytest.raises(HandoffUnavailable), db.transaction() as s:
             action(s)
 
@@ -250,24 +250,24 @@ def test_a_give_back_the_assistant_missed_stays_queued_and_is_retried_with_backo
     li = _user(db, "li")
     handoff_id = _handoff(db, "tg-511")
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
-        desk.give_back(s, handoff_id, li, now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
+        queue.give_back(s, handoff_id, li, now=NOW)
     with db.transaction() as s:
-        desk.resume_failed(s, handoff_id, now=NOW)
+        queue.resume_failed(s, handoff_id, now=NOW)
     with db.reader() as s:
-        [item] = desk.queue(s, now=NOW)
+        [item] = queue.queue(s, now=NOW)
         assert item.status == "returning" and item.resume_failed
         assert handoffs.resumes_due(s, now=NOW) == []  # backoff
         assert handoffs.resumes_due(s, now=NOW + dt.timedelta(seconds=11)) == [(handoff_id, "tg-511")]
         assert not handoffs.holds_chat(s, "tg-511")  # given back: the assistant may answer
     with db.transaction() as s:
-        desk.resume_failed(s, handoff_id, now=NOW + dt.timedelta(seconds=11))
+        queue.resume_failed(s, handoff_id, now=NOW + dt.timedelta(seconds=11))
     with db.reader() as s:
         assert s.get(Handoff, handoff_id).resume_next_at == NOW + dt.timedelta(seconds=31)
     with db.transaction() as s:
-        desk.resume_done(s, handoff_id, now=NOW + dt.timedelta(seconds=40))
+        queue.resume_done(s, handoff_id, now=NOW + dt.timedelta(seconds=40))
     with db.reader() as s:
-        assert s.get(Handoff, handoff_id).status == "returned" and desk.queue(s, now=NOW) == []
+        assert s.get(Handoff, handoff_id).status == "returned" and queue.queue(s, now=NOW) == []
 
 
 def test_waiting_is_acknowledged_once_left_by_the_resident_and_overdue_in_staffed_time(db):
@@ -293,29 +293,29 @@ def test_waiting_is_acknowledged_once_left_by_the_resident_and_overdue_in_staffe
         assert [h.id for h in late] == [handoff.id]
     with db.transaction() as s:
         assert handoffs.mark_overdue(s, workcalendar.of(s), now=dt.datetime(2026, 11, 30, 12, 0, tzinfo=LOCAL_TZ)) == []
-        [item] = desk.queue(s, now=NOW)
+        [item] = queue.queue(s, now=NOW)
         assert item.overdue and not item.automatic
     with db.transaction() as s:
         assert handoffs.leave(s, conv, now=NOW) is True
     with db.reader() as s:
         assert s.get(Handoff, handoff.id).status == "closed" and "居民取消转人工" in s.get(Handoff, handoff.id).note
-        assert desk.queue(s, now=NOW) == [] and [e.action for e in _audits(s, "handoff.leave")] == ["handoff.leave"]
+        assert queue.queue(s, now=NOW) == [] and [e.action for e in _audits(s, "handoff.leave")] == ["handoff.leave"]
 
 
 def test_close_needs_a_note_and_admins_may_close_a_waiting_one(db):
     li, boss = _user(db, "li"), _user(db, "boss", role="admin", name="赵主任")
     taken, waiting = _handoff(db, "tg-601"), _handoff(db, "tg-602")
     with db.transaction() as s:
-        desk.take(s, taken, li, now=NOW)
+        queue.take(s, taken, li, now=NOW)
     with pytest.raises(ValidationError), db.transaction() as s:
-        desk.close(s, taken, li, note="  ", now=NOW)
+        queue.close(s, taken, li, note="  ", now=NOW)
     with pytest.raises(TextTooLong), db.transaction() as s:
-        desk.close(s, taken, li, note="字" * 501, now=NOW)
+        queue.close(s, taken, li, note="字" * 501, now=NOW)
     with pytest.raises(PermissionDenied), db.transaction() as s:
-        desk.close(s, waiting, li, note="无人接听", now=NOW)  # agents take first
+        queue.close(s, waiting, li, note="无人接听", now=NOW)  # agents take first
     with db.transaction() as s:
-        assert desk.close(s, taken, li, note="已电话联系，居民表示先自行协商。", now=NOW) == "tg-601"
-        assert desk.close(s, waiting, boss, note="重复请求", now=NOW) == "tg-602"
+        assert queue.close(s, taken, li, note="已电话联系，居民表示先自行协商。", now=NOW) == "tg-601"
+        assert queue.close(s, waiting, boss, note="重复请求", now=NOW) == "tg-602"
     with db.reader() as s:
         first = s.get(Handoff, taken)
         assert first.status == "closed" and first.closed_at == NOW
@@ -325,15 +325,15 @@ def test_close_needs_a_note_and_admins_may_close_a_waiting_one(db):
         assert [e.actor for e in _audits(s, "handoff.close")] == ["desk:li", "desk:boss"]
         assert all("协商" not in repr(e.after) for e in _audits(s, "handoff.close"))
     with pytest.raises(HandoffUnavailable), db.transaction() as s:
-        desk.close(s, taken, boss, note="再关一次", now=NOW)
+        queue.close(s, taken, boss, note="再关一次", now=NOW)
 
 
 def test_chat_pushes_are_claimed_by_their_conversation_id(db):
     li = _user(db, "li")
     handoff_id = _handoff(db, "tg-8000000001")
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
-        desk.reply(s, handoff_id, li, "您好", now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
+        queue.reply(s, handoff_id, li, "您好", now=NOW)
         # A malformed conversation id cannot be delivered: failed, not retried forever.
         bad = OutboxMessage(idempotency_key="chat:bad", recipient_type="chat", recipient_id=None,
                             template="agent_reply", payload={"conversation_id": "wx-7", "text": "x"},
@@ -361,7 +361,7 @@ def _intake(db, user, **overrides) -> tuple[str, str]:
     fields = dict(dispute_type="labor", summary="饭店拖欠三个月工资八千元", phone="139 4567 0001", consent=True,
                   name="赵建国", now=NOW)
     with db.transaction() as s:
-        return desk.create_intake(s, user, **(fields | overrides))
+        return intake_links.create_intake(s, user, **(fields | overrides))
 
 
 def test_create_intake_needs_consent_and_stores_only_a_hash(db):
@@ -393,9 +393,9 @@ def test_redeem_intake_binds_the_chat_once(db):
     li = _user(db, "li")
     reference, token = _intake(db, li)
     with db.transaction() as s:
-        start = desk.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001, now=NOW)
-    assert start == desk.IntakeStart(reference=reference, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
-                                     phone="13945670001", name="赵建国")
+        start = intake_links.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001, now=NOW)
+    assert start == intake_links.IntakeStart(reference=reference, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
+                                             phone="13945670001", name="赵建国")
     with db.reader() as s:
         case = s.execute(select(Case).where(Case.reference == reference)).scalar_one()
         assert case.conversation_id == "tg-9001"
@@ -404,19 +404,19 @@ def test_redeem_intake_binds_the_chat_once(db):
         assert (link.used_at, link.used_chat_id) == (NOW, 9001)
     for conversation, chat in (("tg-9001", 9001), ("tg-9002", 9002)):  # a second use, even by the same chat
         with pytest.raises(IntakeLinkInvalid) as err, db.transaction() as s:
-            desk.redeem_intake(s, token, conversation_id=conversation, telegram_user_id=chat, now=NOW)
+            intake_links.redeem_intake(s, token, conversation_id=conversation, telegram_user_id=chat, now=NOW)
         assert err.value.message == "这个链接已失效，请重新联系12368热线。"
     for bad in ("", "short", "x" * 65, "有中文的链接令牌有中文的链接令牌", "A" * 24):
         with pytest.raises(IntakeLinkInvalid), db.transaction() as s:
-            desk.redeem_intake(s, bad, conversation_id="tg-9003", telegram_user_id=9003, now=NOW)
+            intake_links.redeem_intake(s, bad, conversation_id="tg-9003", telegram_user_id=9003, now=NOW)
 
 
 def test_an_expired_intake_link_is_refused(db):
     li = _user(db, "li")
     _, token = _intake(db, li, ttl=dt.timedelta(hours=1))
     with pytest.raises(IntakeLinkInvalid), db.transaction() as s:
-        desk.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001,
-                           now=NOW + dt.timedelta(hours=1))
+        intake_links.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001,
+                                   now=NOW + dt.timedelta(hours=1))
 
 
 def test_a_caller_who_already_chats_gets_the_hotline_case_on_their_own_record(db):
@@ -428,7 +428,7 @@ def test_a_caller_who_already_chats_gets_the_hotline_case_on_their_own_record(db
         old_case = new_case(s)
         old_case.resident, chat_id = chat, chat.id
     with db.transaction() as s:
-        start = desk.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001, now=NOW)
+        start = intake_links.redeem_intake(s, token, conversation_id="tg-9001", telegram_user_id=9001, now=NOW)
     assert (start.reference, start.phone, start.name) == (reference, "13945670001", "赵建国")  # the phone call's details
     with db.reader() as s:
         case = s.execute(select(Case).where(Case.reference == reference)).scalar_one()
@@ -449,10 +449,10 @@ def test_a_chat_and_an_account_of_two_residents_are_refused_and_the_link_kept(db
         residents.record_consent(s, telegram_user_id=9001, conversation_id="tg-9001")
         residents.record_consent(s, telegram_user_id=9005, conversation_id="tg-9005")
     with pytest.raises(ValidationError) as err, db.transaction() as s:
-        desk.redeem_intake(s, token, conversation_id="tg-9005", telegram_user_id=9001, now=NOW)
+        intake_links.redeem_intake(s, token, conversation_id="tg-9005", telegram_user_id=9001, now=NOW)
     assert not isinstance(err.value, IntakeLinkInvalid) and "12368" in err.value.message
     with db.transaction() as s:  # the refusal rolled back: the caller can still open it from another chat
-        assert desk.redeem_intake(s, token, conversation_id="tg-9002", telegram_user_id=9002, now=NOW)
+        assert intake_links.redeem_intake(s, token, conversation_id="tg-9002", telegram_user_id=9002, now=NOW)
 
 
 def test_twenty_chats_opening_one_link_at_once(db):
@@ -461,8 +461,8 @@ def test_twenty_chats_opening_one_link_at_once(db):
 
     def attempt(i: int) -> str:
         with db.transaction() as s:
-            return desk.redeem_intake(s, token, conversation_id=f"tg-{7000 + i}", telegram_user_id=7000 + i,
-                                      now=NOW).reference
+            return intake_links.redeem_intake(s, token, conversation_id=f"tg-{7000 + i}", telegram_user_id=7000 + i,
+                                              now=NOW).reference
 
     outcomes = Counter(race(RACERS, attempt))
     assert outcomes == Counter({reference: 1, IntakeLinkInvalid.__name__: RACERS - 1})
@@ -491,7 +491,7 @@ def test_cli_adds_a_desk_user_with_the_password_from_the_environment(tmp_path):
     db = Database(url)
     try:
         with db.transaction() as s:
-            user = desk.authenticate(s, "li.min", PASSWORD, now=NOW)
+            user = accounts.authenticate(s, "li.min", PASSWORD, now=NOW)
             assert user is not None and user.role == "admin" and user.display_name == "李敏"
     finally:
         db.dispose()
@@ -512,44 +512,44 @@ def test_the_queue_reads_in_bulk_what_one_handoff_reads_alone(db):
         handoffs.request(s, "tg-602", reason="frustration", dispute_type="neighbor")
         handoffs.request(s, "tg-603", reason="misunderstood")  # nothing known at all
     with db.reader() as s:
-        items = {i.conversation_id: i for i in desk.queue(s, now=NOW)}
+        items = {i.conversation_id: i for i in queue.queue(s, now=NOW)}
         for h in s.execute(select(Handoff)).scalars():
-            case, resident, dispute = desk.context(s, h)
+            case, resident, dispute = queue.context(s, h)
             item = items[h.conversation_id]
-            assert item.dispute_label == desk._label(dispute)
-            assert item.summary == ((case.summary or "")[:desk.SUMMARY_PREVIEW] if case else "")
+            assert item.dispute_label == queue._label(dispute)
+            assert item.summary == ((case.summary or "")[:queue.SUMMARY_PREVIEW] if case else "")
             assert item.phone_masked == (mask_phone(resident.phone) if resident else "")
-    assert items["tg-601"].dispute_label == desk._label("debt")  # the resident's newer case counts
-    assert items["tg-603"].dispute_label == desk.UNCLASSIFIED and items["tg-603"].phone_masked == ""
+    assert items["tg-601"].dispute_label == queue._label("debt")  # the resident's newer case counts
+    assert items["tg-603"].dispute_label == queue.UNCLASSIFIED and items["tg-603"].phone_masked == ""
 
 
 def test_a_close_the_assistant_missed_is_retried_like_a_give_back(db):
     li = _user(db, "li")
     handoff_id = _handoff(db, "tg-611")
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
-        desk.close(s, handoff_id, li, note="已电话联系。", now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
+        queue.close(s, handoff_id, li, note="已电话联系。", now=NOW)
     with db.transaction() as s:
-        desk.resume_failed(s, handoff_id, now=NOW)
+        queue.resume_failed(s, handoff_id, now=NOW)
     with db.transaction() as s:
         handoff = s.get(Handoff, handoff_id)
         assert handoff.status == "closed" and handoff.resume_attempts == 1  # stays closed: the desk is done with it
-        [item] = desk.queue(s, now=NOW)
+        [item] = queue.queue(s, now=NOW)
         assert item.status == "closed" and item.resume_failed and not item.resident_left
         assert handoffs.resumes_due(s, now=NOW) == []  # backoff
         assert handoffs.resumes_due(s, now=NOW + dt.timedelta(seconds=11)) == [(handoff_id, "tg-611")]
         assert not handoffs.holds_chat(s, "tg-611")
     with db.transaction() as s:
-        desk.resume_done(s, handoff_id, now=NOW + dt.timedelta(seconds=12))
+        queue.resume_done(s, handoff_id, now=NOW + dt.timedelta(seconds=12))
     with db.transaction() as s:
         assert s.get(Handoff, handoff_id).status == "closed" and s.get(Handoff, handoff_id).resume_next_at is None
-        assert desk.queue(s, now=NOW) == [] and handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
+        assert queue.queue(s, now=NOW) == [] and handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
     # Closed while the assistant was up: confirmed at once, never retried.
     other = _handoff(db, "tg-612")
     with db.transaction() as s:
-        desk.take(s, other, li, now=NOW)
-        desk.close(s, other, li, note="好的。", now=NOW)
-        desk.resume_done(s, other, now=NOW)
+        queue.take(s, other, li, now=NOW)
+        queue.close(s, other, li, note="好的。", now=NOW)
+        queue.resume_done(s, other, now=NOW)
     with db.transaction() as s:
         assert handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
 
@@ -558,9 +558,9 @@ def test_a_retry_the_conversation_moved_past_is_settled_not_resumed(db):
     li = _user(db, "li")
     first = _handoff(db, "tg-613")
     with db.transaction() as s:
-        desk.take(s, first, li, now=NOW)
-        desk.close(s, first, li, note="已处理。", now=NOW)
-        desk.resume_failed(s, first, now=NOW)
+        queue.take(s, first, li, now=NOW)
+        queue.close(s, first, li, note="已处理。", now=NOW)
+        queue.resume_failed(s, first, now=NOW)
     second = _handoff(db, "tg-613")  # the resident asked again: the assistant must stay paused
     with db.transaction() as s:
         assert handoffs.resumes_due(s, now=NOW + dt.timedelta(minutes=1)) == []
@@ -572,18 +572,18 @@ def test_a_resident_who_leaves_while_an_agent_holds_the_chat_is_shown_to_the_age
     li = _user(db, "li")
     handoff_id = _handoff(db, "tg-621")
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
     with db.transaction() as s:
         assert handoffs.leave(s, "tg-621", now=NOW + dt.timedelta(minutes=2))
     with db.reader() as s:
-        [item] = desk.queue(s, now=NOW + dt.timedelta(minutes=3))
+        [item] = queue.queue(s, now=NOW + dt.timedelta(minutes=3))
         assert item.resident_left and item.status == "closed" and item.agent == "li" and not item.resume_failed
-        assert desk.queue(s, now=NOW + dt.timedelta(minutes=33)) == []  # for a while only
+        assert queue.queue(s, now=NOW + dt.timedelta(minutes=33)) == []  # for a while only
         with pytest.raises(ResidentLeft) as err:
-            desk.view(s, handoff_id, li)
+            queue.view(s, handoff_id, li)
         assert "居民已取消转人工" in err.value.message
     with pytest.raises(HandoffUnavailable) as err, db.transaction() as s:
-        desk.reply(s, handoff_id, li, "您好？", now=NOW + dt.timedelta(minutes=3))
+        queue.reply(s, handoff_id, li, "您好？", now=NOW + dt.timedelta(minutes=3))
     assert "居民已取消转人工" in err.value.message
     with db.reader() as s:
         assert _pushes(s, "agent_reply") == []
@@ -595,11 +595,11 @@ def test_an_erased_conversation_is_not_given_back_to_the_assistant(db):
     li = _user(db, "li")
     handoff_id = _handoff(db, "tg-631")
     with db.transaction() as s:
-        desk.take(s, handoff_id, li, now=NOW)
-        desk.close(s, handoff_id, li, note="已处理。", now=NOW)
-        desk.resume_failed(s, handoff_id, now=NOW)
+        queue.take(s, handoff_id, li, now=NOW)
+        queue.close(s, handoff_id, li, note="已处理。", now=NOW)
+        queue.resume_failed(s, handoff_id, now=NOW)
     with db.transaction() as s:
         erasure.erase(s, telegram_user_id=631, conversation_id="tg-631", chat_id=631, now=NOW)
     with db.transaction() as s:
         assert handoffs.resumes_due(s, now=NOW + dt.timedelta(hours=1)) == []
-        assert desk.queue(s, now=NOW) == []
+        assert queue.queue(s, now=NOW) == []
