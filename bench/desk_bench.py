@@ -46,7 +46,8 @@ def _timed(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
 
 def _fill(db: Database) -> tuple[accounts.DeskUser, list[int]]:
     with db.transaction() as s:
-        agent = accounts.create_user(s, "bench.agent", PASSWORD, role="agent", display_name="基准", actor="bench", now=NOW)
+        agent = accounts.create_user(s, "bench.agent", PASSWORD, role="agent", display_name="基准", actor="bench",
+                                     now=NOW)
         ids = []
         for i in range(WAITING + TAKEN):
             conversation = f"tg-{900000 + i}"

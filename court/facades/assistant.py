@@ -182,8 +182,8 @@ class Court:
                         now: Optional[dt.datetime] = None) -> "intake_links.IntakeStart":
         """A caller opened the desk's one-time deep link: bind the chat to their intake."""
         with self.db.transaction() as s:
-            return intake_links.redeem_intake(s, token, conversation_id=conversation_id, telegram_user_id=telegram_user_id,
-                                              now=now or clock.now())
+            return intake_links.redeem_intake(s, token, conversation_id=conversation_id,
+                                              telegram_user_id=telegram_user_id, now=now or clock.now())
 
     def request_human(self, conversation_id: str, *, reason: str, dispute_type: Optional[str] = None) -> int:
         """Queue the conversation for a 12368 agent; returns how many are waiting ahead."""

@@ -126,8 +126,8 @@ def book(session: Session, reference: object, user: accounts.DeskUser, *, token:
     appt = booking.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                         actor=user.actor, now=now)
     expires = min(max(appt.starts_at - now, LINK_TTL_MIN), LINK_TTL_MAX)
-    token_out = intake_links.issue_intake_link(session, case, user, expires_at=now + expires, action="intake.link_for_booking",
-                                               now=now)
+    token_out = intake_links.issue_intake_link(session, case, user, expires_at=now + expires,
+                                               action="intake.link_for_booking", now=now)
     journal.audit(session, at=now, actor=user.actor, action="case.desk_book", entity_type="case", entity_id=case.id,
                   after={"appointment_id": appt.id, "caller_consented": True})
     return CallerBooking(card=card(appt), phone=case.resident.phone, link_token=token_out)

@@ -12,7 +12,8 @@ from tests.races import race
 
 def _agent(db, username: str) -> accounts.DeskUser:
     with db.transaction() as s:
-        return accounts.create_user(s, username, "correct horse 12368", role="agent", display_name=username, actor="test")
+        return accounts.create_user(s, username, "correct horse 12368", role="agent", display_name=username,
+                                    actor="test")
 
 
 def test_the_list_masks_the_detail_shows_and_audits(db):
