@@ -4,7 +4,7 @@
 
 Each backend gets a fresh migrated, seeded database with 200 waiting and 50 taken
 handoffs. Figures, p50/p95 in ms:
-- the queue: court.hotline.desk.queue() alone (the baseline) beside GET /queue.json through
+- the queue: court.hotline.queue.queue() alone (the baseline) beside GET /queue.json through
   the Flask app (session, role check, JSON) — what every agent's browser polls every 3 s;
 - the handoff page with its booking panel (the transcript call fails fast: no Rasa here);
 - times near a town for a desk booking, and booking them (one transaction each);
@@ -22,7 +22,7 @@ from typing import Callable
 
 from bench.booking_bench import _percentile
 from bench.databases import fresh_database
-from court.hotline import desk, agent_booking, handoffs
+from court.hotline import accounts, queue, agent_booking, handoffs
 from court.records import residents
 from court.core.errors import CourtError
 from court.seeding.seed import seed
@@ -44,9 +44,10 @@ def _timed(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
     return statistics.median(samples), _percentile(samples, 0.95)
 
 
-def _fill(db: Database) -> tuple[desk.DeskUser, list[int]]:
+def _fill(db: Database) -> tuple[accounts.DeskUser, list[int]]:
     with db.transaction() as s:
-        agent = desk.create_user(s, "bench.agent", PASSWORD, role="agent", display_name="基准", actor="bench", now=NOW)
+        agent = accounts.create_user(s, "bench.agent", PASSWORD, role="agent", display_name="基准", actor="bench",
+                                     now=NOW)
         ids = []
         for i in range(WAITING + TAKEN):
             conversation = f"tg-{900000 + i}"
@@ -55,7 +56,7 @@ def _fill(db: Database) -> tuple[desk.DeskUser, list[int]]:
             handoff, _ = handoffs.request(s, conversation, reason="request_human", dispute_type="neighbor")
             ids.append(handoff.id)
         for hid in ids[WAITING:]:
-            desk.take(s, hid, agent, now=NOW)
+            queue.take(s, hid, agent, now=NOW)
     return agent, ids
 
 
@@ -77,7 +78,7 @@ def run(db: Database) -> dict[str, str]:
 
     def queue_direct() -> None:
         with db.reader() as s:
-            assert len(desk.queue(s, now=NOW)) == WAITING + TAKEN
+            assert len(queue.queue(s, now=NOW)) == WAITING + TAKEN
 
     out["queue(): p50 / p95"] = "%.1f / %.1f" % _timed(queue_direct)
     out["GET /queue.json: p50 / p95"] = "%.1f / %.1f" % _timed(lambda: client.get("/queue.json"))
@@ -101,15 +102,15 @@ def run(db: Database) -> dict[str, str]:
     out["desk bookings/s (times + book)"] = f"{booked / (time.perf_counter() - t0):.1f}"
 
     with db.transaction() as s:
-        racers = [desk.create_user(s, f"racer{i}", PASSWORD, role="agent", display_name="r", actor="bench", now=NOW)
+        racers = [accounts.create_user(s, f"racer{i}", PASSWORD, role="agent", display_name="r", actor="bench", now=NOW)
                   for i in range(20)]
     barrier, wins, done = threading.Barrier(20), [], []
 
-    def take(user: desk.DeskUser) -> None:
+    def take(user: accounts.DeskUser) -> None:
         barrier.wait()
         try:
             with db.transaction() as s:
-                desk.take(s, ids[0], user, now=NOW)
+                queue.take(s, ids[0], user, now=NOW)
             wins.append(user.username)
         except CourtError:
             pass

@@ -11,7 +11,7 @@ from court.reference import guidance
 
 # Button payloads of mediator pushes; kept on the server behind opaque tokens.
 ACCEPT, DECLINE = "m:accept:", "m:decline:"
-# 委派调解 (court/mediation/delegation.py): the same two answers, on a delegated case.
+# 委派调解 (court/mediation/delegation_offers.py): the same two answers, on a delegated case.
 DELEGATION_ACCEPT, DELEGATION_DECLINE = "d:accept:", "d:decline:"
 REBOOK = "/book_mediation"
 

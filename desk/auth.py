@@ -1,4 +1,4 @@
-"""Agent sign-in: Flask-Login sessions backed by court.hotline.desk users."""
+"""Agent sign-in: Flask-Login sessions backed by court.hotline.accounts users and sessions."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -11,7 +11,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from court.core import clock
-from court.hotline import desk
+from court.hotline import accounts
 from court.core.errors import CourtError
 from desk.extensions import court_db
 
@@ -49,10 +49,10 @@ def _load(user_id: str) -> Optional[Agent]:
     db, now = court_db(), clock.now()
     active = request.endpoint not in PASSIVE_ENDPOINTS
     with db.reader() as s:
-        user, changed = desk.session_user(s, token, now=now, active=active)
+        user, changed = accounts.session_user(s, token, now=now, active=active)
     if changed:  # the session expired or its last activity moved: write it
         with db.transaction() as s:
-            user, _ = desk.session_user(s, token, now=now, active=active)
+            user, _ = accounts.session_user(s, token, now=now, active=active)
     return Agent(user) if user is not None and str(user.id) == user_id else None
 
 
@@ -109,8 +109,8 @@ def login():  # type: ignore[no-untyped-def]
         try:
             with court_db().transaction() as s:
                 now = clock.now()
-                user = desk.authenticate(s, form.username.data.strip(), form.password.data, now=now)
-                token = desk.start_session(s, user, now=now) if user is not None else None
+                user = accounts.authenticate(s, form.username.data.strip(), form.password.data, now=now)
+                token = accounts.start_session(s, user, now=now) if user is not None else None
         except CourtError as exc:  # e.g. a locked account explains itself
             throttle.failed(client)
             flash(exc.message, "error")
@@ -131,7 +131,7 @@ def login():  # type: ignore[no-untyped-def]
 @login_required
 def logout():  # type: ignore[no-untyped-def]
     with court_db().transaction() as s:
-        desk.end_session(s, session.get("sid"), now=clock.now())  # ended on the server: a copied cookie is void
+        accounts.end_session(s, session.get("sid"), now=clock.now())  # ended on the server: a copied cookie is void
     logout_user()
     session.clear()
     flash("已退出登录。", "info")

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from court.core import clock
-from court.hotline import desk, agent_booking
+from court.hotline import queue, agent_booking
 from court.reference import guidance
 from court.booking.cards import AppointmentCard
 from court.core.errors import CourtError, NotFound, PermissionDenied
@@ -86,7 +86,7 @@ def _carried() -> MultiDict:
 def _tell_transcript(handoff_id: int, text: str) -> None:
     """The resident saw a push; the transcript shows the agent's turn too."""
     with court_db().reader() as s:
-        conversation_id = desk.view(s, handoff_id, current_user.user).conversation_id
+        conversation_id = queue.view(s, handoff_id, current_user.user).conversation_id
     try:
         trackers().record_agent_reply(conversation_id, text, current_user.username)
     except TrackerUnavailable as exc:

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from court.core import clock
-from court.mediation import delegation, delegation_reads
+from court.mediation import delegation, delegation_deadlines, delegation_offers, delegation_reads
 from court.core.errors import CourtError, NotFound, ValidationError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
@@ -65,7 +65,7 @@ def _delegate(s, form: DelegateForm, place_id: int, now):  # type: ignore[no-unt
     point_id, mediator_id = _candidate(form.candidate.data)
     parties = [delegation.PartyIn("applicant", form.applicant_name.data, form.applicant_phone.data),
                delegation.PartyIn("respondent", form.respondent_name.data, form.respondent_phone.data)]
-    return delegation.delegate(
+    return delegation_offers.delegate(
         s, parties=parties, dispute_type=form.dispute_type.data, summary=form.summary.data,
         amount_cents=delegation.parse_amount(form.amount.data), court_id=form.court_id.data, judge=form.judge.data,
         channel=form.channel.data, place_id=place_id, point_id=point_id, mediator_id=mediator_id,
@@ -85,13 +85,14 @@ def new():  # type: ignore[no-untyped-def]
         try:
             now = clock.now()
             with court_db().transaction() as s:
-                ref = delegation.town(s, form.place.data)
+                ref = delegation_offers.town(s, form.place.data)
                 town = ref.display_name
                 if request.form.get("action") == "delegate":
                     made = _delegate(s, form, ref.id, now)
                     done = (made.id, made.case.reference)
                 else:
-                    candidates = delegation.propose(s, place_id=ref.id, dispute_type=form.dispute_type.data, now=now)
+                    candidates = delegation_offers.propose(s, place_id=ref.id, dispute_type=form.dispute_type.data,
+                                                           now=now)
         except CourtError as exc:
             flash(exc.message, "error")
         else:
@@ -111,13 +112,13 @@ def case(delegation_id: int):  # type: ignore[no-untyped-def]
     try:
         with court_db().transaction() as s:  # the read of whole contacts is audited
             d = delegation_reads.detail(s, delegation_id, actor=current_user.user.actor, now=now)
-            candidates = (delegation.propose(s, place_id=d.place_id, dispute_type=d.dispute_type, now=now,
-                                             exclude_mediators=[d.mediator_id] if d.mediator_id else [])
+            candidates = (delegation_offers.propose(s, place_id=d.place_id, dispute_type=d.dispute_type, now=now,
+                                                    exclude_mediators=[d.mediator_id] if d.mediator_id else [])
                           if d.can_reassign and d.place_id else [])
     except NotFound:
         abort(404)
     return render_template("delegated_case.html", d=d, candidates=candidates, extend_form=ExtendForm(),
-                           reassign_form=ReassignForm(), max_days=delegation.MAX_EXTENSION_DAYS)
+                           reassign_form=ReassignForm(), max_days=delegation_deadlines.MAX_EXTENSION_DAYS)
 
 
 @delegation_bp.route("/<int:delegation_id>/extend", methods=["POST"])
@@ -129,7 +130,7 @@ def extend(delegation_id: int):  # type: ignore[no-untyped-def]
     else:
         try:
             with court_db().transaction() as s:
-                done = delegation.extend(s, delegation_id, days=form.days.data, reason=form.reason.data,
+                done = delegation_deadlines.extend(s, delegation_id, days=form.days.data, reason=form.reason.data,
                                          actor=current_user.user.actor, now=clock.now())
                 flash(f"期限已延长到{done.deadline.month}月{done.deadline.day}日，调解员会收到通知。", "info")
         except CourtError as exc:
@@ -147,7 +148,7 @@ def reassign(delegation_id: int):  # type: ignore[no-untyped-def]
         try:
             point_id, mediator_id = _candidate(form.candidate.data)
             with court_db().transaction() as s:
-                delegation.reassign(s, delegation_id, point_id=point_id, mediator_id=mediator_id,
+                delegation_offers.reassign(s, delegation_id, point_id=point_id, mediator_id=mediator_id,
                                     actor=current_user.user.actor, now=clock.now())
             flash("已改派，新的调解员会收到推送。", "info")
         except CourtError as exc:

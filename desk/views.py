@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from court.core import clock
-from court.hotline import desk, agent_booking
+from court.hotline import intake_links, queue, agent_booking
 from court.messaging import sms
 from court.core.errors import CourtError, NotFound, PermissionDenied, ResidentLeft
 from court.core.settings import LOCAL_TZ
@@ -85,7 +85,7 @@ def _row(item: Any) -> dict[str, Any]:
 
 def _queue_rows() -> list[dict[str, Any]]:
     with court_db().reader() as s:
-        return [_row(item) for item in desk.queue(s, now=clock.now())]
+        return [_row(item) for item in queue.queue(s, now=clock.now())]
 
 
 def _transcript(conversation_id: str) -> tuple[list[dict[str, Any]], bool]:
@@ -127,7 +127,7 @@ def queue_json():  # type: ignore[no-untyped-def]
 def take(handoff_id: int):  # type: ignore[no-untyped-def]
     try:
         with court_db().transaction() as s:
-            desk.take(s, handoff_id, current_user.user, now=clock.now())
+            queue.take(s, handoff_id, current_user.user, now=clock.now())
     except CourtError as exc:  # HandoffUnavailable: someone else was quicker
         _court_error(exc)
         return redirect(url_for("queue.index"))
@@ -136,12 +136,12 @@ def take(handoff_id: int):  # type: ignore[no-untyped-def]
 
 def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
     with court_db().reader() as s:
-        view = desk.view(s, handoff_id, current_user.user)
+        view = queue.view(s, handoff_id, current_user.user)
     lines, ok = _transcript(view.conversation_id)
     if not ok:
         # Rasa is down: what the court still holds of the resident's words stands in.
         with court_db().reader() as s:
-            kept = desk.kept_messages(s, handoff_id, current_user.user)
+            kept = queue.kept_messages(s, handoff_id, current_user.user)
         lines = [{"who": "resident", "who_label": WHO_LABELS["resident"], "text": text, "at": local_time(at)}
                  for at, text in kept]
     return view, lines, ok
@@ -151,8 +151,8 @@ def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def show(handoff_id: int):  # type: ignore[no-untyped-def]
     with court_db().transaction() as s:  # an admin's look at someone else's conversation is audited
-        desk.view(s, handoff_id, current_user.user)
-        desk.record_read(s, handoff_id, current_user.user, now=clock.now())
+        queue.view(s, handoff_id, current_user.user)
+        queue.record_read(s, handoff_id, current_user.user, now=clock.now())
     view, lines, ok = _view_with_transcript(handoff_id)
     with court_db().reader() as s:
         booking = agent_booking.booking_context(s, handoff_id, current_user.user)
@@ -186,8 +186,8 @@ def reply(handoff_id: int):  # type: ignore[no-untyped-def]
     text = form.text.data.strip()
     try:
         with court_db().transaction() as s:
-            desk.reply(s, handoff_id, current_user.user, text, now=clock.now())
-            conversation_id = desk.view(s, handoff_id, current_user.user).conversation_id
+            queue.reply(s, handoff_id, current_user.user, text, now=clock.now())
+            conversation_id = queue.view(s, handoff_id, current_user.user).conversation_id
     except CourtError as exc:
         _court_error(exc)
         return back
@@ -214,12 +214,12 @@ def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyp
     except TrackerUnavailable as exc:
         log.warning("assistant not resumed: %s", exc)
         with court_db().transaction() as s:
-            desk.resume_failed(s, handoff_id, now=clock.now())
+            queue.resume_failed(s, handoff_id, now=clock.now())
         flash(done + "但助手暂时连不上：这个对话留在排队列表中（交还失败，待重试），系统会自动重试，"
                      "恢复后居民会收到通知。", "warning")
         return redirect(url_for("queue.index"))
     with court_db().transaction() as s:
-        desk.resume_done(s, handoff_id, now=clock.now())
+        queue.resume_done(s, handoff_id, now=clock.now())
     flash(done, "info")
     return redirect(url_for("queue.index"))
 
@@ -228,7 +228,7 @@ def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyp
 @login_required
 def give_back(handoff_id: int):  # type: ignore[no-untyped-def]
     return _finish(handoff_id, "已交还助手。",
-                   lambda s: desk.give_back(s, handoff_id, current_user.user, now=clock.now()))
+                   lambda s: queue.give_back(s, handoff_id, current_user.user, now=clock.now()))
 
 
 @handoff_bp.route("/<int:handoff_id>/close", methods=["POST"])
@@ -240,7 +240,7 @@ def close(handoff_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("handoffs.show", handoff_id=handoff_id))
     note = form.note.data.strip()
     return _finish(handoff_id, "已结束。",
-                   lambda s: desk.close(s, handoff_id, current_user.user, note=note, now=clock.now()))
+                   lambda s: queue.close(s, handoff_id, current_user.user, note=note, now=clock.now()))
 
 
 # --- a phone caller's intake ---------------------------------------------------
@@ -267,7 +267,7 @@ def intake():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             with court_db().transaction() as s:
-                reference, token = desk.create_intake(
+                reference, token = intake_links.create_intake(
                     s, current_user.user, dispute_type=form.dispute_type.data, summary=form.summary.data.strip(),
                     phone=form.phone.data.strip(), consent=bool(form.consent.data),
                     name=(form.name.data or "").strip() or None, now=clock.now())

@@ -11,7 +11,7 @@ from typing import Iterable, Optional, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound, PermissionDenied, ValidationError
 from court.core.privacy import mask_text
 from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, ServicePoint

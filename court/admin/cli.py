@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from court import admin as management
 from court.core import clock, settings
-from court.hotline import desk, service_alerts, support_requests
+from court.hotline import accounts, service_alerts, support_requests
 from court.records import workcalendar
 from court.mediation import linking
 from court.core.errors import CourtError, NotFound, ValidationError
@@ -66,8 +66,8 @@ def _add_desk_user(db: Database, username: str, role: str, name: str, organisati
             raise ValidationError("两次输入的密码不一致。")
     with db.transaction() as session:
         org_id = support_requests.organisation_by_name(session, organisation).id if organisation else None
-        user = desk.create_user(session, username, password, role=role, display_name=name, actor="clerk:cli",
-                                organisation_id=org_id)
+        user = accounts.create_user(session, username, password, role=role, display_name=name, actor="clerk:cli",
+                                    organisation_id=org_id)
     print(f"已创建坐席账号 {user.username}（{user.role}）")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from court.mediation import linking
 from court.records import journal
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound, ValidationError
 from court.admin.checks import (
     LEAVE_KINDS,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from court.booking import engine, slots
 from court.records import journal
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import InvalidCoordinates, OutsideHeihe, ValidationError
 from court.admin.checks import (
     Window,

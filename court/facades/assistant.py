@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 
 from court.booking import engine, offers
 from court.core import clock
-from court.hotline import desk, handoffs
+from court.hotline import intake_links, handoffs
 from court.records import cases, journal, residents, workcalendar
 from court.reference import guidance, triage
 from court.booking.cards import AppointmentCard, card
@@ -179,11 +179,11 @@ class AssistantFacade:
     # --- the hotline --------------------------------------------------------
 
     def start_from_link(self, token: str, *, conversation_id: str, telegram_user_id: Optional[int],
-                        now: Optional[dt.datetime] = None) -> "desk.IntakeStart":
+                        now: Optional[dt.datetime] = None) -> "intake_links.IntakeStart":
         """A caller opened the desk's one-time deep link: bind the chat to their intake."""
         with self.db.transaction() as s:
-            return desk.redeem_intake(s, token, conversation_id=conversation_id, telegram_user_id=telegram_user_id,
-                                      now=now or clock.now())
+            return intake_links.redeem_intake(s, token, conversation_id=conversation_id,
+                                              telegram_user_id=telegram_user_id, now=now or clock.now())
 
     def request_human(self, conversation_id: str, *, reason: str, dispute_type: Optional[str] = None) -> int:
         """Queue the conversation for a 12368 agent; returns how many are waiting ahead."""

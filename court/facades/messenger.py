@@ -10,8 +10,10 @@ from typing import Any, Callable, Optional
 
 from court.booking import acceptance, engine
 from court.core import clock
-from court.hotline import desk, handoffs, support_requests
+from court.hotline import handoffs, support_requests
 from court.mediation import agenda, delegation, linking, outcomes, party_sms
+from court.hotline import queue
+from court.mediation import (delegation_deadlines, delegation_offers, delegation_outcomes)
 from court.messaging import buttons as chat_buttons, conversations, inbox, outbox, sms
 from court.records import erasure, journal, retention, workcalendar
 from court.store.schema import OutcomeResult, RecipientType
@@ -115,11 +117,11 @@ class MessengerFacade:
 
     def resume_done(self, handoff_id: int) -> None:
         with self.db.transaction() as s:
-            desk.resume_done(s, handoff_id, now=self.now())
+            queue.resume_done(s, handoff_id, now=self.now())
 
     def resume_failed(self, handoff_id: int) -> None:
         with self.db.transaction() as s:
-            desk.resume_failed(s, handoff_id, now=self.now())
+            queue.resume_failed(s, handoff_id, now=self.now())
 
     def inbox_due_chats(self) -> list[int]:
         with self.db.reader() as s:
@@ -184,7 +186,7 @@ class MessengerFacade:
         now = self.now()
         with self.db.transaction() as s:
             mediator = linking.redeem_link_code(s, code, chat_id, now=now)
-            delegation.replay_unlinked_offers(s, mediator.id, now=now)  # 委派 offers pushed before the link
+            delegation_offers.replay_unlinked_offers(s, mediator.id, now=now)  # 委派 offers pushed before the link
             return mediator.name
 
     def is_mediator(self, chat_id: int) -> bool:
@@ -247,7 +249,7 @@ class MessengerFacade:
         """The question to ask before showing the result buttons; raises when no outcome can be recorded."""
         with self.db.reader() as s:
             if delegation.by_reference(s, reference) is not None:
-                return delegation.outcome_question(s, self._mediator_id(s, chat_id), reference)
+                return delegation_outcomes.outcome_question(s, self._mediator_id(s, chat_id), reference)
             case, _ = outcomes.outcome_target(s, self._mediator_id(s, chat_id), reference, self.now())
             return f"案件 {case.reference} 的调解结果是？"
 
@@ -258,7 +260,7 @@ class MessengerFacade:
             if delegation.by_reference(s, reference) is not None:
                 # "/outcome REF 失败 双方差距大": the words after the result are the mediator's short note.
                 word, _, note = (result or "").strip().partition(" ")
-                outcome = delegation.record_outcome(s, mediator_id, reference, word, note=note, now=self.now())
+                outcome = delegation_outcomes.record_outcome(s, mediator_id, reference, word, note=note, now=self.now())
                 if outcome.result in (OutcomeResult.FAILED.value, OutcomeResult.NO_SHOW.value):
                     return (f"已登记：{ref} 调解不成，已退回法院转立案。"
                             + ("" if note.strip() else f"\n如需补充说明，发送 /session {ref} 说明内容。"))
@@ -272,7 +274,7 @@ class MessengerFacade:
     def accept_delegation(self, chat_id: int, delegation_id: int) -> str:
         with self.db.transaction() as s:
             mediator_id = self._mediator_id(s, chat_id)
-            first = delegation.accept(s, delegation_id, mediator_id=mediator_id, now=self.now())
+            first = delegation_offers.accept(s, delegation_id, mediator_id=mediator_id, now=self.now())
             found = delegation.get(s, delegation_id)
             head = "已接受，双方当事人会收到通知。" if first else "您已经接受过这个委派案件了。"
             return (f"{head}\n案件 {found.case.reference}，期限至{found.deadline.month}月{found.deadline.day}日。\n"
@@ -282,12 +284,12 @@ class MessengerFacade:
 
     def decline_delegation(self, chat_id: int, delegation_id: int) -> str:
         with self.db.transaction() as s:
-            delegation.decline(s, delegation_id, mediator_id=self._mediator_id(s, chat_id), now=self.now())
+            delegation_offers.decline(s, delegation_id, mediator_id=self._mediator_id(s, chat_id), now=self.now())
             return "已拒绝。法院工作人员会改派给其他调解员。"
 
     def log_delegation(self, chat_id: int, kind: str, reference: str, note: str) -> str:
         with self.db.transaction() as s:
-            entry = delegation.add_log(s, self._mediator_id(s, chat_id), reference, kind, note, now=self.now())
+            entry = delegation_outcomes.add_log(s, self._mediator_id(s, chat_id), reference, kind, note, now=self.now())
             return f"已记录（{delegation.LOG_LABELS[entry.kind]}）：{reference.strip().upper()}。"
 
     def delegated_cases(self, chat_id: int) -> tuple[str, list[int]]:
@@ -305,7 +307,7 @@ class MessengerFacade:
         """Deadline warnings, then the parties' texts: (alerts raised, texts sent)."""
         now = self.now()
         with self.db.transaction() as s:
-            raised = delegation.raise_deadline_alerts(s, now=now)
+            raised = delegation_deadlines.raise_deadline_alerts(s, now=now)
         with self.db.transaction() as s:
             sent = party_sms.send_due(s, sender if sender is not None else sms.sender(), now=now)
         return raised, sent

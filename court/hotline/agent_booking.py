@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court.booking import engine, offers as slot_offers
-from court.hotline import desk
+from court.hotline import accounts, queue
 from court.messaging import outbox
 from court.records import cases, journal, residents
 from court.reference import guidance
@@ -67,11 +67,11 @@ def _has_consent(resident: Optional[Resident]) -> bool:
     return resident is not None and resident.consent_at is not None and resident.anonymised_at is None
 
 
-def booking_context(session: Session, handoff_id: int, user: desk.DeskUser) -> BookingContext:
+def booking_context(session: Session, handoff_id: int, user: accounts.DeskUser) -> BookingContext:
     """Readable by whoever may view the handoff (its agent, or an admin)."""
-    desk.view(session, handoff_id, user)  # the permission check
+    queue.view(session, handoff_id, user)  # the permission check
     handoff = session.get(Handoff, handoff_id)
-    case, resident, dispute = desk.context(session, handoff)
+    case, resident, dispute = queue.context(session, handoff)
     consented = _has_consent(resident)
     return BookingContext(
         consented=consented,
@@ -94,10 +94,10 @@ def _dispute(dispute_type: Optional[str]) -> str:
         raise ValidationError("请选择纠纷类型。") from None
 
 
-def find_times(session: Session, handoff_id: int, user: desk.DeskUser, *, place: str, dispute_type: Optional[str],
+def find_times(session: Session, handoff_id: int, user: accounts.DeskUser, *, place: str, dispute_type: Optional[str],
                after: Optional[dt.date] = None, now: dt.datetime) -> tuple[PlaceRef, list[SlotOffer]]:
     """Free times near the place the resident named, nearest service point first."""
-    desk.taken_by(session, handoff_id, user)
+    queue.taken_by(session, handoff_id, user)
     ref = PlaceDirectory.load(session).resolve(clean_text(place, limit=60, field="地点"))
     if ref.lat is None or ref.lng is None:
         raise ValidationError(f"{ref.display_name}还没有坐标，请换一个附近的乡镇或县区名称。")
@@ -119,7 +119,7 @@ def _resident_for_booking(session: Session, handoff: Handoff, resident: Optional
 
 
 def _case_for_booking(session: Session, handoff: Handoff, resident: Resident, dispute: str, summary: str,
-                      user: desk.DeskUser) -> Case:
+                      user: accounts.DeskUser) -> Case:
     for appt in _appointments(session, resident):
         if appt.case.dispute_type == dispute:  # one dispute, one appointment: moving is the way
             raise ValidationError(f"这位居民的这类纠纷已有预约（案件编号{appt.case.reference}），如需换时间请用“改约”。")
@@ -132,22 +132,22 @@ def _case_for_booking(session: Session, handoff: Handoff, resident: Resident, di
                            recommended_channel=guidance.card(dispute).first_channel[:200])
 
 
-def book(session: Session, handoff_id: int, user: desk.DeskUser, *, token: str, dispute_type: str, summary: str,
+def book(session: Session, handoff_id: int, user: accounts.DeskUser, *, token: str, dispute_type: str, summary: str,
          phone: str, name: Optional[str], consent: bool, now: dt.datetime) -> AppointmentCard:
     """Book the chosen time for the resident: consent, contact, case and appointment, all or nothing."""
-    handoff = desk.taken_by(session, handoff_id, user)
+    handoff = queue.taken_by(session, handoff_id, user)
     point_id, mediator_id, starts_at = decode_slot(token)
     dispute = _dispute(dispute_type)
     text = clean_text(summary, limit=SUMMARY_LIMIT, field="情况简述", fold_width=False)
-    _, resident, _ = desk.context(session, handoff)
+    _, resident, _ = queue.context(session, handoff)
     resident = _resident_for_booking(session, handoff, resident, consent, now)
     residents.set_contact(session, resident, name=name or None, phone=phone)
     case = _case_for_booking(session, handoff, resident, dispute, text, user)
     appt = engine.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                        actor=user.actor, now=now)
     result = card(appt)
-    desk.push_chat(session, handoff, "agent_booked", f"handoff:{handoff.id}:booked:{appt.id}", now,
-                   agent=user.display_name, **_payload(result))
+    queue.push_chat(session, handoff, "agent_booked", f"handoff:{handoff.id}:booked:{appt.id}", now,
+                    agent=user.display_name, **_payload(result))
     journal.audit(session, at=now, actor=user.actor, action="handoff.book", entity_type="handoff", entity_id=handoff.id,
                   after={"appointment_id": appt.id, "case_id": case.id})
     return result
@@ -159,17 +159,17 @@ def _payload(c: AppointmentCard) -> dict[str, object]:
 
 
 def _own_appointment(session: Session, handoff: Handoff, appointment_id: int) -> Appointment:
-    _, resident, _ = desk.context(session, handoff)
+    _, resident, _ = queue.context(session, handoff)
     appt = engine.get_appointment(session, appointment_id, lock=True)
     if resident is None or appt.case.resident_id != resident.id:
         raise PermissionDenied("这个预约不属于当前对话的居民。")
     return appt
 
 
-def move(session: Session, handoff_id: int, user: desk.DeskUser, appointment_id: int, *, token: str,
+def move(session: Session, handoff_id: int, user: accounts.DeskUser, appointment_id: int, *, token: str,
          now: dt.datetime) -> AppointmentCard:
     """Move the resident's appointment to the chosen time (and perhaps another point)."""
-    handoff = desk.taken_by(session, handoff_id, user)
+    handoff = queue.taken_by(session, handoff_id, user)
     point_id, _, starts_at = decode_slot(token)
     _own_appointment(session, handoff, appointment_id)
     moved = engine.reschedule(session, appointment_id, starts_at=starts_at, point_id=point_id, actor=user.actor,
@@ -179,10 +179,10 @@ def move(session: Session, handoff_id: int, user: desk.DeskUser, appointment_id:
     return card(moved)
 
 
-def cancel(session: Session, handoff_id: int, user: desk.DeskUser, appointment_id: int, *, reason: str,
+def cancel(session: Session, handoff_id: int, user: accounts.DeskUser, appointment_id: int, *, reason: str,
            now: dt.datetime) -> AppointmentCard:
     """Cancel at the resident's request; the reason is kept for the mediator and the statistics."""
-    handoff = desk.taken_by(session, handoff_id, user)
+    handoff = queue.taken_by(session, handoff_id, user)
     why = clean_text(reason, limit=CANCEL_REASON_LIMIT, field="取消原因", fold_width=False)
     _own_appointment(session, handoff, appointment_id)
     cancelled = engine.cancel(session, appointment_id, actor=user.actor, reason=f"12368坐席代为取消：{why}", now=now)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court.booking import engine, offers as slot_offers
-from court.hotline import desk
+from court.hotline import accounts, intake_links
 from court.records import journal
 from court.reference import guidance
 from court.booking.cards import AppointmentCard, card
@@ -64,7 +64,7 @@ class CallerBooking:
     link_token: str
 
 
-def _check_role(user: desk.DeskUser) -> None:
+def _check_role(user: accounts.DeskUser) -> None:
     if user.role not in ROLES:
         raise PermissionDenied("只有12368坐席和管理员可以为来电人预约。")
 
@@ -76,7 +76,7 @@ def normalise_reference(reference: object) -> str:
     return text
 
 
-def _case(session: Session, reference: object, user: desk.DeskUser, *, lock: bool = False) -> Case:
+def _case(session: Session, reference: object, user: accounts.DeskUser, *, lock: bool = False) -> Case:
     _check_role(user)
     query = select(Case).where(Case.reference == normalise_reference(reference))
     case = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
@@ -95,7 +95,7 @@ def _active(case: Case) -> list[AppointmentCard]:
     return [card(a) for a in rows]
 
 
-def caller_case(session: Session, reference: object, user: desk.DeskUser) -> CallerCase:
+def caller_case(session: Session, reference: object, user: accounts.DeskUser) -> CallerCase:
     case = _case(session, reference, user)
     return CallerCase(reference=case.reference, dispute_type=case.dispute_type,
                       dispute_label=guidance.card(case.dispute_type).label, summary=case.summary or "",
@@ -103,7 +103,7 @@ def caller_case(session: Session, reference: object, user: desk.DeskUser) -> Cal
                       appointments=_active(case))
 
 
-def find_times(session: Session, reference: object, user: desk.DeskUser, *, place: str,
+def find_times(session: Session, reference: object, user: accounts.DeskUser, *, place: str,
                after: Optional[dt.date] = None, now: dt.datetime) -> tuple[PlaceRef, list[SlotOffer]]:
     """Free times for the case's dispute near the town the caller named, nearest service point first."""
     case = _case(session, reference, user)
@@ -116,7 +116,7 @@ def find_times(session: Session, reference: object, user: desk.DeskUser, *, plac
     return ref, offers
 
 
-def book(session: Session, reference: object, user: desk.DeskUser, *, token: str, consent: bool,
+def book(session: Session, reference: object, user: accounts.DeskUser, *, token: str, consent: bool,
          now: dt.datetime) -> CallerBooking:
     """Book the chosen time on the caller's case: appointment, audit and web chat link, all or nothing."""
     if consent is not True:
@@ -126,8 +126,8 @@ def book(session: Session, reference: object, user: desk.DeskUser, *, token: str
     appt = engine.book(session, case, point_id=point_id, starts_at=starts_at, mediator_id=mediator_id,
                        actor=user.actor, now=now)
     expires = min(max(appt.starts_at - now, LINK_TTL_MIN), LINK_TTL_MAX)
-    token_out = desk.issue_intake_link(session, case, user, expires_at=now + expires, action="intake.link_for_booking",
-                                       now=now)
+    token_out = intake_links.issue_intake_link(session, case, user, expires_at=now + expires,
+                                               action="intake.link_for_booking", now=now)
     journal.audit(session, at=now, actor=user.actor, action="case.desk_book", entity_type="case", entity_id=case.id,
                   after={"appointment_id": appt.id, "caller_consented": True})
     return CallerBooking(card=card(appt), phone=case.resident.phone, link_token=token_out)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from court.hotline import service_alerts
 from court.messaging import outbox
 from court.records import journal
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound, ValidationError
 from court.core.privacy import mask_name, mask_phone
 from court.store.schema import DelegationParty, Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident

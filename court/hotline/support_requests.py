@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from court.core import settings
 from court.records import journal
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import EmptyText, NotFound, PermissionDenied, ValidationError
 from court.store.schema import (
     DeskRole,

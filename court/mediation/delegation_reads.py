@@ -13,7 +13,7 @@ from court.hotline import delivery_alerts as desk_alerts
 from court.mediation import delegation
 from court.records import journal
 from court.reference import guidance
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound
 from court.core.privacy import mask_name, mask_phone
 from court.mediation.outcomes import OUTCOME_LABELS

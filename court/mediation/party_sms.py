@@ -1,4 +1,4 @@
-"""Texts to the parties of a delegated case (court/mediation/delegation.py writes them as outbox rows of
+"""Texts to the parties of a delegated case (court/mediation/delegation_offers.py writes them as outbox rows of
 channel 'sms'): sent through the SMS sender interface (court/messaging/sms.py) by the housekeeping pass.
 
 With no sender configured, or after the last attempt, the row fails and the desk gets an

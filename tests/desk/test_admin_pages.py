@@ -12,7 +12,7 @@ from sqlalchemy import select
 from court import admin as management
 from court.booking import engine
 from court.core import clock
-from court.hotline import desk, support_requests
+from court.hotline import accounts, support_requests
 from court.store.schema import Appointment, AuditEntry, Mediator, OutboxMessage, ServicePoint
 from desk.app import create_app
 from tests.court.admin.test_management import _book_with_colleague
@@ -37,12 +37,12 @@ def app(db, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("COURT_FAKE_NOW", NOW.isoformat())
     app = create_app(db, rasa_url=f"http://127.0.0.1:{_closed_port()}", testing=True)
     with db.transaction() as s:
-        desk.create_user(s, "zhou", PASSWORD, display_name="周敏", role="admin", now=clock.now())
-        desk.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
-        desk.create_user(s, "sun", PASSWORD, display_name="孙丽", role="clerk", now=clock.now())
+        accounts.create_user(s, "zhou", PASSWORD, display_name="周敏", role="admin", now=clock.now())
+        accounts.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
+        accounts.create_user(s, "sun", PASSWORD, display_name="孙丽", role="clerk", now=clock.now())
         org = support_requests.create_organisation(s, "黑河市司法局", "department", actor="test", now=clock.now())
-        desk.create_user(s, "sfj", PASSWORD, display_name="司法局", role="partner", now=clock.now(),
-                         organisation_id=org.id)
+        accounts.create_user(s, "sfj", PASSWORD, display_name="司法局", role="partner", now=clock.now(),
+                             organisation_id=org.id)
     return app
 
 

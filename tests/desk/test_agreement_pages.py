@@ -15,7 +15,7 @@ from docx import Document
 from sqlalchemy import select
 
 from court.core import clock
-from court.hotline import desk
+from court.hotline import accounts
 from court.mediation import agreement_documents, document_links
 from court.reference import legal
 from desk import document_blocks
@@ -199,7 +199,7 @@ def test_the_deadline_warning_follows_the_court_s_clock(app, db, monkeypatch, to
 def test_only_the_hotline_roles_open_agreements(app, db) -> None:  # noqa: F811
     case_id, _, _ = _case(db)
     with db.transaction() as s:
-        desk.create_user(s, "zhao", PASSWORD, display_name="赵会计", role="clerk", now=clock.now())
+        accounts.create_user(s, "zhao", PASSWORD, display_name="赵会计", role="clerk", now=clock.now())
     clerk = app.test_client()
     clerk.post("/login", data={"username": "zhao", "password": PASSWORD, "csrf_token": _csrf(clerk)})
     for path in ("/agreements", f"/agreements/{case_id}", f"/agreements/{case_id}/agreement.docx"):

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from court.core import clock
-from court.hotline import desk
+from court.hotline import accounts
 from court.store.schema import Appointment, Case
 from tests.desk.test_desk_app import PASSWORD, PHONE, _login, _post, app  # noqa: F401 - app is a fixture
 
@@ -57,7 +57,7 @@ def test_an_agent_books_for_a_caller_and_the_caller_is_texted(app, db, tmp_path,
 
 def test_clerks_cannot_book_for_callers(app, db) -> None:  # noqa: F811
     with db.transaction() as s:
-        desk.create_user(s, "zhao", PASSWORD, display_name="赵会计", role="clerk", now=clock.now())
+        accounts.create_user(s, "zhao", PASSWORD, display_name="赵会计", role="clerk", now=clock.now())
     agent = _login(app)
     reference = _intake(agent)
     clerk = app.test_client()

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from court.core import clock
-from court.mediation import delegation
+from court.mediation import delegation_offers, delegation_outcomes
 from court.store.schema import AuditEntry, Delegation, OutboxMessage
 from tests.court.mediation.test_delegation import town_with_point
 from tests.desk.test_admin_pages import _csrf, _login, _text, app  # noqa: F401 - the app fixture
@@ -68,7 +68,7 @@ def test_extend_once_then_refused_and_a_declined_case_is_reassigned(app, db):  #
     with db.transaction() as s:
         d = new_delegation(s)
         d_id, first = d.id, d.case.mediator_id
-        delegation.decline(s, d_id, mediator_id=first, now=NOW)
+        delegation_offers.decline(s, d_id, mediator_id=first, now=NOW)
     client = _login(app, "zhou")
     page = _text(client.get(f"/delegated/{d_id}"))
     assert "调解员已拒绝，待改派" in page and 'id="reassign"' in page and 'id="extend"' in page
@@ -109,9 +109,9 @@ def test_the_statistics_and_scorecards_count_delegated_cases_apart(app, db):  # 
     with db.transaction() as s:
         done, still = new_delegation(s), new_delegation(s)
         for d in (done, still):
-            delegation.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
-        delegation.record_outcome(s, done.case.mediator_id, done.case.reference, "失败", note="差距大",
-                                  now=NOW + dt.timedelta(days=3))
+            delegation_offers.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
+        delegation_outcomes.record_outcome(s, done.case.mediator_id, done.case.reference, "失败", note="差距大",
+                                           now=NOW + dt.timedelta(days=3))
         name = done.case.mediator.name
     client = _login(app, "sun")
     query = {"start": "2026-11-01", "end": "2026-12-31"}
@@ -133,7 +133,7 @@ def test_a_clerk_sees_and_settles_the_alerts_of_delegated_cases(app, db):  # noq
 
     with db.transaction() as s:
         d = new_delegation(s)
-        delegation.decline(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
+        delegation_offers.decline(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
         reference = d.case.reference
     client = _login(app, "sun")
     page = _text(client.get("/delegated/"))

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from court.core import clock
-from court.hotline import desk, handoffs
+from court.hotline import accounts, handoffs
 from court.messaging import inbox
 from court.records import cases, residents
 from court.store.schema import AuditEntry, Case, DeskUser, Handoff, OutboxMessage
@@ -36,8 +36,8 @@ def _closed_port() -> int:
 def app(db):  # type: ignore[no-untyped-def]
     app = create_app(db, rasa_url=f"http://127.0.0.1:{_closed_port()}", testing=True)
     with db.transaction() as s:
-        desk.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
-        desk.create_user(s, "wang", PASSWORD, display_name="王芳", role="agent", now=clock.now())
+        accounts.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
+        accounts.create_user(s, "wang", PASSWORD, display_name="王芳", role="agent", now=clock.now())
     return app
 
 
@@ -375,7 +375,7 @@ def test_after_handing_back_or_closing_the_agent_no_longer_sees_the_conversation
         assert li.get(f"/handoffs/{handoff_id}/booking", query_string={"place": "西岗子"}).status_code == 403
     # An admin still may, and that look is in the audit log.
     with db.transaction() as s:
-        desk.create_user(s, "boss", PASSWORD, display_name="管理员", role="admin", now=clock.now())
+        accounts.create_user(s, "boss", PASSWORD, display_name="管理员", role="admin", now=clock.now())
     boss = _login(app, "boss")
     assert PHONE in boss.get(f"/handoffs/{returned}").get_data(as_text=True)
     with db.reader() as s:
@@ -422,7 +422,7 @@ def test_agents_see_when_residents_are_getting_apologies(db, status, body, expec
     try:
         app = create_app(db, rasa_url=f"http://127.0.0.1:{server.server_port}", testing=True)
         with db.transaction() as s:
-            desk.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
+            accounts.create_user(s, "li", PASSWORD, display_name="李敏", role="agent", now=clock.now())
         page = _login(app).get("/").get_data(as_text=True)
     finally:
         server.shutdown()

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from court.booking import engine
 from court.core import clock
-from court.hotline import desk
 from court.mediation import outcomes
+from court.hotline import accounts
 from court.oversight import integrity
 from court.store.schema import AuditEntry
 from desk.app import create_app
@@ -27,7 +27,7 @@ def app(db):  # type: ignore[no-untyped-def]
     app = create_app(db, rasa_url="http://127.0.0.1:9", testing=True)
     with db.transaction() as s:
         for username, role in (("clerk", "clerk"), ("agent", "agent"), ("boss", "admin")):
-            desk.create_user(s, username, PASSWORD, display_name=username, role=role, now=clock.now())
+            accounts.create_user(s, username, PASSWORD, display_name=username, role=role, now=clock.now())
         # A success recorded five minutes into the meeting: one fast_outcome finding.
         start = local(TUESDAY, 9, 30)
         appt = engine.book(s, new_case(s), point_id=single_mediator_point(s).id, starts_at=start, actor="bot",

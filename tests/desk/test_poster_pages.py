@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from court import admin as management
 from court.core import clock
-from court.hotline import desk
+from court.hotline import accounts
 from court.messaging import poster_links
 from court.store.schema import ServicePoint
 from tests.desk.test_desk_app import PASSWORD, _csrf, _login, app  # noqa: F401 - app is a fixture
@@ -17,7 +17,7 @@ from tests.desk.test_desk_app import PASSWORD, _csrf, _login, app  # noqa: F401 
 
 def _admin(app, db):  # type: ignore[no-untyped-def]  # noqa: F811
     with db.transaction() as s:
-        desk.create_user(s, "boss", PASSWORD, display_name="周敏", role="admin", now=clock.now())
+        accounts.create_user(s, "boss", PASSWORD, display_name="周敏", role="admin", now=clock.now())
     return _login(app, "boss")
 
 
@@ -54,7 +54,7 @@ def test_agents_and_clerks_cannot_and_a_closed_point_has_no_poster(app, db) -> N
     agent = _login(app)  # "li", an agent
     assert agent.get(f"/admin/points/{point.id}/poster").status_code == 403
     with db.transaction() as s:
-        desk.create_user(s, "zhao", PASSWORD, display_name="赵会计", role="clerk", now=clock.now())
+        accounts.create_user(s, "zhao", PASSWORD, display_name="赵会计", role="clerk", now=clock.now())
     clerk = app.test_client()
     clerk.post("/login", data={"username": "zhao", "password": PASSWORD, "csrf_token": _csrf(clerk)})
     assert clerk.get(f"/admin/points/{point.id}/poster").status_code == 403

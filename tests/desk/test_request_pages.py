@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from court.core import clock
-from court.hotline import desk, support_requests
+from court.hotline import accounts, support_requests
 from court.mediation import training
 from court.oversight import stats
-from court.store.schema import Mediator, MediatorStatus, Place, SupportRequest
+from court.store.schema import DeskUser, Mediator, MediatorStatus, Place, SupportRequest
 from desk.app import create_app
 from tests.desk.test_stats_pages import PASSWORD, _login
 from tests.factories import NOW, local
@@ -30,10 +30,10 @@ def app(db):  # type: ignore[no-untyped-def]
         town = s.execute(select(Place.id).where(Place.name == "西岗子镇", Place.level == "town")).scalar_one()
         a = support_requests.create_organisation(s, "西岗子镇人民政府", "township", place_id=town, actor="test", now=NOW)
         b = support_requests.create_organisation(s, "黑河市人民调解委员会", "mediation", actor="test", now=NOW)
-        desk.create_user(s, "xgz", PASSWORD, display_name="西岗子镇", role="partner", now=NOW, organisation_id=a.id)
-        desk.create_user(s, "tjw", PASSWORD, display_name="调委会", role="partner", now=NOW, organisation_id=b.id)
+        accounts.create_user(s, "xgz", PASSWORD, display_name="西岗子镇", role="partner", now=NOW, organisation_id=a.id)
+        accounts.create_user(s, "tjw", PASSWORD, display_name="调委会", role="partner", now=NOW, organisation_id=b.id)
         for username, role, name in (("clerk", "clerk", "书记员王"), ("agent", "agent", "坐席李"), ("boss", "admin", "周敏")):
-            desk.create_user(s, username, PASSWORD, display_name=name, role=role, now=NOW)
+            accounts.create_user(s, username, PASSWORD, display_name=name, role=role, now=NOW)
     return app
 
 
@@ -124,8 +124,8 @@ def test_the_court_assigns_answers_and_closes_and_the_township_rates(app, db) ->
 
 def test_the_statistics_pages_show_the_figures_the_engine_counts(app, db) -> None:
     with db.transaction() as s:
-        users = {u: desk.get_user(s, i) for u, i in s.execute(
-            select(desk.DeskUserRow.username, desk.DeskUserRow.id)).all()}
+        users = {u: accounts.get_user(s, i) for u, i in s.execute(
+            select(DeskUser.username, DeskUser.id)).all()}
         for day, hours, rating in ((2, 4.0, 5), (3, 30.0, 2), (10, 7.0, None)):
             filed = local(dt.date(2026, 11, day), 9)
             rid = support_requests.file(s, users["xgz"], kind="legal_support", description="诉求", now=filed).id

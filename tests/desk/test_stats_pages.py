@@ -11,7 +11,7 @@ import pytest
 
 from court.booking import engine
 from court.core import clock
-from court.hotline import desk
+from court.hotline import accounts
 from court.oversight import stats
 from desk.app import create_app
 from desk.exports import Sheet, csv_bytes, xlsx_bytes
@@ -27,7 +27,7 @@ def app(db):  # type: ignore[no-untyped-def]
     app = create_app(db, rasa_url="http://127.0.0.1:9", testing=True)
     with db.transaction() as s:
         for username, role in (("clerk", "clerk"), ("agent", "agent"), ("boss", "admin")):
-            desk.create_user(s, username, PASSWORD, display_name=username, role=role, now=clock.now())
+            accounts.create_user(s, username, PASSWORD, display_name=username, role=role, now=clock.now())
         sp, start = shared_slot(s, dt.date(2026, 12, 1))
         for dispute in ("labor", "labor", "neighbor"):
             new_case(s, dispute)

@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import accounts
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import Appointment, Mediator
@@ -36,7 +36,7 @@ def admin_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db.migrate()
     seed(db, today=SEED_DAY)
     with db.transaction() as s:
-        desk.create_user(s, "admin.zhou", PASSWORD, role="admin", display_name="周敏", actor="test")
+        accounts.create_user(s, "admin.zhou", PASSWORD, role="admin", display_name="周敏", actor="test")
     yield db
     db.dispose()
 

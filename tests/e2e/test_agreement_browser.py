@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from court.hotline import desk
+from court.hotline import accounts
 from court.mediation import document_links
 from court.seeding.seed import seed
 from court.store.db import Database
@@ -36,7 +36,7 @@ def agreement_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]
     db.migrate()
     seed(db, today=SEED_DAY)
     with db.transaction() as s:
-        desk.create_user(s, "li.min", PASSWORD, role="agent", display_name="李敏", actor="test")
+        accounts.create_user(s, "li.min", PASSWORD, role="agent", display_name="李敏", actor="test")
     yield db
     db.dispose()
 

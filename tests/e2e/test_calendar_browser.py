@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from court.booking import slots
-from court.hotline import desk
+from court.hotline import accounts
 from court.records import workcalendar
 from court.seeding.seed import seed
 from court.store.db import Database
@@ -37,7 +37,7 @@ def calendar_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db.migrate()
     seed(db, today=SEED_DAY)
     with db.transaction() as s:
-        desk.create_user(s, "admin.zhou", PASSWORD, role="admin", display_name="周敏", actor="test")
+        accounts.create_user(s, "admin.zhou", PASSWORD, role="admin", display_name="周敏", actor="test")
     yield db
     db.dispose()
 

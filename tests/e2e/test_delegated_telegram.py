@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from court.mediation import delegation, linking
+from court.mediation import delegation_offers
 from court.records import residents
 from court.core.clock import FileClock
 from court.store.schema import Court, Delegation, OutboxMessage, ServicePoint
@@ -74,7 +75,7 @@ def _delegate(db, chat_user_id: int) -> tuple[int, str]:  # type: ignore[no-unty
         residents.set_contact(s, party, name="赵申请", phone=APPLICANT)
         party.telegram_user_id = chat_user_id  # the applicant chats with the court's bot already
         court = s.execute(select(Court).order_by(Court.id)).scalars().first()
-        d = delegation.delegate(
+        d = delegation_offers.delegate(
             s, parties=[delegation.PartyIn("applicant", "赵申请", APPLICANT),
                         delegation.PartyIn("respondent", "钱被申", RESPONDENT)],
             dispute_type="debt", summary="货款两万元未付", amount_cents=2000000, court_id=court.id, judge="孙法官",

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import accounts
 from court.core.clock import FileClock
 from court.store.db import Database
 from court.store.schema import Delegation, OutboxMessage
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (
 def clerk_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     with database_copy(request, tmp_path_factory.mktemp("delegation-e2e")) as db:
         with db.transaction() as s:
-            desk.create_user(s, "clerk.sun", PASSWORD, role="clerk", display_name="孙丽", actor="test")
+            accounts.create_user(s, "clerk.sun", PASSWORD, role="clerk", display_name="孙丽", actor="test")
         yield db
 
 

@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import accounts
 from court.store.schema import Case, Handoff
 from tests.e2e.test_telegram import resident, say
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (
 def desk_url(stack, telegram, stack_db) -> str:  # type: ignore[no-untyped-def]
     with stack_db.transaction() as s:
         for username in ("agent.zhao", "agent.qian"):
-            desk.create_user(s, username, PASSWORD, role="agent", display_name=username.split(".")[1], actor="test")
+            accounts.create_user(s, username, PASSWORD, role="agent", display_name=username.split(".")[1], actor="test")
     return stack.start_desk(extra_env={"DESK_SECRET_KEY": "browser-test-secret",
                                        "TELEGRAM_BOT_USERNAME": "heihe_court_bot"})
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import accounts
 from court.store.schema import DeskRole, Handoff, OutboxMessage
 from desk.app import create_app
 from tests.desk.test_desk_app import _csrf
@@ -31,7 +31,7 @@ def _desk_client(db, rasa_url: str):  # type: ignore[no-untyped-def]
     app = create_app(db, rasa_url=rasa_url, testing=True)
     username = f"end.{uuid.uuid4().hex[:8]}"
     with db.transaction() as s:
-        desk.create_user(s, username, PASSWORD, role=DeskRole.AGENT.value, display_name="刘芳", actor="test", now=NOW)
+        accounts.create_user(s, username, PASSWORD, role=DeskRole.AGENT.value, display_name="刘芳", actor="test", now=NOW)
     client = app.test_client()
     response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client)})
     assert response.status_code == 302

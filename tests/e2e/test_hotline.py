@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from court.hotline import desk
 from desk.tracker_client import TrackerClient
+from court.hotline import accounts, intake_links, queue
 from court.store.schema import Case, Handoff
 from tests.e2e.test_telegram import eventually, press, resident, say, xigangzi
 from tests.factories import NOW
@@ -15,14 +15,14 @@ PASSWORD = "correct horse battery"
 
 def agent(db, username: str):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return desk.create_user(s, username, PASSWORD, role="agent", display_name="李敏", actor="test")
+        return accounts.create_user(s, username, PASSWORD, role="agent", display_name="李敏", actor="test")
 
 
 def test_a_phone_intake_continues_in_chat_at_the_booking_step(telegram, stack_db):
     clerk = agent(stack_db, "li.min")
     with stack_db.transaction() as s:
-        reference, token = desk.create_intake(s, clerk, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
-                                              phone="13945670001", consent=True, name="赵建国", now=NOW)
+        reference, token = intake_links.create_intake(s, clerk, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
+                                                      phone="13945670001", consent=True, name="赵建国", now=NOW)
     me = resident(telegram)
     mark = me.mark()
     me.command("start", payload=token)
@@ -65,12 +65,12 @@ def test_an_agent_takes_over_replies_and_hands_back(telegram, stack, stack_db):
     assert eventually(lambda: any(e.get("text") == "我想问问工资的事" for e in stack.tracker(f"tg-{me.id}")["events"]))
     clerk = agent(stack_db, "wang.li")
     with stack_db.transaction() as s:
-        desk.take(s, handoff_id, clerk, now=NOW)
-        desk.reply(s, handoff_id, clerk, "您好，我是12368的李敏，请问拖欠了多久？", now=NOW)
+        queue.take(s, handoff_id, clerk, now=NOW)
+        queue.reply(s, handoff_id, clerk, "您好，我是12368的李敏，请问拖欠了多久？", now=NOW)
     assert "李敏" in me.wait_for("【12368热线", after=mark)["text"]
     assert not [t for t in me.texts()[-3:] if "我没太明白" in t or "没能处理" in t]  # paused: no fallback either
     with stack_db.transaction() as s:
-        conversation = desk.give_back(s, handoff_id, clerk, now=NOW)
+        conversation = queue.give_back(s, handoff_id, clerk, now=NOW)
     TrackerClient(stack.rasa_url).resume(conversation)
     me.wait_for("助手继续为您服务", after=mark)
     assert "人民调解" in say(me, "俺家楼上天天往下漏水，找他好几回了也不管", "人民调解")["text"]

@@ -17,8 +17,8 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select, update
 
-from court.hotline import desk, support_requests
-from court.mediation import delegation
+from court.hotline import accounts, support_requests
+from court.mediation import delegation_offers
 from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
@@ -51,18 +51,19 @@ def layout_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         from tests.court.mediation.test_delegation import new_delegation
 
         sent = new_delegation(s)
-        delegation.decline(s, sent.id, mediator_id=sent.case.mediator_id, now=NOW)
+        delegation_offers.decline(s, sent.id, mediator_id=sent.case.mediator_id, now=NOW)
         for username, role in (("clerk.sun", "clerk"), ("admin.zhou", "admin")):
-            desk.create_user(s, username, PASSWORD, role=role, display_name=username, actor="test")
+            accounts.create_user(s, username, PASSWORD, role=role, display_name=username, actor="test")
         # A township's account and a long request, answered, for the 接诉即办 pages.
         org = support_requests.create_organisation(s, "北安市和平街道办事处", "department", actor="test", now=NOW)
-        partner = desk.create_user(s, "hpjd", PASSWORD, role="partner", display_name="和平街道", actor="test",
-                                   organisation_id=org.id)
+        partner = accounts.create_user(s, "hpjd", PASSWORD, role="partner", display_name="和平街道", actor="test",
+                                       organisation_id=org.id)
         long_text = "辖区内一处老旧小区物业服务合同到期后业主委员会与原物业公司就交接和欠费发生争议，" * 6
         row = support_requests.file(s, partner, kind="mediation_guidance", description=long_text,
                                     now=NOW - dt.timedelta(days=6))
         support_requests.file(s, partner, kind="legal_education", description="普法宣传进社区", now=NOW)
-        admin = desk.get_user(s, s.execute(select(DeskUser.id).where(DeskUser.username == "admin.zhou")).scalar_one())
+        admin = accounts.get_user(
+            s, s.execute(select(DeskUser.id).where(DeskUser.username == "admin.zhou")).scalar_one())
         support_requests.answer(s, row.id, long_text, admin, now=NOW)
     yield db
     db.dispose()

@@ -10,7 +10,7 @@ import time
 from sqlalchemy import select
 
 from court.booking import acceptance
-from court.hotline import desk
+from court.hotline import queue
 from court.store.schema import Appointment, Case, Handoff, OutboxMessage, Resident
 from tests.e2e.test_paused import _agent, _waiting
 from tests.e2e.test_telegram import (
@@ -173,11 +173,11 @@ def test_a_desk_reply_to_a_resident_who_blocked_the_bot_is_failed_once_and_the_c
                                .order_by(Handoff.id.desc())).scalars().first()
     clerk = _agent(stack_db)
     with stack_db.transaction() as s:
-        desk.take(s, handoff_id, clerk, now=clock.now())
+        queue.take(s, handoff_id, clerk, now=clock.now())
     me.block()
     try:
         with stack_db.transaction() as s:
-            desk.reply(s, handoff_id, clerk, "您好，我是12368的刘芳，请问还需要帮忙吗？", now=clock.now())
+            queue.reply(s, handoff_id, clerk, "您好，我是12368的刘芳，请问还需要帮忙吗？", now=clock.now())
 
         def failed_and_alerted() -> bool:
             with stack_db.reader() as s:

@@ -15,7 +15,7 @@ from typing import Iterator
 import openpyxl
 import pytest
 
-from court.hotline import desk
+from court.hotline import accounts
 from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
@@ -36,7 +36,7 @@ def oversight_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]
     with db.transaction() as s:
         generate(s, cases=600, start=dt.date(2025, 12, 1), end=dt.date(2026, 11, 29), seed=7)
         for username, role in (("clerk.sun", "clerk"), ("admin.zhou", "admin"), ("agent.li", "agent")):
-            desk.create_user(s, username, PASSWORD, role=role, display_name=username, actor="test")
+            accounts.create_user(s, username, PASSWORD, role=role, display_name=username, actor="test")
     yield db
     db.dispose()
 

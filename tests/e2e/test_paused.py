@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import accounts, queue
 from court.records import residents
 from court.store.schema import DeskRole, Handoff
 from tests.e2e.test_telegram import eventually, press, resident, say
@@ -93,7 +93,7 @@ def test_in_desk_hours_the_resident_leaves_by_button_by_words_and_by_cancel(tele
         say(me, "转人工", "取消转人工")
         clerk = _agent(stack_db)
         with stack_db.transaction() as s:
-            desk.take(s, _handoff(stack_db, me).id, clerk, now=clock.now())
+            queue.take(s, _handoff(stack_db, me).id, clerk, now=clock.now())
         ack = say(me, "你好", "不想等了可以点")
         assert "正在处理" in ack["text"]
         say(me, "算了，取消转人工吧", "已为您取消转人工")
@@ -141,7 +141,7 @@ def test_a_wait_past_the_limit_is_told_once_and_the_resident_chooses(telegram, s
         told = me.wait_for("让您久等了", timeout=30)
         assert "2个工作小时" in told["text"]
         with stack_db.reader() as s:
-            [item] = [i for i in desk.queue(s, now=clock.now()) if i.conversation_id == f"tg-{me.id}"]
+            [item] = [i for i in queue.queue(s, now=clock.now()) if i.conversation_id == f"tg-{me.id}"]
             assert item.overdue
         press(me, "继续用助手", "已为您取消转人工")
         assert _handoff(stack_db, me).status == "closed"
@@ -164,5 +164,5 @@ def test_gibberish_never_reaches_the_queue_and_never_silences_the_sender(stack, 
 
 def _agent(db):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return desk.create_user(s, f"paused.{uuid.uuid4().hex[:8]}", "correct horse 12368",
-                                role=DeskRole.AGENT.value, display_name="刘芳", actor="test", now=NOW)
+        return accounts.create_user(s, f"paused.{uuid.uuid4().hex[:8]}", "correct horse 12368",
+                                    role=DeskRole.AGENT.value, display_name="刘芳", actor="test", now=NOW)

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from court.core import clock as court_clock
-from court.hotline import desk, support_requests
+from court.hotline import accounts, support_requests
 from court.store.db import Database
 from court.store.schema import OutboxMessage, Place, SupportRequest
 from tests.factories import local
@@ -38,9 +38,9 @@ def court(db: Database, tmp_path: Path) -> Iterator[tuple[str, Database, court_c
         town = s.execute(select(Place.id).where(Place.name == "西岗子镇", Place.level == "town")).scalar_one()
         org = support_requests.create_organisation(s, "西岗子镇人民政府", "township", place_id=town, actor="test",
                                                    now=FRIDAY)
-        desk.create_user(s, "xgz", PASSWORD, role="partner", display_name="西岗子镇综治办", now=FRIDAY,
-                         organisation_id=org.id)
-        desk.create_user(s, "clerk.wang", PASSWORD, role="clerk", display_name="王书记员", now=FRIDAY)
+        accounts.create_user(s, "xgz", PASSWORD, role="partner", display_name="西岗子镇综治办", now=FRIDAY,
+                             organisation_id=org.id)
+        accounts.create_user(s, "clerk.wang", PASSWORD, role="clerk", display_name="王书记员", now=FRIDAY)
     clock = court_clock.FileClock(tmp_path / "clock")
     clock.set(FRIDAY)
     env = {"COURT_FAKE_NOW": clock.env, "DESK_SECRET_KEY": "requests-browser-test-secret",

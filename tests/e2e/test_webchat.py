@@ -11,7 +11,7 @@ import time
 import httpx
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import accounts, intake_links, queue
 from court.records import journal
 from court.store.schema import Case, ChatButton, Handoff, InboundMessage, RecipientType, WebConversation
 from desk.tracker_client import TrackerClient
@@ -23,7 +23,7 @@ from tests.e2e.conftest import WEB_ENV
 PASSWORD = "correct horse battery"
 def agent(db, username: str):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
-        return desk.create_user(s, username, PASSWORD, role="agent", display_name="李敏", actor="test")
+        return accounts.create_user(s, username, PASSWORD, role="agent", display_name="李敏", actor="test")
 
 
 def number_of(db, me: WebResident) -> int:  # type: ignore[no-untyped-def]
@@ -167,14 +167,14 @@ def test_pushes_arrive_live_and_an_agent_takes_over_and_hands_back(webchat, stac
         clerk = agent(stack_db, "web.agent")
         started = time.monotonic()
         with stack_db.transaction() as s:
-            desk.take(s, handoff_id, clerk, now=NOW)
-            desk.reply(s, handoff_id, clerk, "您好，我是12368的李敏，请问拖欠了多久？", now=NOW)
+            queue.take(s, handoff_id, clerk, now=NOW)
+            queue.reply(s, handoff_id, clerk, "您好，我是12368的李敏，请问拖欠了多久？", now=NOW)
         live = stream.wait(lambda e: e.get("type") == "message" and "李敏" in e["message"]["text"])
         assert live["message"]["role"] == "push" and time.monotonic() - started < 10
         # Paused: no fallback in the meantime.
         assert not [m for m in me.messages() if "没能处理" in m["text"]]
         with stack_db.transaction() as s:
-            conversation = desk.give_back(s, handoff_id, clerk, now=NOW)
+            conversation = queue.give_back(s, handoff_id, clerk, now=NOW)
         TrackerClient(stack.rasa_url).resume(conversation)
         stream.wait(lambda e: e.get("type") == "message" and "助手继续为您服务" in e["message"]["text"])
         assert any("人民调解" in m["text"] for m in me.say("俺家楼上天天往下漏水，找他好几回了也不管"))
@@ -185,8 +185,8 @@ def test_pushes_arrive_live_and_an_agent_takes_over_and_hands_back(webchat, stac
 def test_a_phone_intake_opens_the_web_chat_at_the_booking_step(webchat, stack_db):
     clerk = agent(stack_db, "intake.web")
     with stack_db.transaction() as s:
-        reference, token = desk.create_intake(s, clerk, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
-                                              phone="13945670009", consent=True, name="赵建国", now=NOW)
+        reference, token = intake_links.create_intake(s, clerk, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
+                                                      phone="13945670009", consent=True, name="赵建国", now=NOW)
     me = WebResident(webchat)
     landing = me.http.get(f"/i/{token}")
     assert landing.status_code == 303 and landing.headers["location"] == "/"  # the token leaves the address bar

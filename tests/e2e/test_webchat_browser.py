@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import select
 
-from court.hotline import desk
+from court.hotline import queue
 from court.store.schema import Handoff
 from tests.e2e.test_telegram import DESCRIPTION, xigangzi
 from tests.e2e.test_webchat import agent
@@ -88,8 +88,8 @@ def test_a_resident_books_on_a_phone_and_an_agent_answers_live(browser, webchat,
                                .order_by(Handoff.id.desc())).scalars().first()
     clerk = agent(stack_db, "browser.agent")
     with stack_db.transaction() as s:
-        desk.take(s, handoff_id, clerk, now=NOW)
-        desk.reply(s, handoff_id, clerk, "您好，我是12368的李敏，预约已经看到了。", now=NOW)
+        queue.take(s, handoff_id, clerk, now=NOW)
+        queue.reply(s, handoff_id, clerk, "您好，我是12368的李敏，预约已经看到了。", now=NOW)
     page.locator(".msg.push", has_text="李敏").wait_for(timeout=15000)
     assert first_render < 10
 

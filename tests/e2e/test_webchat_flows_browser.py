@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from court.booking import engine, offers as slot_offers
-from court.hotline import desk
+from court.hotline import queue
 from court.records import residents
 from court.booking.offers import decode_slot
 from court.store.schema import Appointment, Case, Handoff
@@ -82,10 +82,10 @@ def test_an_emergency_brings_110_in_every_state_paused_included(browser, webchat
                                .order_by(Handoff.id.desc())).scalars().first()
     clerk = agent(stack_db, "emergency.agent")
     with stack_db.transaction() as s:
-        desk.take(s, handoff_id, clerk, now=NOW)
+        queue.take(s, handoff_id, clerk, now=NOW)
     send(page, "他又来了，在砸我家门，要打死我", "110")  # an agent holds it: still the advice at once
     with stack_db.transaction() as s:
-        desk.close(s, handoff_id, clerk, note="已告知报警", now=NOW)
+        queue.close(s, handoff_id, clerk, note="已告知报警", now=NOW)
 
 
 def test_an_agent_takes_the_web_conversation_replies_live_and_hands_it_back(browser, webchat, stack, stack_db):
@@ -97,8 +97,8 @@ def test_an_agent_takes_the_web_conversation_replies_live_and_hands_it_back(brow
                                .order_by(Handoff.id.desc())).scalars().first()
     clerk = agent(stack_db, "handback.agent")
     with stack_db.transaction() as s:
-        desk.take(s, handoff_id, clerk, now=NOW)
-        desk.reply(s, handoff_id, clerk, "您好，我是12368的李敏，请说说是什么事。", now=NOW)
+        queue.take(s, handoff_id, clerk, now=NOW)
+        queue.reply(s, handoff_id, clerk, "您好，我是12368的李敏，请说说是什么事。", now=NOW)
     page.locator(".msg.push", has_text="请说说是什么事").wait_for(timeout=15000)  # live, no reload
     before = page.locator(".msg").count()
     page.fill("#text", "楼上漏水的事")
@@ -108,8 +108,8 @@ def test_an_agent_takes_the_web_conversation_replies_live_and_hands_it_back(brow
     # Paused: the assistant says nothing of its own while the agent holds the conversation.
     assert not [t for t in page.locator(".msg").all_inner_texts()[before:] if "人民调解" in t or "没能处理" in t]
     with stack_db.transaction() as s:
-        desk.reply(s, handoff_id, clerk, "好的，漏水的事可以先找人民调解，我把您交还给助手。", now=NOW)
-        conversation = desk.give_back(s, handoff_id, clerk, now=NOW)
+        queue.reply(s, handoff_id, clerk, "好的，漏水的事可以先找人民调解，我把您交还给助手。", now=NOW)
+        conversation = queue.give_back(s, handoff_id, clerk, now=NOW)
     page.locator(".msg.push", has_text="交还给助手").wait_for(timeout=15000)
     TrackerClient(stack.rasa_url).resume(conversation)
     page.locator(".msg", has_text="助手继续为您服务").wait_for(timeout=15000)

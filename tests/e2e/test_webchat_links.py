@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from court.hotline import caller_booking, desk
+from court.hotline import caller_booking, intake_links
 from court.messaging import poster_links
 from court.store.schema import ServicePoint, WebConversation
 from tests.e2e.test_telegram import DESCRIPTION
@@ -62,8 +62,8 @@ def test_a_tampered_poster_token_is_a_plain_start(webchat, stack_db):
 def test_a_caller_booked_on_the_phone_sees_the_booking_from_the_texted_link(webchat, stack_db):
     clerk = agent(stack_db, "caller.web")
     with stack_db.transaction() as s:
-        reference, _ = desk.create_intake(s, clerk, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
-                                          phone="13945617703", consent=True, name="赵建国", now=NOW)
+        reference, _ = intake_links.create_intake(s, clerk, dispute_type="labor", summary="饭店拖欠三个月工资八千元",
+                                                  phone="13945617703", consent=True, name="赵建国", now=NOW)
     with stack_db.reader() as s:
         _, offers = caller_booking.find_times(s, reference, clerk, place="爱辉区西岗子", now=NOW)
     with stack_db.transaction() as s:

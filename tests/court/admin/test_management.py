@@ -12,7 +12,7 @@ from bot.notifications import render
 from court import admin as management
 from court.booking import engine, slots
 from court.mediation import linking
-from court.hotline.desk import DeskUser
+from court.hotline.accounts import DeskUser
 from court.core.errors import InvalidName, InvalidPhone, LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
 from court.reference.places import haversine_km
 from court.store.schema import Appointment, AuditEntry, Case, LinkCode, Mediator, OutboxMessage, ServicePoint

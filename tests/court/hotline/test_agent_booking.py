@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from court.booking import engine
-from court.hotline import desk, agent_booking, handoffs
+from court.hotline import agent_booking, handoffs
+from court.hotline import accounts, queue
 from court.records import cases, residents
 from court.core.errors import (ConsentRequired, InvalidPhone, PermissionDenied, PlaceAmbiguous, PlaceNotFound,
                           ValidationError)
@@ -20,24 +21,24 @@ PHONE = "13945612378"
 CHAT = 501
 
 
-def _agent(db, username: str = "li.min") -> desk.DeskUser:
+def _agent(db, username: str = "li.min") -> accounts.DeskUser:
     with db.transaction() as s:
-        return desk.create_user(s, username, "correct horse 12368", role="agent", display_name="李敏", actor="test",
-                                now=NOW)
+        return accounts.create_user(s, username, "correct horse 12368", role="agent", display_name="李敏", actor="test",
+                                    now=NOW)
 
 
-def _taken(db, user: desk.DeskUser, *, consented: bool = True, chat: int = CHAT) -> int:
+def _taken(db, user: accounts.DeskUser, *, consented: bool = True, chat: int = CHAT) -> int:
     conversation_id = f"tg-{chat}"
     with db.transaction() as s:
         if consented:
             resident = residents.record_consent(s, conversation_id=conversation_id, telegram_user_id=chat)
             residents.set_contact(s, resident, name="张三", phone=PHONE)
         handoff, _ = handoffs.request(s, conversation_id, reason="request_human", dispute_type="neighbor")
-        desk.take(s, handoff.id, user, now=NOW)
+        queue.take(s, handoff.id, user, now=NOW)
         return handoff.id
 
 
-def _times(db, handoff_id: int, user: desk.DeskUser, place: str = "爱辉区西岗子", dispute: str = "neighbor"):
+def _times(db, handoff_id: int, user: accounts.DeskUser, place: str = "爱辉区西岗子", dispute: str = "neighbor"):
     with db.reader() as s:
         return agent_booking.find_times(s, handoff_id, user, place=place, dispute_type=dispute, now=NOW)
 
@@ -185,7 +186,7 @@ def test_after_hand_back_the_agent_can_no_longer_book(db):
     hid = _taken(db, li)
     _, offers = _times(db, hid, li)
     with db.transaction() as s:
-        desk.give_back(s, hid, li, now=NOW)
+        queue.give_back(s, hid, li, now=NOW)
     with pytest.raises(ValidationError):  # HandoffUnavailable
         _book(db, hid, li, offers[0].token)
     with pytest.raises(ValidationError):

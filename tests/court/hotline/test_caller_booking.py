@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from court.hotline import caller_booking, desk
+from court.hotline import caller_booking, accounts, intake_links
 from court.core.errors import ConsentRequired, NotFound, PermissionDenied, ValidationError
 from court.booking.offers import decode_slot
 from court.store.schema import AuditEntry, Case, IntakeLink, OutboxMessage, RecipientType
@@ -16,25 +16,25 @@ from tests.factories import NOW, counts, new_case
 PHONE = "13945612378"
 
 
-def _user(db, username: str = "li.min", role: str = "agent") -> desk.DeskUser:
+def _user(db, username: str = "li.min", role: str = "agent") -> accounts.DeskUser:
     with db.transaction() as s:
-        return desk.create_user(s, username, "correct horse 12368", role=role, display_name="李敏", actor="test",
-                                now=NOW)
+        return accounts.create_user(s, username, "correct horse 12368", role=role, display_name="李敏", actor="test",
+                                    now=NOW)
 
 
-def _intake(db, user: desk.DeskUser) -> str:
+def _intake(db, user: accounts.DeskUser) -> str:
     with db.transaction() as s:
-        reference, _ = desk.create_intake(s, user, dispute_type="neighbor", summary="楼上漏水，协商不成",
-                                          phone=PHONE, consent=True, name="张三", now=NOW)
+        reference, _ = intake_links.create_intake(s, user, dispute_type="neighbor", summary="楼上漏水，协商不成",
+                                                  phone=PHONE, consent=True, name="张三", now=NOW)
     return reference
 
 
-def _times(db, reference: str, user: desk.DeskUser, place: str = "爱辉区西岗子", **kw):
+def _times(db, reference: str, user: accounts.DeskUser, place: str = "爱辉区西岗子", **kw):
     with db.reader() as s:
         return caller_booking.find_times(s, reference, user, place=place, now=NOW, **kw)
 
 
-def _book(db, reference: str, user: desk.DeskUser, token: str, consent: bool = True):
+def _book(db, reference: str, user: accounts.DeskUser, token: str, consent: bool = True):
     with db.transaction() as s:
         return caller_booking.book(s, reference, user, token=token, consent=consent, now=NOW)
 
@@ -81,7 +81,7 @@ def test_booking_needs_the_callers_consent_and_writes_all_or_nothing(db):
         _book(db, reference, li, offers[2].token)
     # The texted link opens the booking in the chat, not a second booking form.
     with db.transaction() as s:
-        start = desk.redeem_intake(s, done.link_token, conversation_id="web-41", telegram_user_id=None, now=NOW)
+        start = intake_links.redeem_intake(s, done.link_token, conversation_id="web-41", telegram_user_id=None, now=NOW)
     assert start.reference == reference and offers[1].time in (start.booked or "")
 
 

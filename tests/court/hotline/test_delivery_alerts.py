@@ -4,15 +4,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from court.hotline import desk, delivery_alerts
+from court.hotline import accounts, delivery_alerts
 from court.core.errors import NotFound, ValidationError
 from court.store.schema import AuditEntry, OutboxMessage
 from tests.factories import NOW, blocked_mediator_alert
 from tests.races import race
 
-def _agent(db, username: str) -> desk.DeskUser:
+def _agent(db, username: str) -> accounts.DeskUser:
     with db.transaction() as s:
-        return desk.create_user(s, username, "correct horse 12368", role="agent", display_name=username, actor="test")
+        return accounts.create_user(s, username, "correct horse 12368", role="agent", display_name=username,
+                                    actor="test")
 
 
 def test_the_list_masks_the_detail_shows_and_audits(db):

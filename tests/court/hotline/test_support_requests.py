@@ -10,7 +10,7 @@ import statistics
 import pytest
 from sqlalchemy import select
 
-from court.hotline import desk, delivery_alerts, support_requests
+from court.hotline import accounts, delivery_alerts, support_requests
 from court.oversight import stats
 from court.records import workcalendar
 from court.core.errors import NotFound, PermissionDenied, ValidationError
@@ -34,19 +34,19 @@ def town(session, name: str) -> int:
     return session.execute(select(Place.id).where(Place.name == name, Place.level == "town")).scalar_one()
 
 
-def accounts(db):  # type: ignore[no-untyped-def]
+def make_accounts(db):  # type: ignore[no-untyped-def]
     """Two townships with one account each, a clerk and an agent."""
     with db.transaction() as s:
         a = support_requests.create_organisation(s, "西岗子镇人民政府", "township", place_id=town(s, "西岗子镇"),
                                                  actor="test", now=NOW)
         b = support_requests.create_organisation(s, "黑河市司法局", "department", actor="test", now=NOW)
         users = {
-            "xgz": desk.create_user(s, "xgz", PASSWORD, role="partner", display_name="西岗子镇", now=NOW,
-                                    organisation_id=a.id),
-            "sfj": desk.create_user(s, "sfj", PASSWORD, role="partner", display_name="司法局", now=NOW,
-                                    organisation_id=b.id),
-            "clerk": desk.create_user(s, "clerk", PASSWORD, role="clerk", display_name="书记员王", now=NOW),
-            "agent": desk.create_user(s, "agent", PASSWORD, role="agent", display_name="坐席李", now=NOW),
+            "xgz": accounts.create_user(s, "xgz", PASSWORD, role="partner", display_name="西岗子镇", now=NOW,
+                                        organisation_id=a.id),
+            "sfj": accounts.create_user(s, "sfj", PASSWORD, role="partner", display_name="司法局", now=NOW,
+                                        organisation_id=b.id),
+            "clerk": accounts.create_user(s, "clerk", PASSWORD, role="clerk", display_name="书记员王", now=NOW),
+            "agent": accounts.create_user(s, "agent", PASSWORD, role="agent", display_name="坐席李", now=NOW),
         }
     return users
 
@@ -63,7 +63,7 @@ def test_the_deadline_counts_the_courts_working_days(db) -> None:
 
 
 def test_a_township_files_the_court_answers_and_the_township_rates(db) -> None:
-    users = accounts(db)
+    users = make_accounts(db)
     with db.transaction() as s:
         row = support_requests.file(s, users["xgz"], kind="mediation_guidance",
                                     description="村里土地承包纠纷，调解时对承包期限拿不准，请法官指导。", now=NOW)
@@ -103,7 +103,7 @@ def test_a_township_files_the_court_answers_and_the_township_rates(db) -> None:
 
 
 def test_an_organisation_sees_only_its_own_requests(db) -> None:
-    users = accounts(db)
+    users = make_accounts(db)
     with db.transaction() as s:
         mine = support_requests.file(s, users["xgz"], kind="legal_support", description="请求法律支持", now=NOW).id
         theirs = support_requests.file(s, users["sfj"], kind="legal_education", description="普法宣传", now=NOW).id
@@ -126,7 +126,7 @@ def test_an_organisation_sees_only_its_own_requests(db) -> None:
 def test_accounts_and_organisations_are_checked(db) -> None:
     with db.transaction() as s:
         with pytest.raises(ValidationError, match="必须属于"):
-            desk.create_user(s, "nobody", PASSWORD, role="partner", display_name="无单位", now=NOW)
+            accounts.create_user(s, "nobody", PASSWORD, role="partner", display_name="无单位", now=NOW)
         with pytest.raises(ValidationError, match="乡镇或街道"):
             support_requests.create_organisation(s, "某镇", "township", actor="test", now=NOW)
         county = s.execute(select(Place.id).where(Place.level == "county")).scalars().first()
@@ -135,7 +135,7 @@ def test_accounts_and_organisations_are_checked(db) -> None:
 
 
 def test_a_request_left_unanswered_alerts_the_desk_once_on_the_courts_clock(db) -> None:
-    users = accounts(db)
+    users = make_accounts(db)
     filed = local(FRIDAY, 16)
     with db.transaction() as s:
         late = support_requests.file(s, users["xgz"], kind="judicial_confirmation", description="司法确认", now=filed).id
@@ -165,7 +165,7 @@ def _p90(values: list[float]) -> float:
 
 
 def test_the_monthly_figures_match_an_independent_count(db) -> None:
-    users = accounts(db)
+    users = make_accounts(db)
     # (who, kind, filed, hours to the answer or None, rating or None)
     plan = [("xgz", "legal_support", local(dt.date(2026, 11, 2), 9), 3.0, 5),
             ("xgz", "legal_support", local(dt.date(2026, 11, 5), 14), 30.0, 4),
@@ -211,6 +211,6 @@ def test_the_cli_registers_an_organisation_and_its_account(db, monkeypatch, caps
     out = capsys.readouterr()
     assert "已登记合作单位 西岗子镇人民政府（乡镇街道）" in out.out and "乡镇街道账号要对应一个乡镇或街道" in out.err
     with db.reader() as s:
-        user = desk.authenticate(s, "xgz.zhb", PASSWORD, now=NOW)
+        user = accounts.authenticate(s, "xgz.zhb", PASSWORD, now=NOW)
         org = support_requests.organisation_by_name(s, "西岗子镇人民政府").id
     assert user is not None and (user.role, user.organisation_id) == ("partner", org)

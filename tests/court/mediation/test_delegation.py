@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.notifications import render
 from court.hotline import delivery_alerts
-from court.mediation import delegation
+from court.mediation import delegation, delegation_deadlines, delegation_offers, delegation_outcomes
 from court.reference import legal
 from court.core.errors import PermissionDenied, ValidationError
 from court.facades.messenger import MessengerFacade
@@ -53,7 +53,7 @@ def new_delegation(session, *, now=NOW, mediator: Mediator | None = None, **over
     args = dict(parties=PARTIES, dispute_type="debt", summary="借款三万元到期未还", amount_cents=3000000,
                 court_id=court.id, judge="王法官", channel="window", place_id=place.id, point_id=point.id,
                 mediator_id=mediator.id, consent=True, actor="desk:clerk", now=now)
-    return delegation.delegate(session, **(args | over))
+    return delegation_offers.delegate(session, **(args | over))
 
 
 def _rows(session, **where):  # type: ignore[no-untyped-def]
@@ -66,9 +66,9 @@ def _rows(session, **where):  # type: ignore[no-untyped-def]
 def test_the_proposal_prefers_the_towns_own_point_the_speciality_and_the_lighter_load(db):
     with db.transaction() as s:
         place, point = town_with_point(s)
-        first = delegation.propose(s, place_id=place.id, dispute_type="debt", now=NOW)
+        first = delegation_offers.propose(s, place_id=place.id, dispute_type="debt", now=NOW)
         assert first and first[0].point_id == point.id and first[0].distance_km == 0.0
-        near = [c for c in first if c.distance_km <= first[0].distance_km + delegation.NEAR_KM]
+        near = [c for c in first if c.distance_km <= first[0].distance_km + delegation_offers.NEAR_KM]
         keys = [(not c.speciality, c.load) for c in near]
         assert keys == sorted(keys)
         # Give the proposed mediator a case: a colleague with the same speciality comes first now.
@@ -77,7 +77,7 @@ def test_the_proposal_prefers_the_towns_own_point_the_speciality_and_the_lighter
                 and c.speciality == top.speciality]
         m = s.get(Mediator, top.mediator_id)
         new_delegation(s, mediator=m)
-        again = delegation.propose(s, place_id=place.id, dispute_type="debt", now=NOW)
+        again = delegation_offers.propose(s, place_id=place.id, dispute_type="debt", now=NOW)
         assert next(c for c in again if c.mediator_id == top.mediator_id).load == top.load + 1
         if twin and twin[0].load == top.load:
             assert again[0].mediator_id != top.mediator_id
@@ -113,10 +113,10 @@ def test_clerk_delegates_mediator_accepts_parties_are_told_and_a_failure_goes_ba
         assert "13912345678" not in logged and "张三" not in logged
         other = s.execute(select(Mediator.id).where(Mediator.id != mediator_id)).scalars().first()
         with pytest.raises(PermissionDenied):
-            delegation.accept(s, d_id, mediator_id=other, now=NOW)
+            delegation_offers.accept(s, d_id, mediator_id=other, now=NOW)
     with db.transaction() as s:
-        assert delegation.accept(s, d_id, mediator_id=mediator_id, now=NOW) is True
-        assert delegation.accept(s, d_id, mediator_id=mediator_id, now=NOW) is False
+        assert delegation_offers.accept(s, d_id, mediator_id=mediator_id, now=NOW) is True
+        assert delegation_offers.accept(s, d_id, mediator_id=mediator_id, now=NOW) is False
         case = s.execute(select(Case).where(Case.reference == ref)).scalar_one()
         assert case.status == "mediating" and case.booked_at is not None
         sms_rows = _rows(s, template="delegation_party_sms")
@@ -129,9 +129,9 @@ def test_clerk_delegates_mediator_accepts_parties_are_told_and_a_failure_goes_ba
         assert all(r.status == "sent" and "13912345678" not in str(r.payload)
                    for r in _rows(s, template="delegation_party_sms"))
     with db.transaction() as s:
-        delegation.add_log(s, mediator_id, ref, "contact", "电话联系申请人，约定周三面谈", now=NOW)
-        delegation.add_log(s, mediator_id, ref.lower(), "session", "第一次调解，金额分歧大", now=NOW)
-        outcome = delegation.record_outcome(s, mediator_id, ref, "失败", note="被申请人不同意还款", now=NOW)
+        delegation_outcomes.add_log(s, mediator_id, ref, "contact", "电话联系申请人，约定周三面谈", now=NOW)
+        delegation_outcomes.add_log(s, mediator_id, ref.lower(), "session", "第一次调解，金额分歧大", now=NOW)
+        outcome = delegation_outcomes.record_outcome(s, mediator_id, ref, "失败", note="被申请人不同意还款", now=NOW)
         assert outcome.appointment_id is None and outcome.result == "failed"
     with db.reader() as s:
         d = s.get(Delegation, d_id)
@@ -140,7 +140,7 @@ def test_clerk_delegates_mediator_accepts_parties_are_told_and_a_failure_goes_ba
         kinds = [a.kind for a in delivery_alerts.pending(s)]
         assert kinds == [delivery_alerts.KIND_LABELS["delegation_returned"]]
     with db.transaction() as s, pytest.raises(ValidationError, match="办结"):
-        delegation.add_log(s, mediator_id, ref, "contact", "再次联系", now=NOW)
+        delegation_outcomes.add_log(s, mediator_id, ref, "contact", "再次联系", now=NOW)
 
 
 def test_an_agreement_goes_on_to_judicial_confirmation_and_a_chat_resident_is_told_in_the_chat(db):
@@ -152,12 +152,12 @@ def test_an_agreement_goes_on_to_judicial_confirmation_and_a_chat_resident_is_to
         resident.telegram_user_id = 515151
         d = new_delegation(s)
         mediator_id, ref = d.case.mediator_id, d.case.reference
-        delegation.accept(s, d.id, mediator_id=mediator_id, now=NOW)
+        delegation_offers.accept(s, d.id, mediator_id=mediator_id, now=NOW)
         [push] = _rows(s, template="delegation_party")
         assert push.recipient_type == RecipientType.RESIDENT.value and push.recipient_id == resident.id
         assert len(_rows(s, template="delegation_party_sms")) == 1  # the other party has no chat
         assert "调解员" in render("resident", "delegation_party", push.payload).text
-        delegation.record_outcome(s, mediator_id, ref, "达成协议，需司法确认", now=NOW)
+        delegation_outcomes.record_outcome(s, mediator_id, ref, "达成协议，需司法确认", now=NOW)
         case = s.get(Case, d.case_id)
         assert case.status == "jc_requested" and d.status == "settled"
         assert s.execute(select(Outcome.jc_requested_at).where(Outcome.case_id == case.id)).scalar_one() == NOW
@@ -167,15 +167,15 @@ def test_a_decline_alerts_the_desk_and_the_clerk_reassigns(db):
     with db.transaction() as s:
         d = new_delegation(s)
         first = d.case.mediator_id
-        delegation.decline(s, d.id, mediator_id=first, now=NOW)
+        delegation_offers.decline(s, d.id, mediator_id=first, now=NOW)
         assert d.status == "declined" and d.case.mediator_id is None
         [alert] = delivery_alerts.pending(s)
         assert alert.kind == delivery_alerts.KIND_LABELS["delegation_declined"] and alert.reference == d.case.reference
         place_id, point_id = d.case.place_id, d.case.service_point_id
-        other = next(c for c in delegation.propose(s, place_id=place_id, dispute_type="debt", now=NOW,
-                                                   exclude_mediators=[first]))
-        delegation.reassign(s, d.id, point_id=other.point_id, mediator_id=other.mediator_id, actor="desk:clerk",
-                            now=NOW)
+        other = next(c for c in delegation_offers.propose(s, place_id=place_id, dispute_type="debt", now=NOW,
+                                                          exclude_mediators=[first]))
+        delegation_offers.reassign(s, d.id, point_id=other.point_id, mediator_id=other.mediator_id, actor="desk:clerk",
+                                   now=NOW)
         assert d.status == "offered" and d.offers == 2 and d.case.mediator_id == other.mediator_id
         assert [r.recipient_id for r in _rows(s, template="delegation_offer")] == [first, other.mediator_id]
         assert point_id
@@ -187,7 +187,7 @@ def test_deadline_alerts_at_7_and_1_days_and_when_passed_once_each_and_an_extens
     with db.transaction() as s:
         d = new_delegation(s)
         d_id, mediator_id = d.id, d.case.mediator_id
-        delegation.accept(s, d_id, mediator_id=mediator_id, now=NOW)
+        delegation_offers.accept(s, d_id, mediator_id=mediator_id, now=NOW)
     texts = _Texts()
 
     def at(day: dt.date) -> tuple[int, int]:
@@ -210,13 +210,13 @@ def test_deadline_alerts_at_7_and_1_days_and_when_passed_once_each_and_an_extens
         assert all(legal.audit(render("mediator", p.template, p.payload).text) == [] for p in pushes)
     with db.transaction() as s:
         with pytest.raises(ValidationError, match="理由"):
-            delegation.extend(s, d_id, days=15, reason=" ", actor="desk:clerk", now=clock.at)
-        delegation.extend(s, d_id, days=15, reason="双方同意延长", actor="desk:clerk", now=clock.at)
+            delegation_deadlines.extend(s, d_id, days=15, reason=" ", actor="desk:clerk", now=clock.at)
+        delegation_deadlines.extend(s, d_id, days=15, reason="双方同意延长", actor="desk:clerk", now=clock.at)
         d = s.get(Delegation, d_id)
         # Passed on 30 December: 15 days from today (5 January).
         assert (d.original_deadline, d.deadline, d.alert_level) == (dt.date(2026, 12, 30), dt.date(2027, 1, 20), None)
         with pytest.raises(ValidationError, match="一次"):
-            delegation.extend(s, d_id, days=5, reason="再延", actor="desk:clerk", now=clock.at)
+            delegation_deadlines.extend(s, d_id, days=5, reason="再延", actor="desk:clerk", now=clock.at)
     assert at(dt.date(2027, 1, 13))[0] == 1  # the new deadline's own 7-day warning
     assert at(dt.date(2027, 2, 1))[0] == 1  # a clock that jumps raises only the latest level
     with db.reader() as s:
@@ -226,11 +226,11 @@ def test_deadline_alerts_at_7_and_1_days_and_when_passed_once_each_and_an_extens
 def test_an_extension_before_the_deadline_counts_from_the_old_last_day_and_a_settled_case_never_alerts(db):
     with db.transaction() as s:
         d = new_delegation(s)
-        delegation.extend(s, d.id, days=10, reason="双方同意延长", actor="desk:clerk", now=NOW)
+        delegation_deadlines.extend(s, d.id, days=10, reason="双方同意延长", actor="desk:clerk", now=NOW)
         assert d.deadline == dt.date(2027, 1, 9)
-        delegation.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
-        delegation.record_outcome(s, d.case.mediator_id, d.case.reference, "成功", now=NOW)
-        assert delegation.raise_deadline_alerts(s, now=NOW + dt.timedelta(days=60)) == 0
+        delegation_offers.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
+        delegation_outcomes.record_outcome(s, d.case.mediator_id, d.case.reference, "成功", now=NOW)
+        assert delegation_deadlines.raise_deadline_alerts(s, now=NOW + dt.timedelta(days=60)) == 0
 
 
 def test_without_an_sms_sender_the_desk_is_asked_to_phone_the_party(db):
@@ -238,7 +238,7 @@ def test_without_an_sms_sender_the_desk_is_asked_to_phone_the_party(db):
 
     with db.transaction() as s:
         d = new_delegation(s)
-        delegation.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
+        delegation_offers.accept(s, d.id, mediator_id=d.case.mediator_id, now=NOW)
     assert MessengerFacade(db, now=_Clock(NOW)).delegation_pass(Off()) == (0, 0)
     with db.reader() as s:
         alerts = delivery_alerts.pending(s)
@@ -255,7 +255,7 @@ def test_an_offer_to_a_mediator_not_linked_yet_is_pushed_again_at_the_link(db):
         mediator = d.case.mediator
         assert mediator.telegram_chat_id is None
         code = linking.issue_link_code(s, mediator.code, actor="test")
-        candidate = next(c for c in delegation.propose(s, place_id=d.case.place_id, dispute_type="debt", now=NOW, limit=50)
+        candidate = next(c for c in delegation_offers.propose(s, place_id=d.case.place_id, dispute_type="debt", now=NOW, limit=50)
                          if c.mediator_id == mediator.id)
         assert candidate.linked is False
         mediator_id = mediator.id
@@ -275,8 +275,8 @@ def test_a_delegated_case_settled_gets_its_agreement_and_judicial_confirmation_l
     with db.transaction() as s:
         d = new_delegation(s)
         mediator_id, ref = d.case.mediator_id, d.case.reference
-        delegation.accept(s, d.id, mediator_id=mediator_id, now=NOW)
-        delegation.record_outcome(s, mediator_id, ref, "成功", now=NOW)
+        delegation_offers.accept(s, d.id, mediator_id=mediator_id, now=NOW)
+        delegation_outcomes.record_outcome(s, mediator_id, ref, "成功", now=NOW)
     effective = NOW.date()
     with db.transaction() as s:
         agreement = agreements.save(s, ref, data(effective_on=effective), actor="desk:li.min",

@@ -4,7 +4,8 @@ import json
 from sqlalchemy import select
 
 from court.booking import engine
-from court.hotline import desk, handoffs
+from court.hotline import handoffs
+from court.hotline import accounts, queue
 from court.messaging import buttons as chat_buttons, inbox, outbox
 from court.records import erasure, journal, retention
 from court.store.schema import (
@@ -67,7 +68,7 @@ def test_erasure_for_someone_never_booked_still_clears_the_chat(db):
 
 
 def _agent(s):  # type: ignore[no-untyped-def]
-    return desk.create_user(s, "agent.wu", "correct horse battery", role="agent", display_name="吴", actor="test")
+    return accounts.create_user(s, "agent.wu", "correct horse battery", role="agent", display_name="吴", actor="test")
 
 
 def test_erasure_leaves_no_copy_in_pushes_handoffs_or_the_audit_log(db):
@@ -81,8 +82,8 @@ def test_erasure_leaves_no_copy_in_pushes_handoffs_or_the_audit_log(db):
         engine.book(s, case, point_id=sp.id, starts_at=local(TUESDAY, 9, 30), actor="test", now=NOW)
         handoff, _ = handoffs.request(s, "tg-5252", reason="request_human", dispute_type="neighbor")
         agent = _agent(s)
-        desk.take(s, handoff.id, agent, now=NOW)
-        desk.reply(s, handoff.id, agent, "王桂芝您好，您的电话13945612378我记下了", now=NOW)
+        queue.take(s, handoff.id, agent, now=NOW)
+        queue.reply(s, handoff.id, agent, "王桂芝您好，您的电话13945612378我记下了", now=NOW)
         handoff.note = "dispute_type=neighbor\n王桂芝说邻居姓李"
         handoff_id = handoff.id
     with db.transaction() as s:
@@ -160,8 +161,8 @@ def test_retention_wipes_old_copies_and_expires_quiet_transcripts(db):
         s.get(InboundMessage, gone_id).status = "delivered"
         chat_buttons.issue(s, chat_id=93, buttons=[("好", "/affirm")], now=old)
         agent = _agent(s)
-        desk.start_session(s, agent, now=old)
-        desk.start_session(s, agent, now=NOW)
+        accounts.start_session(s, agent, now=old)
+        accounts.start_session(s, agent, now=NOW)
         sent_id, fresh_id, closed_id = sent.id, fresh.id, closed.id
     with db.transaction() as s:
         report = retention.enforce(s, now=NOW)
