@@ -29,7 +29,7 @@ REPLY_KEYBOARDS = {
 SEND_ATTEMPTS = 3
 
 
-async def _retrying(call, *args, **kwargs):  # type: ignore[no-untyped-def]
+async def _retrying(call, *args, **kwargs):
     """Telegram's flood control asks us to wait; a reply waits, it is not dropped."""
     for attempt in range(SEND_ATTEMPTS):
         try:
@@ -70,7 +70,7 @@ async def send_venue(bot: Bot, chat_id: int, venue: Venue) -> Message:
                            title=venue.title, address=venue.address or venue.title)
 
 
-async def send_text(bot: Bot, chat_id: int, text: str, markup=None) -> Message:  # type: ignore[no-untyped-def]
+async def send_text(bot: Bot, chat_id: int, text: str, markup=None) -> Message:
     return await _retrying(bot.send_message, chat_id=chat_id, text=text, reply_markup=markup)
 
 

@@ -28,7 +28,7 @@ def _flash(exc: CourtError) -> None:
 
 @caller_bp.route("/find")
 @login_required
-def find():  # type: ignore[no-untyped-def]
+def find():
     """The agent types a caller's reference number (a caller ringing back)."""
     try:
         reference = caller_booking.normalise_reference(request.args.get("reference"))
@@ -38,7 +38,7 @@ def find():  # type: ignore[no-untyped-def]
     return redirect(url_for("caller.times", reference=reference))
 
 
-def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = None, status: int = 200):
     with court_db().reader() as s:
         ctx = caller_booking.caller_case(s, reference, current_user.user)
     search = CallerTimesForm(args)
@@ -63,13 +63,13 @@ def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = 
 
 @caller_bp.route("/<reference>/booking")
 @login_required
-def times(reference: str):  # type: ignore[no-untyped-def]
+def times(reference: str):
     return _render(reference, request.args)
 
 
 @caller_bp.route("/<reference>/book", methods=["POST"])
 @login_required
-def book(reference: str):  # type: ignore[no-untyped-def]
+def book(reference: str):
     form = CallerBookForm()
     carried = MultiDict({k: request.form.get(k, "") for k in ("place", "after") if request.form.get(k)})
     if not form.validate_on_submit():

@@ -60,7 +60,7 @@ def _query(start: dt.date, end: dt.date) -> dict[str, str]:
 
 
 @integrity_bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     form = PeriodForm(request.args)
     start, end = _period(form)
     with court_db().reader() as s:
@@ -70,7 +70,7 @@ def index():  # type: ignore[no-untyped-def]
                            query=_query(start, end), local_time=local_time)
 
 
-def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:  # type: ignore[no-untyped-def]
+def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:
     """The finding in the period the link carries; else from the day it began until today."""
     first = integrity.key_time(key)
     if first is None:
@@ -90,7 +90,7 @@ def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:  # type:
 
 
 @integrity_bp.route("/<key>")
-def show(key: str):  # type: ignore[no-untyped-def]
+def show(key: str):
     with court_db().reader() as s:
         finding, start, end = _locate(s, key)
         lines = integrity.trail(s, finding)
@@ -101,7 +101,7 @@ def show(key: str):  # type: ignore[no-untyped-def]
 
 
 @integrity_bp.route("/<key>/review", methods=["POST"])
-def review(key: str):  # type: ignore[no-untyped-def]
+def review(key: str):
     form = ReviewForm()
     back: Optional[str] = None
     if not form.validate_on_submit():

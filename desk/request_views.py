@@ -46,7 +46,7 @@ def flash_form(form: FlaskForm) -> None:
 
 @partner_bp.route("/requests", methods=["GET", "POST"])
 @login_required
-def mine():  # type: ignore[no-untyped-def]
+def mine():
     form = FileRequestForm()
     if form.is_submitted():
         if not form.validate():
@@ -70,14 +70,14 @@ def mine():  # type: ignore[no-untyped-def]
                            days=settings.REQUEST_RESPONSE_DAYS)
 
 
-def _organisation_name(session) -> str:  # type: ignore[no-untyped-def]
+def _organisation_name(session) -> str:
     org = session.get(PartnerOrganisation, current_user.organisation_id)
     return org.name if org is not None else ""
 
 
 @partner_bp.route("/requests/<int:request_id>")
 @login_required
-def detail(request_id: int):  # type: ignore[no-untyped-def]
+def detail(request_id: int):
     with court_db().reader() as s:
         item = support_requests.my_request(s, current_user.user, request_id, now=clock.now(),
                                            calendar=workcalendar.of(s))
@@ -86,7 +86,7 @@ def detail(request_id: int):  # type: ignore[no-untyped-def]
 
 @partner_bp.route("/requests/<int:request_id>/rate", methods=["POST"])
 @login_required
-def rate(request_id: int):  # type: ignore[no-untyped-def]
+def rate(request_id: int):
     form = RateForm()
     if not form.validate_on_submit():
         flash_form(form)
@@ -108,7 +108,7 @@ def rate(request_id: int):  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/")
 @login_required
-def queue():  # type: ignore[no-untyped-def]
+def queue():
     with court_db().reader() as s:
         items = support_requests.queue(s, now=clock.now(), calendar=workcalendar.of(s))
     late = sum(1 for i in items if i.late)
@@ -118,7 +118,7 @@ def queue():  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/<int:request_id>")
 @login_required
-def show(request_id: int):  # type: ignore[no-untyped-def]
+def show(request_id: int):
     with court_db().reader() as s:
         item = support_requests.court_request(s, request_id, now=clock.now(), calendar=workcalendar.of(s))
         assign = AssignForm()
@@ -127,7 +127,7 @@ def show(request_id: int):  # type: ignore[no-untyped-def]
                            when=when)
 
 
-def _act(request_id: int, form: FlaskForm, action, done: str):  # type: ignore[no-untyped-def]
+def _act(request_id: int, form: FlaskForm, action, done: str):
     if not form.validate_on_submit():
         flash_form(form)
     else:
@@ -145,7 +145,7 @@ def _act(request_id: int, form: FlaskForm, action, done: str):  # type: ignore[n
 
 @requests_bp.route("/<int:request_id>/assign", methods=["POST"])
 @login_required
-def assign(request_id: int):  # type: ignore[no-untyped-def]
+def assign(request_id: int):
     form = AssignForm()
     return _act(request_id, form, lambda s: support_requests.assign(
         s, request_id, form.assignee.data, current_user.user, now=clock.now()), "已分派。")
@@ -153,7 +153,7 @@ def assign(request_id: int):  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/<int:request_id>/answer", methods=["POST"])
 @login_required
-def answer(request_id: int):  # type: ignore[no-untyped-def]
+def answer(request_id: int):
     form = AnswerForm()
     return _act(request_id, form, lambda s: support_requests.answer(
         s, request_id, form.reply.data, current_user.user, now=clock.now()), "答复已发送给提出单位。")
@@ -161,7 +161,7 @@ def answer(request_id: int):  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/<int:request_id>/close", methods=["POST"])
 @login_required
-def close(request_id: int):  # type: ignore[no-untyped-def]
+def close(request_id: int):
     form = CloseRequestForm()
     return _act(request_id, form, lambda s: support_requests.close(
         s, request_id, current_user.user, now=clock.now()), "已办结。")

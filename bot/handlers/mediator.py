@@ -27,7 +27,7 @@ MEDIATOR_COMMANDS = [
 ]
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup=None) -> None:  # type: ignore[no-untyped-def]
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup=None) -> None:
     await send_text(context.bot, update.effective_chat.id, text, markup)
 
 

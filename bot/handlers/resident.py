@@ -113,7 +113,7 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
                             chat_id=update.effective_chat.id, chat_data=context.chat_data)
 
 
-async def erase_chat(desk, assistant, relay, *, telegram_user_id: Optional[int], chat_id: int,  # type: ignore[no-untyped-def]
+async def erase_chat(desk, assistant, relay, *, telegram_user_id: Optional[int], chat_id: int,
                      chat_data: dict) -> str:
     """The erasure of any channel's chat (Telegram's, the web chat's)."""
     try:

@@ -58,7 +58,7 @@ def _coordinates(lat: object, lng: object) -> tuple[float, float]:
 
 def _place(session: Session, place_id: object) -> Place:
     try:
-        place = session.get(Place, int(place_id)) if place_id else None  # type: ignore[arg-type]
+        place = session.get(Place, int(place_id)) if place_id else None
     except (TypeError, ValueError):
         place = None
     if place is None or place.level == PlaceLevel.PREFECTURE.value:

@@ -104,7 +104,7 @@ def content_hash(case: Case, organisation: str, parties: Sequence[PartyInput], f
 def _clean(data: AgreementInput, *, earliest: dt.date, today: dt.date) -> AgreementInput:
     errors: list[str] = []
 
-    def check(label: str, fn, value, **kwargs):  # type: ignore[no-untyped-def]
+    def check(label: str, fn, value, **kwargs):
         if not str(value or "").strip():
             errors.append(f"请填写{label}。")
             return ""
