@@ -325,6 +325,7 @@ class ServicePoint(Base):
     place = relationship("Place")
     court = relationship("Court")
     hours = relationship("ServicePointHours", cascade="all, delete-orphan", order_by="ServicePointHours.weekday")
+    mediators = relationship("Mediator", secondary="mediator_points", back_populates="service_points")
     __table_args__ = (CheckConstraint("slot_minutes BETWEEN 15 AND 240", name="slot_minutes"),)
 
 
@@ -367,7 +368,7 @@ class Mediator(Base):
     retired_on = Column(Date)
     is_demo = Column(Boolean, nullable=False, default=False)
 
-    service_points = relationship("ServicePoint", secondary=mediator_points, backref="mediators")
+    service_points = relationship("ServicePoint", secondary=mediator_points, back_populates="mediators")
     specialities = relationship("MediatorSpeciality", cascade="all, delete-orphan")
     availability = relationship("MediatorAvailability", cascade="all, delete-orphan")
     exceptions = relationship("MediatorException", cascade="all, delete-orphan")
