@@ -128,6 +128,7 @@ class AssistantFacade:
                                                 now=now or clock.now())
         if error is not None:
             raise error
+        assert case_id is not None  # check_lookup gives the case's id or the error
         return case_id
 
     @staticmethod
