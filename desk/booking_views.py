@@ -12,6 +12,8 @@ from court.core import clock
 from court.hotline import desk, agent_booking
 from court.reference import guidance
 from court.booking.cards import AppointmentCard
+from court.booking.offers import SlotOffer
+from court.reference.places import PlaceRef
 from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.tracker_client import TrackerUnavailable
 from desk.auth import HOTLINE, restrict
@@ -49,7 +51,8 @@ def _render(handoff_id: int, args: MultiDict, book_form: Optional[BookForm] = No
     ctx = _context(handoff_id)
     search = TimesForm(args, data={"dispute_type": ctx.dispute_type or None})
     moving = _appointment(ctx, search.appointment.data if "appointment" in args else None)
-    place, offers = None, []
+    place: Optional[PlaceRef] = None
+    offers: list[SlotOffer] = []
     if args.get("place"):
         if search.validate():
             try:

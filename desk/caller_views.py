@@ -1,12 +1,16 @@
 """Booking for a 12368 phone caller from their case (a phone intake), without a chat."""
 from __future__ import annotations
 
+from typing import Optional
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from court.core import clock
 from court.hotline import caller_booking
+from court.booking.offers import SlotOffer
+from court.reference.places import PlaceRef
 from court.messaging import sms
 from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.auth import HOTLINE, restrict
@@ -42,7 +46,8 @@ def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = 
     with court_db().reader() as s:
         ctx = caller_booking.caller_case(s, reference, current_user.user)
     search = CallerTimesForm(args)
-    place, offers = None, []
+    place: Optional[PlaceRef] = None
+    offers: list[SlotOffer] = []
     if args.get("place") and not ctx.booked:
         if search.validate():
             try:

@@ -3,7 +3,7 @@ and a review that records a fixed conclusion."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -59,6 +59,11 @@ def _query(start: dt.date, end: dt.date) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat()}
 
 
+def _show_url(key: str, query: Mapping[str, Any]) -> str:
+    """The finding's page, its query arguments (the period) carried along."""
+    return url_for("integrity.show", key=key, **query)
+
+
 @integrity_bp.route("/")
 def index():
     form = PeriodForm(request.args)
@@ -106,10 +111,10 @@ def review(key: str):
     back: Optional[str] = None
     if not form.validate_on_submit():
         flash("请选择核查结论。", "error")
-        return redirect(url_for("integrity.show", key=key, **request.args))
+        return redirect(_show_url(key, request.args))
     with court_db().transaction() as s:
         finding, start, end = _locate(s, key)
         integrity.review(s, finding, category=form.category.data, actor=current_user.user.actor, now=clock.now())
-        back = url_for("integrity.show", key=finding.key, **_query(start, end))
+        back = _show_url(finding.key, _query(start, end))
     flash(f"已记录核查结论：{integrity.REVIEW_CATEGORIES[form.category.data]}。", "info")
     return redirect(back)
