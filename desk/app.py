@@ -88,7 +88,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     )
     app.session_interface = DeskSessionInterface()
     if os.environ.get("DESK_TRUST_PROXY") == "1":  # behind one reverse proxy: its X-Forwarded-For/-Proto count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask docs' idiom
     app.extensions[DB_KEY] = db or Database()
     app.extensions[TRACKERS_KEY] = TrackerClient(rasa_url)
     app.extensions["desk_login_throttle"] = LoginThrottle()

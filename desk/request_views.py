@@ -3,6 +3,7 @@ requests, follow them and rate the answers, seeing nothing else of the desk; the
 and admins work the queue (assign, answer, close)."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Optional
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -31,8 +32,8 @@ FALLBACK = {"kind": "请选择诉求类型。", "rating": "请选择满意程度
 
 
 
-def when(moment: Optional[object]) -> str:
-    return "" if moment is None else f"{to_local(moment):%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
+def when(moment: Optional[dt.datetime]) -> str:
+    return "" if moment is None else f"{to_local(moment):%Y-%m-%d %H:%M}"
 
 
 def flash_form(form: FlaskForm) -> None:

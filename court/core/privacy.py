@@ -95,7 +95,7 @@ def _masking_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., lo
         _mask_record(record)
         return record
 
-    factory.court_masking = True  # type: ignore[attr-defined]
+    factory.court_masking = True  # type: ignore[attr-defined]  # a marker on the function: installed once
     return factory
 
 
@@ -104,7 +104,7 @@ def _masked_excepthook(hook: Callable[..., Any]) -> Callable[..., Any]:
         # Uncaught: the stack's processes write stderr to their log files.
         sys.stderr.write(mask_log_text("".join(traceback.format_exception(exc_type, exc, tb))))
 
-    excepthook.court_masking = True  # type: ignore[attr-defined]
+    excepthook.court_masking = True  # type: ignore[attr-defined]  # a marker on the function: installed once
     return excepthook
 
 
