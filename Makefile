@@ -21,8 +21,9 @@ model: setup ## train the Rasa model if its inputs changed (cached in models/)
 run: db ## set everything up and start the assistant (embedded SQLite by default)
 	@bin/run
 
-lint: setup ## ruff (unused and undefined names); the layering is tests/test_architecture.py, run with the tests
+lint: setup ## ruff (unused and undefined names), then mypy on court/ bot/ desk/ actions/ (pyproject.toml); the layering is tests/test_architecture.py, run with the tests
 	@.venv/bin/ruff check .
+	@.venv/bin/mypy
 
 test: setup ## run every test against SQLite and a throwaway PostgreSQL
 	@bin/test

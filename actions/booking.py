@@ -44,7 +44,7 @@ def not_mediable(tracker: Tracker) -> Optional[tuple[str, str]]:
         if event.get("name") in ("action_triage", "action_book_appointment"):
             break  # a civil matter was described (or booked) since
         if event.get("name") == "action_routing":
-            said = next((e for e in reversed(events[:index]) if e.get("event") == "user"), {})
+            said: Dict[str, Any] = next((e for e in reversed(events[:index]) if e.get("event") == "user"), {})
             kind = ((said.get("parse_data") or {}).get("intent") or {}).get("name")
             return (kind if kind in triage.ROUTED_AWAY else "emergency"), said.get("text") or ""
     summary = tracker.get_slot("summary") or ""

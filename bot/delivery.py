@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Optional
+from typing import Optional, Union
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -20,8 +20,9 @@ from court.facades.messenger import Delivery, MessengerFacade
 log = logging.getLogger(__name__)
 
 
-def _seconds(value: object) -> float:
-    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)  # type: ignore[arg-type]
+def _seconds(value: Union[int, float, dt.timedelta]) -> float:
+    """Telegram's retry_after: whole seconds, or a timedelta (python-telegram-bot's choice)."""
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 class OutboxWorker:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Optional, Sequence
+from typing import Optional, Sequence, TypedDict, Union
 
 from telegram import (
     Bot,
@@ -22,14 +22,21 @@ from court.facades.messenger import MessengerFacade
 
 log = logging.getLogger(__name__)
 
-REPLY_KEYBOARDS = {
+class _Request(TypedDict, total=False):
+    """What a reply keyboard's button asks the resident to share (KeyboardButton's keywords)."""
+
+    request_location: bool
+    request_contact: bool
+
+
+REPLY_KEYBOARDS: dict[str, tuple[str, _Request, str]] = {
     "location": ("📍 发送我的位置", {"request_location": True}, "也可以直接输入乡镇名称"),
     "contact": ("📱 发送本机号码", {"request_contact": True}, "也可以直接输入手机号"),
 }
 SEND_ATTEMPTS = 3
 
 
-async def _retrying(call, *args, **kwargs):  # type: ignore[no-untyped-def]
+async def _retrying(call, *args, **kwargs):
     """Telegram's flood control asks us to wait; a reply waits, it is not dropped."""
     for attempt in range(SEND_ATTEMPTS):
         try:
@@ -70,7 +77,7 @@ async def send_venue(bot: Bot, chat_id: int, venue: Venue) -> Message:
                            title=venue.title, address=venue.address or venue.title)
 
 
-async def send_text(bot: Bot, chat_id: int, text: str, markup=None) -> Message:  # type: ignore[no-untyped-def]
+async def send_text(bot: Bot, chat_id: int, text: str, markup=None) -> Message:
     return await _retrying(bot.send_message, chat_id=chat_id, text=text, reply_markup=markup)
 
 
@@ -110,7 +117,7 @@ def _plain(item: Outgoing) -> str:
 async def _send_item(bot: Bot, desk: MessengerFacade, chat_id: int, item: Outgoing, chat_data: dict) -> Message:
     if item.venue is not None:
         return await send_venue(bot, chat_id, item.venue)
-    markup = None
+    markup: Union[InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, None] = None
     if item.buttons:
         markup = await inline_keyboard(desk, chat_id, item.buttons)
     elif item.keyboard:

@@ -153,7 +153,7 @@ class Relay:
             log.warning("handoff state unavailable for a chat")
             return True
 
-    async def retry_due(self, bot: "Bot | ChatPort", chat_data_for) -> int:  # type: ignore[no-untyped-def]
+    async def retry_due(self, bot: "Bot | ChatPort", chat_data_for) -> int:
         """One pass of the background loop: drain the spool, retry due messages."""
         await asyncio.to_thread(self._drain_spool)
         chats = [chat for chat in await asyncio.to_thread(self.desk.inbox_due_chats)

@@ -46,8 +46,8 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _number(message: str):  # type: ignore[no-untyped-def]
-    def check(_form, field) -> None:  # type: ignore[no-untyped-def]
+def _number(message: str):
+    def check(_form, field) -> None:
         try:
             float(str(field.data or "").strip())
         except ValueError:
@@ -89,7 +89,7 @@ class _Assignment(FlaskForm):
                                  validators=[DataRequired("请至少选择一个服务点。")])
     dispute_types = MultiCheckboxField("擅长的纠纷类型", validators=[DataRequired("请至少选择一种擅长的纠纷类型。")])
 
-    def __init__(self, *args, points: list[tuple[int, str]] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, points: list[tuple[int, str]] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.points.choices = points or []
         self.dispute_types.choices = dispute_choices()
@@ -152,7 +152,7 @@ class _Location(FlaskForm):
     lat = StringField("纬度", validators=[DataRequired("请填写纬度。"), _number("纬度要是数字，例如 50.2450。")])
     lng = StringField("经度", validators=[DataRequired("请填写经度。"), _number("经度要是数字，例如 127.5290。")])
 
-    def __init__(self, *args, places: list[tuple[int, str]] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, places: list[tuple[int, str]] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.place.choices = places or []
 
@@ -166,7 +166,7 @@ class OpenPointForm(_Location):
     slot_minutes = IntegerField("每个预约时段（分钟）", default=60, validators=[
         DataRequired("请填写每个预约时段的分钟数。"), NumberRange(min=15, max=240, message="每个时段的分钟数要在15到240之间。")])
 
-    def __init__(self, *args, courts: list[tuple[int, str]] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, courts: list[tuple[int, str]] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.court.choices = [(0, "按所在县区的基层法院")] + (courts or [])
 

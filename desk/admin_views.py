@@ -69,19 +69,19 @@ def _tell(change: management.Change, done: str) -> None:
         flash(f"以下调解员已没有在用的服务点，请为其重新分配：{'、'.join(change.stranded)}。", "warning")
 
 
-def _county_choices(session) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _county_choices(session) -> list[tuple[str, str]]:
     return [("", "全市")] + [(c.code, c.name) for c in management.counties(session)]
 
 
 @admin_bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return redirect(url_for("admin.mediators"))
 
 
 # --- mediators -------------------------------------------------------------------------
 
 @admin_bp.route("/mediators")
-def mediators():  # type: ignore[no-untyped-def]
+def mediators():
     with court_db().reader() as s:
         form = MediatorFilterForm(request.args)
         form.county.choices = _county_choices(s)
@@ -105,7 +105,7 @@ def _appoint_form() -> AppointForm:
 
 
 @admin_bp.route("/mediators/new", methods=["GET", "POST"])
-def new_mediator():  # type: ignore[no-untyped-def]
+def new_mediator():
     form = _appoint_form()
     if request.method == "GET":
         form.appointed_on.data = _today()
@@ -121,7 +121,7 @@ def new_mediator():  # type: ignore[no-untyped-def]
     return render_template("admin_mediator_new.html", form=form, hours_hint=HOURS_HINT), 422
 
 
-def _appoint(session, form: AppointForm) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def _appoint(session, form: AppointForm) -> tuple[int, str, str]:
     mediator = management.appoint_mediator(
         session, current_user.user, name=form.name.data, phone=form.phone.data, points=form.points.data,
         dispute_types=form.dispute_types.data, hours=management.parse_hours(form.hours.data),
@@ -131,7 +131,7 @@ def _appoint(session, form: AppointForm) -> tuple[int, str, str]:  # type: ignor
 
 def _mediator_page(mediator_id: int, *, assignment: Optional[AssignmentForm] = None,
                    hours: Optional[HoursForm] = None, leave: Optional[LeaveForm] = None,
-                   status: int = 200):  # type: ignore[no-untyped-def]
+                   status: int = 200):
     with court_db().reader() as s:
         m = management.mediator_detail(s, mediator_id, now=clock.now())
         choices = management.point_choices(s, keep=m.point_ids)
@@ -147,16 +147,16 @@ def _mediator_page(mediator_id: int, *, assignment: Optional[AssignmentForm] = N
 
 
 @admin_bp.route("/mediators/<int:mediator_id>")
-def mediator(mediator_id: int):  # type: ignore[no-untyped-def]
+def mediator(mediator_id: int):
     return _mediator_page(mediator_id)
 
 
-def _back(mediator_id: int):  # type: ignore[no-untyped-def]
+def _back(mediator_id: int):
     return redirect(url_for("admin.mediator", mediator_id=mediator_id))
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/assignment", methods=["POST"])
-def assignment(mediator_id: int):  # type: ignore[no-untyped-def]
+def assignment(mediator_id: int):
     with court_db().reader() as s:
         keep = management.mediator_detail(s, mediator_id, now=clock.now()).point_ids
         form = AssignmentForm(points=management.point_choices(s, keep=keep))
@@ -173,7 +173,7 @@ def assignment(mediator_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/hours", methods=["POST"])
-def hours(mediator_id: int):  # type: ignore[no-untyped-def]
+def hours(mediator_id: int):
     form = HoursForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -187,7 +187,7 @@ def hours(mediator_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/leave", methods=["POST"])
-def leave(mediator_id: int):  # type: ignore[no-untyped-def]
+def leave(mediator_id: int):
     form = LeaveForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -201,7 +201,7 @@ def leave(mediator_id: int):  # type: ignore[no-untyped-def]
     return _back(mediator_id)
 
 
-def _leave(mediator_id: int, form: Any, done: str, action: Callable[[Any], management.Change]):  # type: ignore[no-untyped-def]
+def _leave(mediator_id: int, form: Any, done: str, action: Callable[[Any], management.Change]):
     if not form.validate_on_submit():
         flash_errors(form)
         return _back(mediator_id)
@@ -212,14 +212,14 @@ def _leave(mediator_id: int, form: Any, done: str, action: Callable[[Any], manag
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/suspend", methods=["POST"])
-def suspend(mediator_id: int):  # type: ignore[no-untyped-def]
+def suspend(mediator_id: int):
     form = SuspendForm()
     return _leave(mediator_id, form, "已停用", lambda s: management.suspend_mediator(
         s, current_user.user, mediator_id, reason=form.reason.data, now=clock.now()))
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/retire", methods=["POST"])
-def retire(mediator_id: int):  # type: ignore[no-untyped-def]
+def retire(mediator_id: int):
     form = RetireForm()
     return _leave(mediator_id, form, "已办理退出", lambda s: management.retire_mediator(
         s, current_user.user, mediator_id, reason=form.reason.data, retired_on=form.retired_on.data,
@@ -227,7 +227,7 @@ def retire(mediator_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/reinstate", methods=["POST"])
-def reinstate(mediator_id: int):  # type: ignore[no-untyped-def]
+def reinstate(mediator_id: int):
     form = ReinstateForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -240,7 +240,7 @@ def reinstate(mediator_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/link-code", methods=["POST"])
-def link_code(mediator_id: int):  # type: ignore[no-untyped-def]
+def link_code(mediator_id: int):
     form = LinkCodeForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -258,7 +258,7 @@ def link_code(mediator_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/mediators/<int:mediator_id>/unlink", methods=["POST"])
-def unlink(mediator_id: int):  # type: ignore[no-untyped-def]
+def unlink(mediator_id: int):
     form = UnlinkForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -272,7 +272,7 @@ def unlink(mediator_id: int):  # type: ignore[no-untyped-def]
 # --- service points ----------------------------------------------------------------------
 
 @admin_bp.route("/points")
-def points():  # type: ignore[no-untyped-def]
+def points():
     with court_db().reader() as s:
         form = PointFilterForm(request.args)
         form.county.choices = _county_choices(s)
@@ -286,7 +286,7 @@ def points():  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/points/new", methods=["GET", "POST"])
-def new_point():  # type: ignore[no-untyped-def]
+def new_point():
     with court_db().reader() as s:
         form = OpenPointForm(places=management.place_choices(s), courts=management.court_choices(s))
     if request.method == "GET":
@@ -302,7 +302,7 @@ def new_point():  # type: ignore[no-untyped-def]
     return render_template("admin_point_new.html", form=form, hours_hint=HOURS_HINT), 422
 
 
-def _open(session, form: OpenPointForm) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def _open(session, form: OpenPointForm) -> tuple[int, str, str]:
     point = management.open_point(
         session, current_user.user, name=form.name.data, place_id=form.place.data, address=form.address.data,
         lat=form.lat.data, lng=form.lng.data, court_id=form.court.data or None,
@@ -310,7 +310,7 @@ def _open(session, form: OpenPointForm) -> tuple[int, str, str]:  # type: ignore
     return point.id, point.name, point.code
 
 
-def _point_page(point_id: int, *, move: Optional[MovePointForm] = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _point_page(point_id: int, *, move: Optional[MovePointForm] = None, status: int = 200):
     with court_db().reader() as s:
         p = management.point_detail(s, point_id, now=clock.now())
         places = management.place_choices(s)
@@ -323,12 +323,12 @@ def _point_page(point_id: int, *, move: Optional[MovePointForm] = None, status: 
 
 
 @admin_bp.route("/points/<int:point_id>")
-def point(point_id: int):  # type: ignore[no-untyped-def]
+def point(point_id: int):
     return _point_page(point_id)
 
 
 @admin_bp.route("/points/<int:point_id>/poster")
-def poster(point_id: int):  # type: ignore[no-untyped-def]
+def poster(point_id: int):
     """An A4 poster for the point's wall: name, address, hours, 12368 and the QR code of its web chat link."""
     try:
         with court_db().reader() as s:
@@ -344,7 +344,7 @@ def poster(point_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/points/<int:point_id>/move", methods=["POST"])
-def move(point_id: int):  # type: ignore[no-untyped-def]
+def move(point_id: int):
     with court_db().reader() as s:
         form = MovePointForm(places=management.place_choices(s))
     if not form.validate_on_submit():
@@ -361,7 +361,7 @@ def move(point_id: int):  # type: ignore[no-untyped-def]
 
 
 @admin_bp.route("/points/<int:point_id>/close", methods=["POST"])
-def close(point_id: int):  # type: ignore[no-untyped-def]
+def close(point_id: int):
     form = ClosePointForm()
     if form.validate_on_submit():
         ok, change = _write(lambda s: management.close_point(s, current_user.user, point_id,

@@ -67,7 +67,7 @@ def _write(action: Callable[[Any], Any]) -> bool:
     return False
 
 
-def _reference(s, case_id: int) -> str:  # type: ignore[no-untyped-def]
+def _reference(s, case_id: int) -> str:
     case = s.get(Case, case_id)
     if case is None:
         raise NotFound()
@@ -75,7 +75,7 @@ def _reference(s, case_id: int) -> str:  # type: ignore[no-untyped-def]
 
 
 @agreements_bp.route("")
-def index():  # type: ignore[no-untyped-def]
+def index():
     with court_db().reader() as s:
         rows = confirmations.overview(s, now=clock.now())
     return render_template("agreements.html", rows=rows, label=lambda t: card(t).label)
@@ -99,7 +99,7 @@ def _input(form: AgreementForm) -> agreements.AgreementInput:
                                      intermediate=bool(form.intermediate.data))
 
 
-def _page(case_id: int, form: AgreementForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(case_id: int, form: AgreementForm | None = None, status: int = 200):
     now = clock.now()
     with court_db().reader() as s:
         case = s.get(Case, case_id)
@@ -130,7 +130,7 @@ def _page(case_id: int, form: AgreementForm | None = None, status: int = 200):  
                            result_form=ResultForm(formdata=None, decided_on=today)), status
 
 
-def _stored(agreement) -> agreements.AgreementInput:  # type: ignore[no-untyped-def]
+def _stored(agreement) -> agreements.AgreementInput:
     return agreements.AgreementInput(
         organisation=agreement.organisation, facts=agreement.facts, terms=agreement.terms,
         performance=agreement.performance, effective_on=agreement.effective_on, intermediate=agreement.intermediate,
@@ -138,7 +138,7 @@ def _stored(agreement) -> agreements.AgreementInput:  # type: ignore[no-untyped-
 
 
 @agreements_bp.route("/<int:case_id>", methods=["GET", "POST"])
-def edit(case_id: int):  # type: ignore[no-untyped-def]
+def edit(case_id: int):
     if request.method != "POST":
         return _page(case_id)
     form = AgreementForm()
@@ -146,7 +146,7 @@ def edit(case_id: int):  # type: ignore[no-untyped-def]
         flash_errors(form)
         return _page(case_id, form, 422)
 
-    def save(s):  # type: ignore[no-untyped-def]
+    def save(s):
         agreements.save(s, _reference(s, case_id), _input(form), actor=_actor(), now=clock.now())
 
     if not _write(save):
@@ -156,7 +156,7 @@ def edit(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @agreements_bp.route("/<int:case_id>/file", methods=["POST"])
-def file(case_id: int):  # type: ignore[no-untyped-def]
+def file(case_id: int):
     form = FileForm()
     if not form.validate():
         flash_errors(form)
@@ -167,7 +167,7 @@ def file(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @agreements_bp.route("/<int:case_id>/result", methods=["POST"])
-def result(case_id: int):  # type: ignore[no-untyped-def]
+def result(case_id: int):
     form = ResultForm()
     if not form.validate():
         flash_errors(form)
@@ -178,7 +178,7 @@ def result(case_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("agreements.edit", case_id=case_id))
 
 
-def _documents(case_id: int, kind: str):  # type: ignore[no-untyped-def]
+def _documents(case_id: int, kind: str):
     if kind not in KINDS:
         raise NotFound()
     with court_db().reader() as s:
@@ -187,7 +187,7 @@ def _documents(case_id: int, kind: str):  # type: ignore[no-untyped-def]
 
 
 @agreements_bp.route("/<int:case_id>/<kind>/print")
-def printable(case_id: int, kind: str):  # type: ignore[no-untyped-def]
+def printable(case_id: int, kind: str):
     """The document as an A4 page to print (or save as PDF) from the browser."""
     docs, url = _documents(case_id, kind)
     qr = Markup(segno.make_qr(url, error="m").svg_inline(scale=3, border=2, title=f"扫码核验{docs.title(kind)}"))
@@ -196,7 +196,7 @@ def printable(case_id: int, kind: str):  # type: ignore[no-untyped-def]
 
 
 @agreements_bp.route("/<int:case_id>/<kind>.docx")
-def docx(case_id: int, kind: str):  # type: ignore[no-untyped-def]
+def docx(case_id: int, kind: str):
     docs, url = _documents(case_id, kind)
     name = f"{docs.reference}-{'agreement' if kind == 'agreement' else 'jc-application'}-v{docs.revision}.docx"
     return Response(docx_render.render(docs, kind, url),
@@ -205,7 +205,7 @@ def docx(case_id: int, kind: str):  # type: ignore[no-untyped-def]
 
 
 @verify_bp.route("/verify/<token>")
-def verify(token: str):  # type: ignore[no-untyped-def]
+def verify(token: str):
     """Public: what the court holds about a printed copy whose QR code was scanned."""
     with court_db().reader() as s:
         seen = agreement_documents.verify(s, token)

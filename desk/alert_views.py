@@ -19,7 +19,7 @@ restrict(alerts_bp, HOTLINE)
 
 @alerts_bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     with court_db().reader() as s:
         items = delivery_alerts.pending(s)
     return render_template("alerts.html", items=items, local_time=local_time)
@@ -27,7 +27,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @alerts_bp.route("/<int:alert_id>")
 @login_required
-def show(alert_id: int):  # type: ignore[no-untyped-def]
+def show(alert_id: int):
     with court_db().transaction() as s:  # the read of a full phone number is audited
         alert, still_open = delivery_alerts.open_alert(s, alert_id, current_user.user)
     return render_template("alert.html", a=alert, still_open=still_open, form=ResolveForm(),
@@ -36,7 +36,7 @@ def show(alert_id: int):  # type: ignore[no-untyped-def]
 
 @alerts_bp.route("/<int:alert_id>/resolve", methods=["POST"])
 @login_required
-def resolve(alert_id: int):  # type: ignore[no-untyped-def]
+def resolve(alert_id: int):
     form = ResolveForm()
     if not form.validate_on_submit():
         flash("请填写处理备注（500字以内）。", "error")

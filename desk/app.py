@@ -88,7 +88,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
     )
     app.session_interface = DeskSessionInterface()
     if os.environ.get("DESK_TRUST_PROXY") == "1":  # behind one reverse proxy: its X-Forwarded-For/-Proto count
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask docs' idiom
     app.extensions[DB_KEY] = db or Database()
     app.extensions[TRACKERS_KEY] = TrackerClient(rasa_url)
     app.extensions["desk_login_throttle"] = LoginThrottle()
@@ -101,7 +101,7 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
         app.register_blueprint(bp)
 
     @app.context_processor
-    def _calendar_warning():  # type: ignore[no-untyped-def]
+    def _calendar_warning():
         # Admins see from 1 December on that next year's holidays are not entered yet.
         if not (current_user.is_authenticated and current_user.role == "admin"):
             return {}
@@ -109,39 +109,39 @@ def create_app(db: Optional[Database] = None, *, rasa_url: Optional[str] = None,
             return {"calendar_missing": workcalendar.next_year_missing(s, clock.now())}
 
     @app.context_processor
-    def _assistant_health():  # type: ignore[no-untyped-def]
+    def _assistant_health():
         # Agents should know residents are getting apologies, not answers.
         if not (current_user.is_authenticated and current_user.role in ("agent", "admin")):
             return {}
         return {"assistant_degraded": app.extensions[TRACKERS_KEY].degraded()}
 
     @app.route("/healthz")
-    def _healthz():  # type: ignore[no-untyped-def]
+    def _healthz():
         return Response("ok", mimetype="text/plain")
 
     @app.errorhandler(CSRFError)
-    def _csrf(_exc):  # type: ignore[no-untyped-def]
+    def _csrf(_exc):
         return render_template("error.html", title="请求已失效",
                                message="页面已过期或请求无效，请刷新页面后重试。"), 400
 
     @app.errorhandler(PermissionDenied)
-    def _forbidden(exc):  # type: ignore[no-untyped-def]
+    def _forbidden(exc):
         return render_template("error.html", title="无权访问", message=exc.message), 403
 
     @app.errorhandler(403)
-    def _forbidden_http(_exc):  # type: ignore[no-untyped-def]
+    def _forbidden_http(_exc):
         return render_template("error.html", title="无权访问", message="您没有权限进行这个操作。"), 403
 
     @app.errorhandler(NotFound)
-    def _missing(_exc):  # type: ignore[no-untyped-def]
+    def _missing(_exc):
         return render_template("error.html", title="未找到", message="没有找到这条记录。"), 404
 
     @app.errorhandler(404)
-    def _missing_http(_exc):  # type: ignore[no-untyped-def]
+    def _missing_http(_exc):
         return render_template("error.html", title="未找到", message="没有找到这个页面。"), 404
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response):
         if request.endpoint != "static":  # pages carry full phones and transcripts: never cached anywhere
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -68,7 +68,7 @@ def restrict(blueprint: Blueprint, roles: tuple[str, ...]) -> None:
     """Every page of ``blueprint``: signed in, and one of ``roles`` (else 403)."""
 
     @blueprint.before_request
-    def _check():  # type: ignore[no-untyped-def]
+    def _check():
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role not in roles:
@@ -97,7 +97,7 @@ def _safe_next(target: Optional[str]) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     if current_user.is_authenticated:
         return redirect(home_url())
     form = LoginForm()
@@ -129,7 +129,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     with court_db().transaction() as s:
         accounts.end_session(s, session.get("sid"), now=clock.now())  # ended on the server: a copied cookie is void
     logout_user()

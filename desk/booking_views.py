@@ -12,6 +12,8 @@ from court.core import clock
 from court.hotline import queue, agent_booking
 from court.reference import guidance
 from court.booking.cards import AppointmentCard
+from court.booking.offers import SlotOffer
+from court.reference.places import PlaceRef
 from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.tracker_client import TrackerUnavailable
 from desk.auth import HOTLINE, restrict
@@ -26,7 +28,7 @@ _SEARCH = ("place", "dispute_type", "after", "appointment")
 
 
 
-def _back(handoff_id: int):  # type: ignore[no-untyped-def]
+def _back(handoff_id: int):
     return redirect(url_for("handoffs.show", handoff_id=handoff_id))
 
 
@@ -45,11 +47,12 @@ def _appointment(ctx: agent_booking.BookingContext, appointment_id: Optional[int
 
 
 def _render(handoff_id: int, args: MultiDict, book_form: Optional[BookForm] = None,
-            move_form: Optional[MoveForm] = None, status: int = 200):  # type: ignore[no-untyped-def]
+            move_form: Optional[MoveForm] = None, status: int = 200):
     ctx = _context(handoff_id)
     search = TimesForm(args, data={"dispute_type": ctx.dispute_type or None})
     moving = _appointment(ctx, search.appointment.data if "appointment" in args else None)
-    place, offers = None, []
+    place: Optional[PlaceRef] = None
+    offers: list[SlotOffer] = []
     if args.get("place"):
         if search.validate():
             try:
@@ -75,7 +78,7 @@ def _render(handoff_id: int, args: MultiDict, book_form: Optional[BookForm] = No
 
 @booking_bp.route("/<int:handoff_id>/booking")
 @login_required
-def times(handoff_id: int):  # type: ignore[no-untyped-def]
+def times(handoff_id: int):
     return _render(handoff_id, request.args)
 
 
@@ -100,14 +103,14 @@ def _flash(exc: CourtError) -> None:
     flash(exc.message, "error")
 
 
-def _refused(handoff_id: int, exc: CourtError, **forms: Any):  # type: ignore[no-untyped-def]
+def _refused(handoff_id: int, exc: CourtError, **forms: Any):
     _flash(exc)
     return _render(handoff_id, _carried(), status=422, **forms)
 
 
 @booking_bp.route("/<int:handoff_id>/book", methods=["POST"])
 @login_required
-def book(handoff_id: int):  # type: ignore[no-untyped-def]
+def book(handoff_id: int):
     form = BookForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -128,7 +131,7 @@ def book(handoff_id: int):  # type: ignore[no-untyped-def]
 
 @booking_bp.route("/<int:handoff_id>/appointments/<int:appointment_id>/move", methods=["POST"])
 @login_required
-def move(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def]
+def move(handoff_id: int, appointment_id: int):
     form = MoveForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -147,7 +150,7 @@ def move(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def]
 
 @booking_bp.route("/<int:handoff_id>/appointments/<int:appointment_id>/cancel", methods=["POST"])
 @login_required
-def cancel(handoff_id: int, appointment_id: int):  # type: ignore[no-untyped-def]
+def cancel(handoff_id: int, appointment_id: int):
     form = CancelForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():

@@ -30,7 +30,7 @@ def _year_or_404(year: int) -> int:
     return year
 
 
-def _write(year: int, action: Callable[[Any], Any], done: str):  # type: ignore[no-untyped-def]
+def _write(year: int, action: Callable[[Any], Any], done: str):
     try:
         with court_db().transaction() as s:
             action(s)
@@ -41,7 +41,7 @@ def _write(year: int, action: Callable[[Any], Any], done: str):  # type: ignore[
 
 
 @calendar_bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     now = clock.now()
     with court_db().reader() as s:
         rows = workcalendar.years(s, now.astimezone(LOCAL_TZ).year)
@@ -49,7 +49,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @calendar_bp.route("/<int:year>")
-def year(year: int):  # type: ignore[no-untyped-def]
+def year(year: int):
     _year_or_404(year)
     with court_db().reader() as s:
         days = workcalendar.days_of(s, year)
@@ -60,7 +60,7 @@ def year(year: int):  # type: ignore[no-untyped-def]
 
 
 def _enter(year: int, form: Any, days: Callable[[], tuple[dt.date, ...]], change: Callable[[Any], Any],
-           done: Callable[[], str]):  # type: ignore[no-untyped-def]
+           done: Callable[[], str]):
     """A valid form for dates of this page's year, written in one transaction; else the reason."""
     _year_or_404(year)
     if not form.validate_on_submit():
@@ -70,7 +70,7 @@ def _enter(year: int, form: Any, days: Callable[[], tuple[dt.date, ...]], change
 
 
 @calendar_bp.route("/<int:year>/holiday", methods=["POST"])
-def add_holiday(year: int):  # type: ignore[no-untyped-def]
+def add_holiday(year: int):
     form = HolidayForm()
     return _enter(year, form, lambda: (form.first.data, form.last.data), lambda s: workcalendar.enter_holiday(
         s, form.first.data, form.last.data, form.name.data, actor=current_user.user.actor, now=clock.now()),
@@ -78,7 +78,7 @@ def add_holiday(year: int):  # type: ignore[no-untyped-def]
 
 
 @calendar_bp.route("/<int:year>/adjusted", methods=["POST"])
-def add_adjusted(year: int):  # type: ignore[no-untyped-def]
+def add_adjusted(year: int):
     form = AdjustedWorkdayForm()
     return _enter(year, form, lambda: (form.day.data,), lambda s: workcalendar.enter_adjusted_workday(
         s, form.day.data, form.name.data or "", actor=current_user.user.actor, now=clock.now()),
@@ -86,7 +86,7 @@ def add_adjusted(year: int):  # type: ignore[no-untyped-def]
 
 
 @calendar_bp.route("/<int:year>/confirm", methods=["POST"])
-def confirm_weekdays(year: int):  # type: ignore[no-untyped-def]
+def confirm_weekdays(year: int):
     form = ConfirmWeekdaysForm()
     return _enter(year, form, lambda: (form.first.data, form.last.data), lambda s: workcalendar.confirm_weekdays(
         s, form.first.data, form.last.data, actor=current_user.user.actor, now=clock.now()),
@@ -94,7 +94,7 @@ def confirm_weekdays(year: int):  # type: ignore[no-untyped-def]
 
 
 @calendar_bp.route("/<int:year>/remove", methods=["POST"])
-def remove(year: int):  # type: ignore[no-untyped-def]
+def remove(year: int):
     form = RemoveDayForm()
     try:
         day = dt.date.fromisoformat(form.day.data or "") if form.validate_on_submit() else None
@@ -108,7 +108,7 @@ def remove(year: int):  # type: ignore[no-untyped-def]
 
 
 @calendar_bp.route("/<int:year>/publish", methods=["POST"])
-def publish(year: int):  # type: ignore[no-untyped-def]
+def publish(year: int):
     form = PublishForm()
     if not form.validate_on_submit():
         flash_errors(form)
@@ -118,7 +118,7 @@ def publish(year: int):  # type: ignore[no-untyped-def]
         f"{year}年的节假日安排已发布，居民可以预约{year}年的工作日了。")
 
 
-def _outside(year: int, *days: dt.date):  # type: ignore[no-untyped-def]
+def _outside(year: int, *days: dt.date):
     """A redirect with the reason when a date is not in the year of the page, else None."""
     if all(day.year == year for day in days):
         return None

@@ -1,12 +1,16 @@
 """Booking for a 12368 phone caller from their case (a phone intake), without a chat."""
 from __future__ import annotations
 
+from typing import Optional
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from court.core import clock
 from court.hotline import caller_booking
+from court.booking.offers import SlotOffer
+from court.reference.places import PlaceRef
 from court.messaging import sms
 from court.core.errors import CourtError, NotFound, PermissionDenied
 from desk.auth import HOTLINE, restrict
@@ -28,7 +32,7 @@ def _flash(exc: CourtError) -> None:
 
 @caller_bp.route("/find")
 @login_required
-def find():  # type: ignore[no-untyped-def]
+def find():
     """The agent types a caller's reference number (a caller ringing back)."""
     try:
         reference = caller_booking.normalise_reference(request.args.get("reference"))
@@ -38,11 +42,12 @@ def find():  # type: ignore[no-untyped-def]
     return redirect(url_for("caller.times", reference=reference))
 
 
-def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = None, status: int = 200):
     with court_db().reader() as s:
         ctx = caller_booking.caller_case(s, reference, current_user.user)
     search = CallerTimesForm(args)
-    place, offers = None, []
+    place: Optional[PlaceRef] = None
+    offers: list[SlotOffer] = []
     if args.get("place") and not ctx.booked:
         if search.validate():
             try:
@@ -63,13 +68,13 @@ def _render(reference: str, args: MultiDict, book_form: CallerBookForm | None = 
 
 @caller_bp.route("/<reference>/booking")
 @login_required
-def times(reference: str):  # type: ignore[no-untyped-def]
+def times(reference: str):
     return _render(reference, request.args)
 
 
 @caller_bp.route("/<reference>/book", methods=["POST"])
 @login_required
-def book(reference: str):  # type: ignore[no-untyped-def]
+def book(reference: str):
     form = CallerBookForm()
     carried = MultiDict({k: request.form.get(k, "") for k in ("place", "after") if request.form.get(k)})
     if not form.validate_on_submit():

@@ -33,7 +33,7 @@ def _candidate(raw: Optional[str]) -> tuple[int, int]:
 
 @delegation_bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     open_only = request.args.get("open") == "1"
     with court_db().reader() as s:
         rows = delegation_reads.rows(s, now=clock.now(), open_only=open_only)
@@ -44,7 +44,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @delegation_bp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
 @login_required
-def resolve_alert(alert_id: int):  # type: ignore[no-untyped-def]
+def resolve_alert(alert_id: int):
     form = ResolveForm()
     if not form.validate():
         flash_errors(form)
@@ -61,7 +61,7 @@ def resolve_alert(alert_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("delegation.index"))
 
 
-def _delegate(s, form: DelegateForm, place_id: int, now):  # type: ignore[no-untyped-def]
+def _delegate(s, form: DelegateForm, place_id: int, now):
     point_id, mediator_id = _candidate(form.candidate.data)
     parties = [delegation.PartyIn("applicant", form.applicant_name.data, form.applicant_phone.data),
                delegation.PartyIn("respondent", form.respondent_name.data, form.respondent_phone.data)]
@@ -74,7 +74,7 @@ def _delegate(s, form: DelegateForm, place_id: int, now):  # type: ignore[no-unt
 
 @delegation_bp.route("/new", methods=["GET", "POST"])
 @login_required
-def new():  # type: ignore[no-untyped-def]
+def new():
     form = DelegateForm()
     with court_db().reader() as s:
         form.court_id.choices = delegation_reads.courts(s)
@@ -107,7 +107,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @delegation_bp.route("/<int:delegation_id>")
 @login_required
-def case(delegation_id: int):  # type: ignore[no-untyped-def]
+def case(delegation_id: int):
     now = clock.now()
     try:
         with court_db().transaction() as s:  # the read of whole contacts is audited
@@ -123,7 +123,7 @@ def case(delegation_id: int):  # type: ignore[no-untyped-def]
 
 @delegation_bp.route("/<int:delegation_id>/extend", methods=["POST"])
 @login_required
-def extend(delegation_id: int):  # type: ignore[no-untyped-def]
+def extend(delegation_id: int):
     form = ExtendForm()
     if not form.validate():
         flash_errors(form)
@@ -140,7 +140,7 @@ def extend(delegation_id: int):  # type: ignore[no-untyped-def]
 
 @delegation_bp.route("/<int:delegation_id>/reassign", methods=["POST"])
 @login_required
-def reassign(delegation_id: int):  # type: ignore[no-untyped-def]
+def reassign(delegation_id: int):
     form = ReassignForm()
     if not form.validate():
         flash_errors(form)

@@ -18,7 +18,7 @@ FONT = "宋体"
 _SIZES = {"title": Pt(22), "meta": Pt(10.5), "heading": Pt(14), "para": Pt(14), "sign": Pt(14)}
 
 
-def _font(run, size) -> None:  # type: ignore[no-untyped-def]
+def _font(run, size) -> None:
     run.font.name = FONT
     run.font.size = size
     run._element.rPr.rFonts.set(qn("w:eastAsia"), FONT)  # Word takes CJK text's font from here

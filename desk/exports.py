@@ -19,7 +19,7 @@ CSV_MIME = "text/csv; charset=utf-8"
 class Sheet:
     title: str
     header: Sequence[str]
-    rows: list[Sequence[object]]
+    rows: Sequence[Sequence[object]]
     # (first row, last row, label column, value column), 1-based within the data rows: a bar chart of that block.
     chart: Optional[tuple[str, int, int, int, int]] = None
     notes: list[str] = field(default_factory=list)

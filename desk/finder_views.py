@@ -21,7 +21,7 @@ restrict(finder_bp, OVERSIGHT)
 
 @finder_bp.route("/find", methods=["GET", "POST"])
 @login_required
-def find():  # type: ignore[no-untyped-def]
+def find():
     form = FindMediatorForm()
     results = None
     if form.is_submitted():

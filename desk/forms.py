@@ -35,7 +35,7 @@ class IntakeForm(FlaskForm):
                            validators=[DataRequired("需要来电人同意后才能登记。")])
     send_sms = BooleanField("短信发送网页聊天链接给来电人", default=True)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.dispute_type.choices = dispute_choices()
 
@@ -54,7 +54,7 @@ class TimesForm(FlaskForm):
     after = DateField("最早日期（可选）", validators=[Optional()])
     appointment = IntegerField(validators=[Optional(), NumberRange(min=1)])  # set when moving one
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.dispute_type.choices = dispute_choices()
 
@@ -131,7 +131,7 @@ class DelegateForm(FlaskForm):
     consent = BooleanField("已告知当事人由调解组织先行调解，当事人同意，并同意法院为此保存其姓名和电话",
                            validators=[DataRequired("请先征得当事人同意，再勾选。")])
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         from court.mediation.delegation import CHANNEL_LABELS
 
         super().__init__(*args, **kwargs)

@@ -3,7 +3,7 @@ and a review that records a fixed conclusion."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -59,8 +59,13 @@ def _query(start: dt.date, end: dt.date) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat()}
 
 
+def _show_url(key: str, query: Mapping[str, Any]) -> str:
+    """The finding's page, its query arguments (the period) carried along."""
+    return url_for("integrity.show", key=key, **query)
+
+
 @integrity_bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     form = PeriodForm(request.args)
     start, end = _period(form)
     with court_db().reader() as s:
@@ -70,7 +75,7 @@ def index():  # type: ignore[no-untyped-def]
                            query=_query(start, end), local_time=local_time)
 
 
-def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:  # type: ignore[no-untyped-def]
+def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:
     """The finding in the period the link carries; else from the day it began until today."""
     first = integrity.key_time(key)
     if first is None:
@@ -90,7 +95,7 @@ def _locate(s, key: str) -> tuple[integrity.Finding, dt.date, dt.date]:  # type:
 
 
 @integrity_bp.route("/<key>")
-def show(key: str):  # type: ignore[no-untyped-def]
+def show(key: str):
     with court_db().reader() as s:
         finding, start, end = _locate(s, key)
         lines = integrity.trail(s, finding)
@@ -101,15 +106,15 @@ def show(key: str):  # type: ignore[no-untyped-def]
 
 
 @integrity_bp.route("/<key>/review", methods=["POST"])
-def review(key: str):  # type: ignore[no-untyped-def]
+def review(key: str):
     form = ReviewForm()
     back: Optional[str] = None
     if not form.validate_on_submit():
         flash("请选择核查结论。", "error")
-        return redirect(url_for("integrity.show", key=key, **request.args))
+        return redirect(_show_url(key, request.args))
     with court_db().transaction() as s:
         finding, start, end = _locate(s, key)
         integrity.review(s, finding, category=form.category.data, actor=current_user.user.actor, now=clock.now())
-        back = url_for("integrity.show", key=finding.key, **_query(start, end))
+        back = _show_url(finding.key, _query(start, end))
     flash(f"已记录核查结论：{integrity.REVIEW_CATEGORIES[form.category.data]}。", "info")
     return redirect(back)

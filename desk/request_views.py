@@ -3,6 +3,7 @@ requests, follow them and rate the answers, seeing nothing else of the desk; the
 and admins work the queue (assign, answer, close)."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Optional
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -31,8 +32,8 @@ FALLBACK = {"kind": "请选择诉求类型。", "rating": "请选择满意程度
 
 
 
-def when(moment: Optional[object]) -> str:
-    return "" if moment is None else f"{to_local(moment):%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
+def when(moment: Optional[dt.datetime]) -> str:
+    return "" if moment is None else f"{to_local(moment):%Y-%m-%d %H:%M}"
 
 
 def flash_form(form: FlaskForm) -> None:
@@ -46,7 +47,7 @@ def flash_form(form: FlaskForm) -> None:
 
 @partner_bp.route("/requests", methods=["GET", "POST"])
 @login_required
-def mine():  # type: ignore[no-untyped-def]
+def mine():
     form = FileRequestForm()
     if form.is_submitted():
         if not form.validate():
@@ -70,14 +71,14 @@ def mine():  # type: ignore[no-untyped-def]
                            days=settings.REQUEST_RESPONSE_DAYS)
 
 
-def _organisation_name(session) -> str:  # type: ignore[no-untyped-def]
+def _organisation_name(session) -> str:
     org = session.get(PartnerOrganisation, current_user.organisation_id)
     return org.name if org is not None else ""
 
 
 @partner_bp.route("/requests/<int:request_id>")
 @login_required
-def detail(request_id: int):  # type: ignore[no-untyped-def]
+def detail(request_id: int):
     with court_db().reader() as s:
         item = support_requests.my_request(s, current_user.user, request_id, now=clock.now(),
                                            calendar=workcalendar.of(s))
@@ -86,7 +87,7 @@ def detail(request_id: int):  # type: ignore[no-untyped-def]
 
 @partner_bp.route("/requests/<int:request_id>/rate", methods=["POST"])
 @login_required
-def rate(request_id: int):  # type: ignore[no-untyped-def]
+def rate(request_id: int):
     form = RateForm()
     if not form.validate_on_submit():
         flash_form(form)
@@ -108,7 +109,7 @@ def rate(request_id: int):  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/")
 @login_required
-def queue():  # type: ignore[no-untyped-def]
+def queue():
     with court_db().reader() as s:
         items = support_requests.queue(s, now=clock.now(), calendar=workcalendar.of(s))
     late = sum(1 for i in items if i.late)
@@ -118,7 +119,7 @@ def queue():  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/<int:request_id>")
 @login_required
-def show(request_id: int):  # type: ignore[no-untyped-def]
+def show(request_id: int):
     with court_db().reader() as s:
         item = support_requests.court_request(s, request_id, now=clock.now(), calendar=workcalendar.of(s))
         assign = AssignForm()
@@ -127,7 +128,7 @@ def show(request_id: int):  # type: ignore[no-untyped-def]
                            when=when)
 
 
-def _act(request_id: int, form: FlaskForm, action, done: str):  # type: ignore[no-untyped-def]
+def _act(request_id: int, form: FlaskForm, action, done: str):
     if not form.validate_on_submit():
         flash_form(form)
     else:
@@ -145,7 +146,7 @@ def _act(request_id: int, form: FlaskForm, action, done: str):  # type: ignore[n
 
 @requests_bp.route("/<int:request_id>/assign", methods=["POST"])
 @login_required
-def assign(request_id: int):  # type: ignore[no-untyped-def]
+def assign(request_id: int):
     form = AssignForm()
     return _act(request_id, form, lambda s: support_requests.assign(
         s, request_id, form.assignee.data, current_user.user, now=clock.now()), "已分派。")
@@ -153,7 +154,7 @@ def assign(request_id: int):  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/<int:request_id>/answer", methods=["POST"])
 @login_required
-def answer(request_id: int):  # type: ignore[no-untyped-def]
+def answer(request_id: int):
     form = AnswerForm()
     return _act(request_id, form, lambda s: support_requests.answer(
         s, request_id, form.reply.data, current_user.user, now=clock.now()), "答复已发送给提出单位。")
@@ -161,7 +162,7 @@ def answer(request_id: int):  # type: ignore[no-untyped-def]
 
 @requests_bp.route("/<int:request_id>/close", methods=["POST"])
 @login_required
-def close(request_id: int):  # type: ignore[no-untyped-def]
+def close(request_id: int):
     form = CloseRequestForm()
     return _act(request_id, form, lambda s: support_requests.close(
         s, request_id, current_user.user, now=clock.now()), "已办结。")

@@ -126,7 +126,7 @@ def duration(minutes: Optional[float]) -> str:
     return f"{minutes / 1440:.1f} 天"
 
 
-def _report_form(session) -> ReportForm:  # type: ignore[no-untyped-def]
+def _report_form(session) -> ReportForm:
     form = ReportForm(request.args)
     # Grouped by county unit: the county itself, its towns, then its service points.
     choices: dict[str, list[tuple[str, str]]] = {"全市": [("city", stats.areas(session)[0].label + "（全市）")]}
@@ -190,7 +190,7 @@ def _query(report: stats.Report) -> dict[str, str]:
 
 
 @stats_bp.route("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     return _render(*_build_report(full=True))
 
 
@@ -261,7 +261,7 @@ def _report_title(report: stats.Report) -> str:
 
 
 @stats_bp.route("/report.csv")
-def report_csv():  # type: ignore[no-untyped-def]
+def report_csv():
     form, report, extra = _full_export()
     if report is None:
         return _render(form, None, {}), 400
@@ -274,7 +274,7 @@ def report_csv():  # type: ignore[no-untyped-def]
 
 
 @stats_bp.route("/report.xlsx")
-def report_xlsx():  # type: ignore[no-untyped-def]
+def report_xlsx():
     form, report, extra = _full_export()
     if report is None:
         return _render(form, None, {}), 400
@@ -327,7 +327,7 @@ def _build_scorecards() -> tuple[ScorecardForm, Optional[list[stats.Scorecard]],
 
 
 @stats_bp.route("/mediators")
-def mediators():  # type: ignore[no-untyped-def]
+def mediators():
     form, cards, meta = _build_scorecards()
     query = {"county": meta["county"], "start": meta["start"].isoformat(), "end": meta["end"].isoformat()}
     return render_template("scorecards.html", form=form, cards=cards, meta=meta, percent=percent, number=number,
@@ -344,7 +344,7 @@ def _county_label(form: ScorecardForm) -> str:
 
 
 @stats_bp.route("/mediators.csv")
-def mediators_csv():  # type: ignore[no-untyped-def]
+def mediators_csv():
     form, cards, meta = _build_scorecards()
     if cards is None:
         return render_template("scorecards.html", form=form, cards=None, meta=meta, percent=percent, number=number,

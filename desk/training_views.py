@@ -20,7 +20,7 @@ restrict(training_bp, ADMIN_ONLY)
 
 
 
-def _choices(session) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _choices(session) -> list[tuple[int, str]]:
     return [(i, f"{name}（{code}）") for i, name, code in session.execute(
         select(Mediator.id, Mediator.name, Mediator.code).where(Mediator.status == MediatorStatus.ACTIVE.value)
         .order_by(Mediator.name, Mediator.id))]
@@ -28,7 +28,7 @@ def _choices(session) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
 
 @training_bp.route("/", methods=["GET", "POST"])
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     form = TrainingForm()
     with court_db().reader() as s:
         form.attendees.choices = _choices(s)

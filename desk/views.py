@@ -110,13 +110,13 @@ def _court_error(exc: CourtError) -> None:
 
 @queue_bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("queue.html", rows=_queue_rows())
 
 
 @queue_bp.route("/queue.json")
 @login_required
-def queue_json():  # type: ignore[no-untyped-def]
+def queue_json():
     return jsonify(_queue_rows())
 
 
@@ -124,7 +124,7 @@ def queue_json():  # type: ignore[no-untyped-def]
 
 @handoff_bp.route("/<int:handoff_id>/take", methods=["POST"])
 @login_required
-def take(handoff_id: int):  # type: ignore[no-untyped-def]
+def take(handoff_id: int):
     try:
         with court_db().transaction() as s:
             queue.take(s, handoff_id, current_user.user, now=clock.now())
@@ -134,7 +134,7 @@ def take(handoff_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("handoffs.show", handoff_id=handoff_id))
 
 
-def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
+def _view_with_transcript(handoff_id: int):
     with court_db().reader() as s:
         view = queue.view(s, handoff_id, current_user.user)
     lines, ok = _transcript(view.conversation_id)
@@ -149,7 +149,7 @@ def _view_with_transcript(handoff_id: int):  # type: ignore[no-untyped-def]
 
 @handoff_bp.route("/<int:handoff_id>")
 @login_required
-def show(handoff_id: int):  # type: ignore[no-untyped-def]
+def show(handoff_id: int):
     with court_db().transaction() as s:  # an admin's look at someone else's conversation is audited
         queue.view(s, handoff_id, current_user.user)
         queue.record_read(s, handoff_id, current_user.user, now=clock.now())
@@ -166,7 +166,7 @@ def show(handoff_id: int):  # type: ignore[no-untyped-def]
 
 @handoff_bp.route("/<int:handoff_id>/transcript.json")
 @login_required
-def transcript_json(handoff_id: int):  # type: ignore[no-untyped-def]
+def transcript_json(handoff_id: int):
     try:
         view, lines, ok = _view_with_transcript(handoff_id)
     except ResidentLeft as exc:  # the open page tells the agent at its next poll
@@ -176,7 +176,7 @@ def transcript_json(handoff_id: int):  # type: ignore[no-untyped-def]
 
 @handoff_bp.route("/<int:handoff_id>/reply", methods=["POST"])
 @login_required
-def reply(handoff_id: int):  # type: ignore[no-untyped-def]
+def reply(handoff_id: int):
     form = ReplyForm()
     back = redirect(url_for("handoffs.show", handoff_id=handoff_id))
     if not form.validate_on_submit():
@@ -199,7 +199,7 @@ def reply(handoff_id: int):  # type: ignore[no-untyped-def]
     return back
 
 
-def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyped-def]
+def _finish(handoff_id: int, done: str, action) -> Any:
     """Give back or close in the court, then let the assistant resume the chat. A give-back the
     assistant missed stays in the queue as 交还失败，待重试 and is retried by the housekeeping process;
     a closed one resumes itself at the resident's next message (the court's channel sees it closed)."""
@@ -226,14 +226,14 @@ def _finish(handoff_id: int, done: str, action) -> Any:  # type: ignore[no-untyp
 
 @handoff_bp.route("/<int:handoff_id>/return", methods=["POST"])
 @login_required
-def give_back(handoff_id: int):  # type: ignore[no-untyped-def]
+def give_back(handoff_id: int):
     return _finish(handoff_id, "已交还助手。",
                    lambda s: queue.give_back(s, handoff_id, current_user.user, now=clock.now()))
 
 
 @handoff_bp.route("/<int:handoff_id>/close", methods=["POST"])
 @login_required
-def close(handoff_id: int):  # type: ignore[no-untyped-def]
+def close(handoff_id: int):
     form = CloseForm()
     if not form.validate_on_submit():
         flash("请填写结束备注（1000字以内）。", "error")
@@ -262,7 +262,7 @@ def web_link(token: str) -> str:
 
 @intake_bp.route("/intake", methods=["GET", "POST"])
 @login_required
-def intake():  # type: ignore[no-untyped-def]
+def intake():
     form = IntakeForm()
     if form.validate_on_submit():
         try:

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.handlers import mediator, resident
+from bot.handlers import mediator, resident, updates
 from bot.notifications import ACCEPT, DECLINE, DELEGATION_ACCEPT, DELEGATION_DECLINE
 from bot.outgoing import send_text
 from bot.services import services
@@ -22,17 +22,19 @@ MARK = "\n\n✔ {}"
 
 async def _mark_pressed(update: Update, label: str) -> None:
     """Remove the keyboard so it cannot be pressed again, and show the choice."""
-    message = update.callback_query.message
+    message = updates.present(update.callback_query, "a button press").message
+    if not isinstance(message, Message):  # Telegram sends a message over 48 hours old as inaccessible
+        return
     with contextlib.suppress(BadRequest):  # too old to edit, or already edited
-        if getattr(message, "text", None):
+        if message.text:
             await message.edit_text(message.text + MARK.format(label), reply_markup=None)
         else:
             await message.edit_reply_markup(reply_markup=None)
 
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    chat_id = update.effective_chat.id
+    query = updates.present(update.callback_query, "a button press")
+    chat_id = updates.chat_id(update)
     notice = None
     try:
         try:

@@ -7,6 +7,7 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.handlers import updates
 from bot.notifications import ACCEPT, DECLINE, DELEGATION_ACCEPT, DELEGATION_DECLINE
 from bot.outgoing import inline_keyboard, send_text
 from bot.services import services
@@ -27,15 +28,15 @@ MEDIATOR_COMMANDS = [
 ]
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup=None) -> None:  # type: ignore[no-untyped-def]
-    await send_text(context.bot, update.effective_chat.id, text, markup)
+async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, markup=None) -> None:
+    await send_text(context.bot, updates.chat_id(update), text, markup)
 
 
 async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not context.args:
         await _reply(update, context, LINK_USAGE)
         return
-    chat_id = update.effective_chat.id
+    chat_id = updates.chat_id(update)
     try:
         name = await asyncio.to_thread(services(context).desk.link_mediator, " ".join(context.args)[:40], chat_id)
     except CourtError as exc:
@@ -52,7 +53,7 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _agenda(update: Update, context: ContextTypes.DEFAULT_TYPE, days: int, title: str) -> None:
     """The agenda, then one short message with 接受 / 拒绝 per appointment still waiting for an answer
     (its own keyboard: pressing one never uses up another's buttons)."""
-    desk, chat_id = services(context).desk, update.effective_chat.id
+    desk, chat_id = services(context).desk, updates.chat_id(update)
     try:
         text, waiting = await asyncio.to_thread(desk.agenda_with_answers, chat_id, days=days, title=title)
     except CourtError as exc:
@@ -75,7 +76,7 @@ async def week(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/outcome REF [result]: with a result it is recorded at once, else buttons ask."""
     desk = services(context).desk
-    chat_id = update.effective_chat.id
+    chat_id = updates.chat_id(update)
     if not await asyncio.to_thread(desk.is_mediator, chat_id):
         await _reply(update, context, await asyncio.to_thread(desk.not_a_mediator, chat_id))
         return
@@ -125,7 +126,7 @@ LOG_USAGE = "请在 /{cmd} 后面加上案件编号和简短情况，例如：/{
 
 async def cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/cases: the open delegated cases, then 接受 / 拒绝 for each still waiting."""
-    desk, chat_id = services(context).desk, update.effective_chat.id
+    desk, chat_id = services(context).desk, updates.chat_id(update)
     try:
         text, waiting = await asyncio.to_thread(desk.delegated_cases, chat_id)
     except CourtError as exc:
@@ -138,12 +139,13 @@ async def cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _log(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, cmd: str) -> None:
-    if len(context.args or []) < 2:
+    args = context.args or []
+    if len(args) < 2:
         await _reply(update, context, LOG_USAGE.format(cmd=cmd))
         return
-    reference, note = context.args[0][:20], " ".join(context.args[1:])[:400]
+    reference, note = args[0][:20], " ".join(args[1:])[:400]
     try:
-        text = await asyncio.to_thread(services(context).desk.log_delegation, update.effective_chat.id, kind,
+        text = await asyncio.to_thread(services(context).desk.log_delegation, updates.chat_id(update), kind,
                                        reference, note)
     except CourtError as exc:
         text = exc.message

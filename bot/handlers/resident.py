@@ -9,6 +9,7 @@ from typing import Any, Optional
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.handlers import updates
 from bot.housekeeping import erase_transcript_now
 from bot.outgoing import inline_keyboard, send_text
 from bot.relay import conversation_id
@@ -50,16 +51,16 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if user is None or await svc.limiter.allow(user.id):
         return True
     if svc.limiter.first_refusal(user.id):
-        await send_text(context.bot, update.effective_chat.id, TOO_FAST)
+        await send_text(context.bot, updates.chat_id(update), TOO_FAST)
     return False
 
 
 async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
                 extra: Optional[dict[str, Any]] = None) -> None:
-    chat = update.effective_chat
-    meta: dict[str, Any] = {"channel": "telegram", "telegram_user_id": update.effective_user.id}
+    chat_id = updates.chat_id(update)
+    meta: dict[str, Any] = {"channel": "telegram", "telegram_user_id": updates.user_id(update)}
     meta.update(extra or {})
-    await services(context).relay.submit(context.bot, context.chat_data, chat_id=chat.id,
+    await services(context).relay.submit(context.bot, updates.chat_data(context), chat_id=chat_id,
                                          update_id=update.update_id, text=text, meta=meta)
 
 
@@ -67,7 +68,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start [payload]: a deep link (from the hotline desk) carries its payload along."""
     if not await admit(update, context):
         return
-    await asyncio.to_thread(services(context).desk.unblock, update.effective_chat.id)
+    await asyncio.to_thread(services(context).desk.unblock, updates.chat_id(update))
     extra = {}
     if context.args and _START_PAYLOAD.match(context.args[0]):
         extra["start_payload"] = context.args[0]
@@ -75,7 +76,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send_text(context.bot, update.effective_chat.id, HELP)
+    await send_text(context.bot, updates.chat_id(update), HELP)
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,7 +91,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def delete_my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask first: erasure cannot be undone and cancels appointments still ahead."""
-    chat_id = update.effective_chat.id
+    chat_id = updates.chat_id(update)
     markup = await inline_keyboard(services(context).desk, chat_id,
                                    [("确认删除", DELETE_CONFIRM), ("不删除", DELETE_KEEP)])
     await send_text(context.bot, chat_id, DELETE_QUESTION, markup)
@@ -109,11 +110,11 @@ TRANSCRIPT_PENDING = "与助手的聊天记录暂时没能清除（助手暂时�
 async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The confirmed erasure; returns what the resident is told: only what really happened."""
     svc = services(context)
-    return await erase_chat(svc.desk, svc.assistant, svc.relay, telegram_user_id=update.effective_user.id,
-                            chat_id=update.effective_chat.id, chat_data=context.chat_data)
+    return await erase_chat(svc.desk, svc.assistant, svc.relay, telegram_user_id=updates.user_id(update),
+                            chat_id=updates.chat_id(update), chat_data=updates.chat_data(context))
 
 
-async def erase_chat(desk, assistant, relay, *, telegram_user_id: Optional[int], chat_id: int,  # type: ignore[no-untyped-def]
+async def erase_chat(desk, assistant, relay, *, telegram_user_id: Optional[int], chat_id: int,
                      chat_data: dict) -> str:
     """The erasure of any channel's chat (Telegram's, the web chat's)."""
     try:
@@ -137,12 +138,12 @@ async def erase_chat(desk, assistant, relay, *, telegram_user_id: Optional[int],
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admit(update, context):
         return
-    body = (update.effective_message.text or "").strip()
+    body = (updates.message(update).text or "").strip()
     limit = services(context).settings.max_text
     if not body:
-        await send_text(context.bot, update.effective_chat.id, EMPTY)
+        await send_text(context.bot, updates.chat_id(update), EMPTY)
     elif len(body) > limit:
-        await send_text(context.bot, update.effective_chat.id, too_long(limit))
+        await send_text(context.bot, updates.chat_id(update), too_long(limit))
     else:
         await relay(update, context, neutralise(body))
 
@@ -150,7 +151,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admit(update, context):
         return
-    where = update.effective_message.location
+    where = updates.present(updates.message(update).location, "a location")
     # "/inform" is the front end's own payload, never typed text: the form
     # reads the coordinates from the metadata.
     await relay(update, context, "/inform", {"location": {"latitude": where.latitude, "longitude": where.longitude}})
@@ -159,13 +160,13 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admit(update, context):
         return
-    shared = update.effective_message.contact
-    if shared.user_id != update.effective_user.id:
-        await send_text(context.bot, update.effective_chat.id, NOT_OWN_CONTACT)
+    shared = updates.present(updates.message(update).contact, "a contact")
+    if shared.user_id != updates.user_id(update):
+        await send_text(context.bot, updates.chat_id(update), NOT_OWN_CONTACT)
         return
     await relay(update, context, "/inform", {"contact_phone": shared.phone_number})
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await admit(update, context):
-        await send_text(context.bot, update.effective_chat.id, UNSUPPORTED)
+        await send_text(context.bot, updates.chat_id(update), UNSUPPORTED)

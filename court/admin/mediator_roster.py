@@ -50,7 +50,7 @@ def _dispute_types(values: Iterable[str]) -> list[str]:
 
 def _ids(values: Iterable[object]) -> set[int]:
     try:
-        return {int(v) for v in values}  # type: ignore[call-overload]
+        return {int(v) for v in values}  # type: ignore[call-overload]  # any form value: int() refuses below
     except (TypeError, ValueError):
         raise ValidationError("所选的服务点不存在，请刷新页面后重新选择。") from None
 

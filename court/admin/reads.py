@@ -51,7 +51,7 @@ class MediatorRow:
     upcoming: int
 
 
-def _upcoming_counts(session: Session, now: dt.datetime, column) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _upcoming_counts(session: Session, now: dt.datetime, column) -> dict[int, int]:
     return dict(session.execute(
         select(column, func.count()).where(Appointment.status.in_(ACTIVE_STATUSES), Appointment.starts_at > now)
         .group_by(column)

@@ -56,9 +56,9 @@ def _coordinates(lat: object, lng: object) -> tuple[float, float]:
                               "请核对纬度和经度是否填反或写错。") from None
 
 
-def _place(session: Session, place_id: object) -> Place:
+def _place(session: Session, place_id: Optional[int]) -> Place:
     try:
-        place = session.get(Place, int(place_id)) if place_id else None  # type: ignore[arg-type]
+        place = session.get(Place, int(place_id)) if place_id else None
     except (TypeError, ValueError):
         place = None
     if place is None or place.level == PlaceLevel.PREFECTURE.value:
@@ -209,8 +209,8 @@ def close_point(session: Session, user: DeskUser, point_id: int, *, reason: obje
         select(ServicePoint).where(ServicePoint.active.is_(True), ServicePoint.id != point.id)
         .options(selectinload(ServicePoint.hours))
     ).scalars().all()
-    nearby = sorted((haversine_km(point.lat, point.lng, p.lat, p.lng), p.id, p) for p in others)
-    nearby = [(d, p) for d, _, p in nearby if d <= MOVE_RADIUS_KM]
+    by_distance = sorted((haversine_km(point.lat, point.lng, p.lat, p.lng), p.id, p) for p in others)
+    nearby = [(d, p) for d, _, p in by_distance if d <= MOVE_RADIUS_KM]
     for appt in future_appointments(session, now, point_ids=[point.id]):
         reference, time = appt.case.reference, format_local(appt.starts_at)
         target = None

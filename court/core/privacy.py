@@ -74,7 +74,7 @@ def _mask_record(record: logging.LogRecord) -> None:
     """Mask a record where it is made, so every handler, whoever installed it, gets the masked one."""
     if getattr(record, "_court_masked", False):
         return
-    record._court_masked = True  # type: ignore[attr-defined]
+    record._court_masked = True
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a bad format string: the handler reports it as usual
@@ -95,16 +95,16 @@ def _masking_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., lo
         _mask_record(record)
         return record
 
-    factory.court_masking = True  # type: ignore[attr-defined]
+    factory.court_masking = True  # type: ignore[attr-defined]  # a marker on the function: installed once
     return factory
 
 
 def _masked_excepthook(hook: Callable[..., Any]) -> Callable[..., Any]:
-    def excepthook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+    def excepthook(exc_type, exc, tb):
         # Uncaught: the stack's processes write stderr to their log files.
         sys.stderr.write(mask_log_text("".join(traceback.format_exception(exc_type, exc, tb))))
 
-    excepthook.court_masking = True  # type: ignore[attr-defined]
+    excepthook.court_masking = True  # type: ignore[attr-defined]  # a marker on the function: installed once
     return excepthook
 
 

@@ -103,7 +103,7 @@ class AssistantFacade:
             return card(appt)
 
     @staticmethod
-    def _refuse_repeat(s, resident_id: int, conversation_id: str, dispute_type: str,  # type: ignore[no-untyped-def]
+    def _refuse_repeat(s, resident_id: int, conversation_id: str, dispute_type: str,
                        now: dt.datetime) -> None:
         recent = s.execute(select(Case).where(
             Case.resident_id == resident_id, Case.conversation_id == conversation_id,
@@ -128,6 +128,7 @@ class AssistantFacade:
                                                 now=now or clock.now())
         if error is not None:
             raise error
+        assert case_id is not None  # check_lookup gives the case's id or the error
         return case_id
 
     @staticmethod
@@ -137,7 +138,7 @@ class AssistantFacade:
         return resident is not None and conversation_id in (resident.conversation_id, appt.case.conversation_id)
 
     @staticmethod
-    def _latest(s, case_id: int) -> Appointment:  # type: ignore[no-untyped-def]
+    def _latest(s, case_id: int) -> Appointment:
         case = s.get(Case, case_id)
         if not case.appointments:
             raise NotFound("这个案件还没有预约。")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,7 +63,7 @@ def _appointments(session: Session, resident: Optional[Resident]) -> list[Appoin
     ).scalars())
 
 
-def _has_consent(resident: Optional[Resident]) -> bool:
+def _has_consent(resident: Optional[Resident]) -> TypeGuard[Resident]:
     return resident is not None and resident.consent_at is not None and resident.anonymised_at is None
 
 
@@ -72,11 +72,11 @@ def booking_context(session: Session, handoff_id: int, user: accounts.DeskUser) 
     queue.view(session, handoff_id, user)  # the permission check
     handoff = session.get(Handoff, handoff_id)
     case, resident, dispute = queue.context(session, handoff)
-    consented = _has_consent(resident)
+    consenting = resident if _has_consent(resident) else None
     return BookingContext(
-        consented=consented,
-        name=resident.name if consented else None,
-        phone=resident.phone if consented else None,
+        consented=consenting is not None,
+        name=consenting.name if consenting is not None else None,
+        phone=consenting.phone if consenting is not None else None,
         dispute_type=dispute,
         summary=(case.summary or "") if case is not None else "",
         appointments=[card(a) for a in _appointments(session, resident)],
@@ -110,7 +110,7 @@ def find_times(session: Session, handoff_id: int, user: accounts.DeskUser, *, pl
 def _resident_for_booking(session: Session, handoff: Handoff, resident: Optional[Resident], consent: bool,
                           now: dt.datetime) -> Resident:
     if _has_consent(resident):
-        return resident  # type: ignore[return-value]
+        return resident
     if not consent:
         raise ConsentRequired("居民尚未同意提供个人信息。请先在对话中征得同意，再勾选“居民已同意”。")
     # The private chat's id is the Telegram user's id: pushes can reach them later.

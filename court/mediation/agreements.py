@@ -104,7 +104,7 @@ def content_hash(case: Case, organisation: str, parties: Sequence[PartyInput], f
 def _clean(data: AgreementInput, *, earliest: dt.date, today: dt.date) -> AgreementInput:
     errors: list[str] = []
 
-    def check(label: str, fn, value, **kwargs):  # type: ignore[no-untyped-def]
+    def check(label: str, fn, value, **kwargs):
         if not str(value or "").strip():
             errors.append(f"请填写{label}。")
             return ""
@@ -151,6 +151,7 @@ def save(session: Session, reference: str, data: AgreementInput, *, actor: str,
     case = case_by_reference(session, reference)
     outcome = successful_outcome(session, case)
     clean = _clean(data, earliest=to_local(outcome.recorded_at).date(), today=to_local(now).date())
+    assert clean.effective_on is not None  # _clean refuses an agreement without its date
     court = jc_court.confirmation_court(session, case.service_point_id, intermediate=clean.intermediate)
     digest = content_hash(case, clean.organisation, clean.parties, clean.facts, clean.terms, clean.performance,
                           clean.effective_on, court.name)

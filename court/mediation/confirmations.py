@@ -53,7 +53,7 @@ class DeadlineState:
         return f"距申请司法确认截止还有{self.days_left}天（{self.deadline.isoformat()}）"
 
 
-def deadline_state(session, agreement: Agreement, request: Optional[ConfirmationRequest], *,  # type: ignore[no-untyped-def]
+def deadline_state(session, agreement: Agreement, request: Optional[ConfirmationRequest], *,
                    now: dt.datetime) -> DeadlineState:
     deadline = (request.deadline if request is not None
                 else agreements.confirmation_deadline(workcalendar.of(session), agreement.effective_on))
@@ -65,7 +65,7 @@ def deadline_state(session, agreement: Agreement, request: Optional[Confirmation
     return DeadlineState(deadline=deadline, days_left=days_left, filed=False, late=days_left < 0)
 
 
-def file(session, reference: str, *, filed_on: Optional[dt.date], actor: str,  # type: ignore[no-untyped-def]
+def file(session, reference: str, *, filed_on: Optional[dt.date], actor: str,
          now: Optional[dt.datetime] = None) -> ConfirmationRequest:
     """Record that the parties filed their joint application with the agreement's court."""
     now = now or clock.now()
@@ -95,7 +95,7 @@ def file(session, reference: str, *, filed_on: Optional[dt.date], actor: str,  #
     return request
 
 
-def record_result(session, reference: str, *, result: str, decided_on: Optional[dt.date],  # type: ignore[no-untyped-def]
+def record_result(session, reference: str, *, result: str, decided_on: Optional[dt.date],
                   reason: Optional[str] = None, actor: str, now: Optional[dt.datetime] = None) -> ConfirmationRequest:
     """The court's ruling: confirmed, or rejected with its reason."""
     now = now or clock.now()
@@ -146,7 +146,7 @@ class Row:
 _ORDER = {"past": 0, "near": 1, None: 2, "open": 3, "late": 4, "filed": 5}
 
 
-def overview(session, *, now: dt.datetime, limit: int = 200) -> list[Row]:  # type: ignore[no-untyped-def]
+def overview(session, *, now: dt.datetime, limit: int = 200) -> list[Row]:
     """Cases whose latest outcome is an agreement: the most urgent first (past, near the deadline, not drafted)."""
     latest = (select(Outcome.case_id, func.max(Outcome.id).label("outcome_id"))
               .group_by(Outcome.case_id).subquery())

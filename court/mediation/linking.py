@@ -89,6 +89,8 @@ def issue_link_code(session: Session, mediator_code: str, *, actor: str, ttl: dt
         raise ValidationError("绑定码的有效期必须大于零。")
     # Mediator row first (as in redeem): issuing and redeeming for one mediator queue up.
     mediator = _lock_mediator(session, _mediator_by_code(session, mediator_code).id)
+    if mediator is None:  # removed from the roster between the two reads
+        raise NotFound("没有找到这位调解员。")
     if mediator.status != MediatorStatus.ACTIVE.value:
         raise ValidationError(f"调解员{mediator.name}（{mediator.code}）已停用或已退休，不能发放绑定码。")
     revoked = revoke_link_codes(session, mediator.id, now=now)

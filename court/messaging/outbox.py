@@ -261,6 +261,8 @@ def mark_blocked(session: Session, outbox_id: int, *, error: object, now: dt.dat
     # up on the recipient instead of deadlocking on each other's rows.
     recipient = _recipient_locked(session, recipient_type, recipient_id)
     row = _locked(session, outbox_id)
+    if row is None:  # gone since the read above
+        return False
     failed_here = row.status == _PENDING
     if failed_here:
         row.status, row.last_error = _FAILED, clean_error(f"{BLOCKED}: {error}")
@@ -345,7 +347,9 @@ def unblock(session: Session, *, chat_id: int) -> bool:
 
 def _recipient_locked(session: Session, recipient_type: str,
                       recipient_id: Optional[int]) -> Union[Resident, Mediator, None]:
-    model = {RecipientType.RESIDENT.value: Resident, RecipientType.MEDIATOR.value: Mediator}.get(recipient_type)
+    models: dict[str, Union[type[Resident], type[Mediator]]] = {
+        RecipientType.RESIDENT.value: Resident, RecipientType.MEDIATOR.value: Mediator}
+    model = models.get(recipient_type)
     if model is None or recipient_id is None:
         return None
     return session.execute(

@@ -90,7 +90,7 @@ def erase(session: Session, *, telegram_user_id: Optional[int], conversation_id:
     return ErasureReport(found=found, cancelled=cancelled, job_id=job_id)
 
 
-def _erase_resident(session: Session, resident, *, now: dt.datetime) -> int:  # type: ignore[no-untyped-def]
+def _erase_resident(session: Session, resident, *, now: dt.datetime) -> int:
     actor = f"resident:{resident.id}"
     active = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
     upcoming = session.execute(

@@ -128,7 +128,7 @@ def enforce(session: Session, *, now: dt.datetime, env: Mapping[str, str] = os.e
                            web_chats_deleted=web_chats)
 
 
-def _not_empty(column):  # type: ignore[no-untyped-def]
+def _not_empty(column):
     # PostgreSQL's json has no equality operator: compare its text, which both backends store as "{}".
     return cast(column, Text) != "{}"
 

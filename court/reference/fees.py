@@ -352,7 +352,7 @@ class FeeAnswer:
     buttons: tuple[tuple[str, str], ...] = ()  # (title, fee kind) when the kind must be asked
 
 
-def _lines(kind: str, amount: Optional[Decimal], monthly: bool) -> list[tuple[str, dict[str, str]]]:
+def _lines(kind: str, amount: Optional[Decimal], monthly: bool) -> list[tuple[str, dict[str, Any]]]:
     """The statements (key, fill) of an answer, in order."""
     if kind == "property":
         assert amount is not None
@@ -361,7 +361,7 @@ def _lines(kind: str, amount: Optional[Decimal], monthly: bool) -> list[tuple[st
                 ("fees.halved_amount", {"half": format_yuan(est.halved_fee)}),
                 ("fees.loser_pays", {}), ("fees.free", {}), ("fees.other_costs", {}), ("fees.hardship", {})]
     if kind == "divorce":
-        lines: list[tuple[str, dict[str, str]]] = [("fees.divorce", {})]
+        lines: list[tuple[str, dict[str, Any]]] = [("fees.divorce", {})]
         if amount is not None:
             low, high = _range_text(*divorce_fee(amount))
             lines.append(("fees.divorce_amount", {"amount": format_yuan(amount), "low": low, "high": high}))

@@ -55,7 +55,7 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 def check_coordinates(lat: object, lng: object) -> tuple[float, float]:
     """Validated (lat, lng) inside Heihe, or a typed error."""
     try:
-        la, ln = float(lat), float(lng)  # type: ignore[arg-type]
+        la, ln = float(lat), float(lng)  # type: ignore[arg-type]  # any input: float() refuses below
     except (TypeError, ValueError) as exc:
         raise InvalidCoordinates() from exc
     if not (math.isfinite(la) and math.isfinite(ln) and -90 <= la <= 90 and -180 <= ln <= 180):

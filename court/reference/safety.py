@@ -223,7 +223,7 @@ def danger_signs(text: str) -> bool:
 
 # Hurt people need 120, fire 119, a crisis of the mind 12356.
 _INJURY = re.compile(r"(流血|出血|昏迷|晕过去|骨折|受伤|伤得|砍伤|打伤|喝药|割腕|起不来)")
-_FIRE = re.compile(r"(着火|失火|放火|烧房子|火灾|冒烟)")
+_FIRE_WORDS = re.compile(r"(着火|失火|放火|烧房子|火灾|冒烟)")
 _CRISIS = re.compile(r"(自杀|不想活|活不下去|轻生|跳楼|跳河|喝药|上吊|割腕|想死)")
 # Violence, and the family it happens in.
 _VIOLENCE = re.compile(r"(家暴|家庭暴力|打我|打了我|被打|挨打|殴打|动手|拳打脚踢|扇我|踹我|掐我|掐脖子|"
@@ -253,7 +253,7 @@ def emergency_numbers(text: str) -> list[str]:
     numbers = ["110"]
     if _INJURY.search(text):
         numbers.append("120")
-    if _FIRE.search(text):
+    if _FIRE_WORDS.search(text):
         numbers.append("119")
     if _CRISIS.search(text):
         numbers.append("12356")

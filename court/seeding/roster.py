@@ -157,9 +157,8 @@ def _load_point(session: Session, rec: Mapping[str, Any], where: str, places: di
     hours = [w for spec in _required(rec, "hours", where) for w in parse_weekly(spec, where)]
 
     point = by_code.get(code)
-    is_new = point is None
-    before = None if is_new else journal.snapshot("service_point", point)
-    if is_new:
+    before = None if point is None else journal.snapshot("service_point", point)
+    if point is None:
         point = ServicePoint(code=code)
         session.add(point)
         by_code[code] = point

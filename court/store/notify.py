@@ -67,9 +67,12 @@ class Listener:
         return True
 
     def _readable(self) -> None:
+        conn = self._conn
+        if conn is None:  # stopped: stop() removes this reader as it lets go of the connection
+            return
         try:
-            self._conn.poll()
-            self._conn.notifies.clear()
+            conn.poll()
+            conn.notifies.clear()
         except Exception:  # noqa: BLE001 - the connection is gone: back to polling, listen again later
             log.warning("LISTEN connection lost; polling")
             self.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from sqlalchemy import (
     JSON,
@@ -28,7 +28,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import as_declarative, relationship
 from sqlalchemy.types import TypeDecorator
 
 from court.core import clock
@@ -41,7 +41,21 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING)
-Base = declarative_base(metadata=metadata)
+
+
+@as_declarative(metadata=metadata)
+class Base:
+    """Every table's base class; the same class ``declarative_base(metadata=metadata)`` builds.
+
+    A decorated class rather than a ``declarative_base()`` call so that mypy sees a class
+    (SQLAlchemy 1.4 ships no types); the declaration below only tells it what declarative adds.
+    """
+
+    if TYPE_CHECKING:
+        metadata: ClassVar[MetaData]
+        __table__: ClassVar[Table]
+
+        def __init__(self, **kwargs: Any) -> None: ...
 
 
 class UTCDateTime(TypeDecorator):
@@ -311,6 +325,7 @@ class ServicePoint(Base):
     place = relationship("Place")
     court = relationship("Court")
     hours = relationship("ServicePointHours", cascade="all, delete-orphan", order_by="ServicePointHours.weekday")
+    mediators = relationship("Mediator", secondary="mediator_points", back_populates="service_points")
     __table_args__ = (CheckConstraint("slot_minutes BETWEEN 15 AND 240", name="slot_minutes"),)
 
 
@@ -353,7 +368,7 @@ class Mediator(Base):
     retired_on = Column(Date)
     is_demo = Column(Boolean, nullable=False, default=False)
 
-    service_points = relationship("ServicePoint", secondary=mediator_points, backref="mediators")
+    service_points = relationship("ServicePoint", secondary=mediator_points, back_populates="mediators")
     specialities = relationship("MediatorSpeciality", cascade="all, delete-orphan")
     availability = relationship("MediatorAvailability", cascade="all, delete-orphan")
     exceptions = relationship("MediatorException", cascade="all, delete-orphan")

@@ -112,7 +112,7 @@ def _admin_databases(url: URL, env: Mapping[str, str]) -> Iterator[str]:
     yield "template1"
 
 
-def _create_database(conn, name: str) -> None:  # type: ignore[no-untyped-def]
+def _create_database(conn, name: str) -> None:
     exists = conn.execute(text("SELECT 1 FROM pg_catalog.pg_database WHERE datname = :name"),
                           {"name": name}).first()
     if exists:

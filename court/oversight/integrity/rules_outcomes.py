@@ -67,12 +67,12 @@ class _epoch_seconds(FunctionElement):
 
 
 @compiles(_epoch_seconds)
-def _epoch_default(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _epoch_default(element, compiler, **kw):
     return "EXTRACT(EPOCH FROM %s)" % compiler.process(element.clauses, **kw)
 
 
 @compiles(_epoch_seconds, "sqlite")
-def _epoch_sqlite(element, compiler, **kw):  # type: ignore[no-untyped-def]
+def _epoch_sqlite(element, compiler, **kw):
     # Whole seconds: exact integers, unlike julianday's floating point.
     return "CAST(strftime('%%s', %s) AS INTEGER)" % compiler.process(element.clauses, **kw)
 

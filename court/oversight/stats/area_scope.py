@@ -90,7 +90,10 @@ def parse_area(session: Session, token: str) -> AreaRef:
     return found
 
 
-def county_code_of(session: Session, county_id: int) -> str:
+def county_code_of(session: Session, county_id: Optional[int]) -> str:
+    """The county's code; a missing county (no id, or not a county) is the user's error."""
+    if county_id is None:
+        raise ValidationError("没有找到这个县区，请从列表中重新选择。")
     code = session.execute(select(Place.county_code).where(
         Place.id == county_id, Place.level == PlaceLevel.COUNTY.value)).scalar_one_or_none()
     if code is None:
