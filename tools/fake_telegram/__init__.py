@@ -1,7 +1,8 @@
 """A local fake of the Telegram Bot API (real HTTP, Telegram's JSON and errors) and a
 driver that acts as Telegram users. Import from the module that owns a name:
 
-- driver.py: `FakeTelegram` (start the server, act as users, inject failures) and `FakeUser`
+- driver.py: `FakeTelegram` (start and stop the server, make users, inject failures, read back calls)
+- users.py: `FakeUser`, a resident or mediator in a private chat (send, press, wait for replies)
 - server.py: the aiohttp app, its routes and the JSON answers (`build_app`)
 - webhook.py: webhook delivery, POSTing queued updates to the bot
 - api.py: `BotApi`, one bot's state with every method mixed in, and `METHODS`, the name table
