@@ -2,7 +2,7 @@
 
     python -m bench.report_bench --postgres postgresql+psycopg2://court@127.0.0.1:55432/postgres
 
-A fresh migrated, seeded database gets a year of synthetic cases (court/seeding/synthetic.py);
+A fresh migrated, seeded database gets a year of synthetic cases (court/seeding/synthetic/);
 then court.oversight.stats.report() and scorecards() are timed, 5 runs each, beside a baseline that
 loads every row of the period into Python (ORM objects) and counts there. Both must give
 the same figures; the run stops if they do not.
