@@ -36,11 +36,12 @@ def main() -> None:
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 
-    from rasa_ext import action_failure, action_response_validation, strict_tracker_store
+    from rasa_ext import action_failure, action_response_validation, event_types, strict_tracker_store
 
     action_response_validation.install()
     action_failure.install()
     strict_tracker_store.install()
+    event_types.install()
 
     rasa_main()
 
