@@ -6,11 +6,12 @@ only a warning) when the class cannot be imported, so keep imports simple.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Optional, Text
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ConversationPaused
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
@@ -78,3 +79,14 @@ class CourtTrackerStore(SQLTrackerStore):
                        .delete(synchronize_session=False))
             session.commit()
         logger.debug("Erased %d stored events of one conversation.", deleted)
+
+    async def may_be_paused(self, sender_id: Text) -> bool:
+        """Whether `retrieve(sender_id)` could give a paused tracker: its events (the latest
+        session's) include a pause. Only `ConversationPaused` pauses a tracker, so without one
+        it is not paused (or there is no tracker), and the court channel need not read back and
+        replay the whole conversation before each message (about a tenth of the server's CPU)."""
+        with self.session_scope() as session:
+            pauses = (self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+                      .filter(self.SQLEvent.type_name == ConversationPaused.type_name)
+                      .with_entities(self.SQLEvent.id))
+            return pauses.first() is not None
