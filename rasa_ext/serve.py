@@ -37,7 +37,7 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     from rasa_ext import (action_failure, action_response_validation, event_types, graph_runner, strict_tracker_store,
-                          ted_memo)
+                          ted_memo, tracker_states)
 
     action_response_validation.install()
     action_failure.install()
@@ -45,6 +45,7 @@ def main() -> None:
     event_types.install()
     ted_memo.install()
     graph_runner.install()
+    tracker_states.install()
 
     rasa_main()
 
