@@ -253,3 +253,32 @@ def test_a_failing_pause_check_is_the_store_being_unavailable(tracker_url, domai
     with pytest.raises(TrackerStoreUnavailable):
         asyncio.run(_tracker_if_paused(store, BOB))
     store.engine.dispose()
+
+
+def test_reading_and_appending_store_what_rasas_sql_store_does(tracker_url, domain):
+    """CourtTrackerStore's own retrieve/save against Rasa's SQLTrackerStore ones, turn by turn."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SlotSet
+
+    store = CourtTrackerStore(domain=domain)
+    ours, rasas = "tg-2001", "tg-2002"
+    turns = session(("楼上漏水", "邻里纠纷可以先找人民调解"), ("我叫张三", "好的"), at=1000.0)
+    turns += [SlotSet("name", "张三", timestamp=1010.0)]
+    turns += session(("你好", "您好"), at=2000.0)  # a second session: retrieve gives only this one
+    for k in range(1, len(turns) + 1, 2):
+        for sender, save in ((ours, CourtTrackerStore.save), (rasas, SQLTrackerStore.save)):
+            asyncio.run(save(store, DialogueStateTracker.from_events(sender, turns[:k], domain.slots)))
+        for sender in (ours, rasas):
+            mine = asyncio.run(store.retrieve(sender))
+            theirs = asyncio.run(SQLTrackerStore.retrieve(store, sender))
+            assert mine is not None and list(mine.events) == list(theirs.events)
+            assert mine.current_state() == theirs.current_state()
+    engine = create_engine(tracker_url, future=True)
+    with engine.connect() as conn:
+        rows = {sender: conn.execute(text("SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                                          "WHERE sender_id = :s ORDER BY id"), {"s": sender}).all()
+                for sender in (ours, rasas)}
+    engine.dispose()
+    assert rows[ours] == rows[rasas] and len(rows[ours]) >= len(turns)
+    assert asyncio.run(store.retrieve("tg-nobody")) is None
+    store.engine.dispose()
