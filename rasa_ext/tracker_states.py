@@ -42,12 +42,13 @@ def past_states(self: DialogueStateTracker, domain: Any, omit_unset_slots: bool 
         memo = (mark, [])
         self.__dict__["_court_past_states"] = memo
     for known_domain, omit, ignore, rules, states in memo[1]:
+        # The rule policy passes a new rule-only-data dict on each call: compare contents.
         if known_domain is domain and omit == omit_unset_slots and ignore == ignore_rule_only_turns \
-                and rules is rule_only_data:
+                and rules == rule_only_data:
             return _copy(states)
     states = _original(self, domain, omit_unset_slots=omit_unset_slots, ignore_rule_only_turns=ignore_rule_only_turns,
                        rule_only_data=rule_only_data)
-    memo[1].append((domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data, _copy(states)))
+    memo[1].append((domain, omit_unset_slots, ignore_rule_only_turns, _copy(rule_only_data), _copy(states)))
     return states
 
 

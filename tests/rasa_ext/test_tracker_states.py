@@ -73,3 +73,29 @@ def test_another_domain_or_rule_data_is_worked_out_anew(domain: Domain, installe
         tracker_states._original(tracker, domain, ignore_rule_only_turns=True, rule_only_data=rules)
     assert tracker.past_states(domain, ignore_rule_only_turns=True, rule_only_data=other) == \
         tracker_states._original(tracker, domain, ignore_rule_only_turns=True, rule_only_data=other)
+
+
+def test_equal_rule_only_data_in_a_new_dict_is_remembered_and_a_changed_one_is_not(domain: Domain,
+                                                                                  installed: None) -> None:
+    """The rule policy builds its rule-only data anew for each call."""
+    tracker = DialogueStateTracker.from_events("t", _stories(domain)[0], domain.slots)
+    rules = {"slots": [], "active_loops": []}
+    first = tracker.past_states(domain, ignore_rule_only_turns=True, rule_only_data=rules)
+    calls = []
+    original = tracker_states._original
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    tracker_states._original = counting
+    try:
+        again = tracker.past_states(domain, ignore_rule_only_turns=True, rule_only_data={"slots": [], "active_loops": []})
+        assert again == first and calls == []
+        rules["slots"].append("consent")  # the caller's dict changed afterwards: the memo kept its own copy
+        assert tracker.past_states(domain, ignore_rule_only_turns=True,
+                                   rule_only_data={"slots": [], "active_loops": []}) == first and calls == []
+        tracker.past_states(domain, ignore_rule_only_turns=True, rule_only_data=rules)
+        assert len(calls) == 1
+    finally:
+        tracker_states._original = original
