@@ -38,6 +38,19 @@ REPORT_EVERY = 1000  # lookups between two INFO lines on the cache's hits
 _original = TEDPolicy.predict_action_probabilities
 
 
+def _copied(prediction: PolicyPrediction) -> PolicyPrediction:
+    """A prediction whose lists (written by Rasa's ensemble) are the copy's own; the diagnostic
+    arrays are only read, so the dict is copied and its arrays shared."""
+    twin = copy.copy(prediction)
+    twin.probabilities = list(prediction.probabilities)
+    twin.events = list(prediction.events)
+    twin.optional_events = list(prediction.optional_events)
+    twin.diagnostic_data = dict(prediction.diagnostic_data)
+    if prediction.action_metadata is not None:
+        twin.action_metadata = copy.deepcopy(prediction.action_metadata)
+    return twin
+
+
 def _frozen(value: Any) -> Hashable:
     if isinstance(value, dict):
         return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
@@ -86,12 +99,12 @@ def predict_action_probabilities(self: TEDPolicy, tracker: DialogueStateTracker,
     if known is not None:
         memo.entries.move_to_end(key)
         memo.hits += 1
-        prediction = copy.deepcopy(known)
+        prediction = _copied(known)
     else:
         memo.misses += 1
         prediction = _original(self, tracker, domain, rule_only_data, precomputations, **kwargs)
         if not (prediction.events or prediction.optional_events or prediction.is_end_to_end_prediction):
-            memo.entries[key] = copy.deepcopy(prediction)
+            memo.entries[key] = _copied(prediction)
             if len(memo.entries) > MAX_ENTRIES:
                 memo.entries.popitem(last=False)
     if (memo.hits + memo.misses) % REPORT_EVERY == 0:
