@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export RASA_TELEMETRY_ENABLED := false
 PY := .venv/bin/python
 
-.PHONY: help setup db model run lint test test-dates eval bench bench-latency bench-scale bench-telegram bench-webchat bench-report bench-desk soak clean
+.PHONY: help setup db model run lint test test-dates eval bench bench-latency bench-profile bench-scale bench-telegram bench-webchat bench-report bench-desk soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ eval: setup ## per-intent precision/recall/F1 on the test split, Rasa beside a T
 bench-latency: setup ## residents' messages through Rasa + action server: open loop 5-40 msg/s and closed loop, SQLite then PostgreSQL, beside bench/baselines/
 	@$(PY) -m bench.latency_bench --baseline bench/baselines/latency-sqlite.json
 	@$(PY) -m bench.latency_bench --baseline bench/baselines/latency-postgresql.json --postgres "$$(bin/pg-test-server start)"
+
+bench-profile: setup ## where the Rasa and action servers' CPU goes under the closed-loop load (py-spy, installed on first use; SQLite)
+	@$(PY) -m pip show py-spy >/dev/null 2>&1 || $(PY) -m pip install -q py-spy
+	@$(PY) -m bench.profile_stack --out var/profile
 
 bench-scale: setup ## the same load on PostgreSQL through HAProxy: 1 Rasa server, then 2 with Redis's lock store (stack/topology.py)
 	@bin/scale-deps

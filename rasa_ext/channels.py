@@ -23,6 +23,7 @@ from court.hotline import waiting
 from court.core.internal_auth import CHANNEL_HEADER, matches
 from court.core.privacy import install_log_masking
 from court.core.timeutil import format_relative
+from rasa_ext.strict_tracker_store import TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)
 install_log_masking()  # the Rasa server process: this module is imported before it serves
@@ -127,7 +128,7 @@ async def _court_call(fn_name: str, *args: Any, default: Any = None, **kwargs: A
 async def _with_pause(agent: Any, sender: str, text: str, collector: CollectingOutputChannel,
                       handle: Callable[[], Awaitable[None]]) -> None:
     """Rasa says nothing at all while paused; the court decides what a waiting resident hears."""
-    tracker = await agent.tracker_store.retrieve(sender)
+    tracker = await _tracker_if_paused(agent.tracker_store, sender)
     if tracker is None or not tracker.is_paused():
         if text in waiting.WAITING_PAYLOADS:  # an old "取消转人工" button, pressed after the wait ended
             collector.messages.append({"recipient_id": sender, "text": waiting.NOT_WAITING})
@@ -168,6 +169,22 @@ async def _with_pause(agent: Any, sender: str, text: str, collector: CollectingO
                                                             next_opening=format_relative(opening, now)),
                             "buttons": [waiting.LEAVE_BUTTON]})
     await _say(agent, sender, collector, answers)
+
+
+async def _tracker_if_paused(store: Any, sender: str) -> Optional[Any]:
+    """The conversation's tracker, or None where it cannot be paused: a store that can tell
+    (rasa_ext.tracker_store.CourtTrackerStore.may_be_paused) is asked first, with one small
+    query, and the whole conversation is read back only for a conversation that has paused."""
+    inner = store
+    while not hasattr(inner, "may_be_paused") and hasattr(inner, "_tracker_store"):
+        inner = inner._tracker_store  # Rasa's FailSafeTrackerStore (and AwaitableTrackerStore) wrap it
+    if hasattr(inner, "may_be_paused"):
+        try:
+            if not await inner.may_be_paused(sender):
+                return None
+        except Exception as exc:
+            raise TrackerStoreUnavailable(type(exc).__name__) from exc
+    return await store.retrieve(sender)
 
 
 async def _say(agent: Any, sender: str, collector: CollectingOutputChannel, answers: List[Dict[str, Any]]) -> None:

@@ -193,3 +193,92 @@ def test_an_sqlite_tracker_store_keeps_its_connection_in_wal_mode(tmp_path, monk
     with store.engine.connect() as conn:
         assert conn.connection.dbapi_connection is first  # pooled, not reopened per turn
     assert store.engine.hide_parameters
+
+
+def test_may_be_paused_is_false_only_where_the_read_back_tracker_is_not_paused(tracker_url, domain):
+    """The court channel skips reading a conversation back when may_be_paused says no."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.events import ConversationPaused, ConversationResumed
+
+    from rasa_ext.channels import _tracker_if_paused
+
+    store = CourtTrackerStore(domain=domain)
+    carol, dave, erin = "tg-1003", "tg-1004", "tg-1005"
+    paused = DialogueStateTracker.from_events(carol, session(("转人工", "正在为您转接"), at=100.0), domain.slots)
+    paused.update(ConversationPaused(timestamp=104.0))
+    asyncio.run(store.save(paused))
+    back = DialogueStateTracker.from_events(dave, session(("转人工", "正在为您转接"), at=100.0), domain.slots)
+    back.update(ConversationPaused(timestamp=104.0))
+    back.update(ConversationResumed(timestamp=105.0))
+    asyncio.run(store.save(back))
+    # A pause in an earlier session, and a new session since.
+    earlier = DialogueStateTracker.from_events(erin, session(("转人工", "正在为您转接"), at=100.0), domain.slots)
+    earlier.update(ConversationPaused(timestamp=104.0))
+    earlier.update(ConversationResumed(timestamp=105.0))
+    for event in session(("你好", "您好"), at=200.0):
+        earlier.update(event)
+    asyncio.run(store.save(earlier))
+
+    for sender, says, is_paused in [(carol, True, True), (dave, True, False), (erin, False, False),
+                                    ("tg-nobody", False, None)]:
+        assert asyncio.run(store.may_be_paused(sender)) is says, sender
+        tracker = asyncio.run(store.retrieve(sender))
+        assert (tracker.is_paused() if tracker else None) is is_paused, sender
+        # What the channel reads through Rasa's wrapper: the tracker where it may be paused, else nothing.
+        read = asyncio.run(_tracker_if_paused(FailSafeTrackerStore(store), sender))
+        assert (read is not None) is says and (read.is_paused() if read else None) in (is_paused, None)
+    store.engine.dispose()
+
+
+def test_a_store_that_cannot_tell_is_read_whole(domain):
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    from rasa_ext.channels import _tracker_if_paused
+
+    store = InMemoryTrackerStore(domain)
+    asyncio.run(store.save(DialogueStateTracker.from_events(BOB, session(("你好", "您好"), at=10.0), domain.slots)))
+    assert texts(asyncio.run(_tracker_if_paused(store, BOB))) == ["你好", "您好"]
+
+
+def test_a_failing_pause_check_is_the_store_being_unavailable(tracker_url, domain, monkeypatch):
+    from rasa_ext.channels import _tracker_if_paused
+    from rasa_ext.strict_tracker_store import TrackerStoreUnavailable
+
+    store = CourtTrackerStore(domain=domain)
+
+    async def broken(sender_id: str) -> bool:
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(store, "may_be_paused", broken)
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(_tracker_if_paused(store, BOB))
+    store.engine.dispose()
+
+
+def test_reading_and_appending_store_what_rasas_sql_store_does(tracker_url, domain):
+    """CourtTrackerStore's own retrieve/save against Rasa's SQLTrackerStore ones, turn by turn."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SlotSet
+
+    store = CourtTrackerStore(domain=domain)
+    ours, rasas = "tg-2001", "tg-2002"
+    turns = session(("楼上漏水", "邻里纠纷可以先找人民调解"), ("我叫张三", "好的"), at=1000.0)
+    turns += [SlotSet("name", "张三", timestamp=1010.0)]
+    turns += session(("你好", "您好"), at=2000.0)  # a second session: retrieve gives only this one
+    for k in range(1, len(turns) + 1, 2):
+        for sender, save in ((ours, CourtTrackerStore.save), (rasas, SQLTrackerStore.save)):
+            asyncio.run(save(store, DialogueStateTracker.from_events(sender, turns[:k], domain.slots)))
+        for sender in (ours, rasas):
+            mine = asyncio.run(store.retrieve(sender))
+            theirs = asyncio.run(SQLTrackerStore.retrieve(store, sender))
+            assert mine is not None and list(mine.events) == list(theirs.events)
+            assert mine.current_state() == theirs.current_state()
+    engine = create_engine(tracker_url, future=True)
+    with engine.connect() as conn:
+        rows = {sender: conn.execute(text("SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                                          "WHERE sender_id = :s ORDER BY id"), {"s": sender}).all()
+                for sender in (ours, rasas)}
+    engine.dispose()
+    assert rows[ours] == rows[rasas] and len(rows[ours]) >= len(turns)
+    assert asyncio.run(store.retrieve("tg-nobody")) is None
+    store.engine.dispose()
