@@ -24,6 +24,9 @@ class IntegrityConflict(Exception):
         self.original = original
 
 
+READ_ONLY = "court_read_only"  # execution option: a reader session on SQLite begins deferred
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -37,8 +40,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Take the write lock up front: no lock upgrades, so no deadlocks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: no lock upgrades, so no deadlocks. Readers (WAL:
+        # a snapshot, never blocking a writer) must not queue behind writers for a lock they never use.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -78,6 +82,7 @@ class Database:
         """A session for reads; anything it changes is rolled back."""
         session = self._sessions()
         try:
+            session.connection(execution_options={READ_ONLY: True})
             yield session
         finally:
             session.rollback()
