@@ -21,7 +21,7 @@ model: setup ## train the Rasa model if its inputs changed (cached in models/)
 run: db ## set everything up and start the assistant (embedded SQLite by default)
 	@bin/run
 
-lint: setup ## ruff (unused and undefined names), then mypy on court/ bot/ desk/ actions/ (pyproject.toml); the layering is tests/test_architecture.py, run with the tests
+lint: setup ## ruff (unused and undefined names, import order, stray whitespace), then mypy on court/ bot/ desk/ actions/ (pyproject.toml); the layering is tests/test_architecture.py, run with the tests
 	@.venv/bin/ruff check .
 	@.venv/bin/mypy
 

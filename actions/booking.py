@@ -11,10 +11,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import call, court, dispute_from_ranking, error_message, metadata, now, user_text
 from court.booking import datetext
-from court.reference import guidance, triage
 from court.core.errors import AlreadyBooked, CourtError, NotMediable, PlaceAmbiguous
 from court.core.privacy import mask_name, mask_phone
 from court.core.validation import clean_text, normalize_phone, validate_name
+from court.reference import guidance, triage
 
 # Slots a finished or abandoned booking leaves behind for the next one.
 BOOKING_SLOTS = ("summary", "preferred_time", "when_start", "slot_token", "excluded_points", "flow",

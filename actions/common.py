@@ -11,8 +11,8 @@ from rasa_sdk import Tracker
 
 from court.core import clock
 from court.core.errors import CourtError
-from court.facades.assistant import AssistantFacade
 from court.core.privacy import install_log_masking
+from court.facades.assistant import AssistantFacade
 from court.store.db import Database
 
 T = TypeVar("T")

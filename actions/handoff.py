@@ -8,8 +8,8 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import call, court, error_message, now
-from court.hotline import waiting
 from court.core.timeutil import format_relative
+from court.hotline import waiting
 
 
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[Dict[Text, Any]]:

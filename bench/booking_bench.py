@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from bench.databases import fresh_database
 from court.booking import engine, slots
+from court.core.settings import LOCAL_TZ
 from court.records import cases, residents
 from court.reference.places import HEIHE_BOUNDS, PlaceDirectory
 from court.seeding.seed import seed
-from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from court.store.schema import ServicePoint
 

@@ -22,11 +22,11 @@ from typing import Callable
 
 from bench.booking_bench import _percentile
 from bench.databases import fresh_database
-from court.hotline import accounts, queue, agent_booking, handoffs
-from court.records import residents
 from court.core.errors import CourtError
-from court.seeding.seed import seed
 from court.core.settings import LOCAL_TZ
+from court.hotline import accounts, agent_booking, handoffs, queue
+from court.records import residents
+from court.seeding.seed import seed
 from court.store.db import Database
 from desk.app import create_app
 

@@ -39,8 +39,8 @@ from typing import Optional
 import requests
 
 from bench.databases import fresh_database
-from court.seeding.seed import seed
 from court.core.settings import LOCAL_TZ
+from court.seeding.seed import seed
 from stack.processes import Stack
 from stack.topology import Topology
 from stack.train import ensure_model

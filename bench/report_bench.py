@@ -24,10 +24,10 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from bench.databases import fresh_database
+from court.core.settings import LOCAL_TZ
 from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
-from court.core.settings import LOCAL_TZ
 from court.store.schema import Appointment, Case, Handoff, Mediator, Outcome, Place, ServicePoint
 
 YEAR = (dt.date(2025, 12, 1), dt.date(2026, 11, 30))

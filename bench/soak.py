@@ -35,8 +35,8 @@ from sqlalchemy import func, select
 from bench.databases import fresh_database
 from bench.latency_bench import NAMES, STORIES
 from court.core.clock import FileClock
-from court.seeding.seed import seed
 from court.core.settings import LOCAL_TZ
+from court.seeding.seed import seed
 from court.store.schema import Appointment, Case, Place
 from stack.processes import Stack
 from stack.train import ensure_model

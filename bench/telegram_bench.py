@@ -29,14 +29,14 @@ from telegram import Bot
 
 from bench.databases import fresh_database
 from court.booking import engine, slots
+from court.core.settings import LOCAL_TZ
 from court.records import cases, residents
 from court.seeding.seed import seed
-from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from court.store.schema import Mediator, OutboxMessage, ServicePoint
-from tools.fake_telegram.driver import FakeTelegram
 from stack.processes import Stack
 from stack.train import ensure_model
+from tools.fake_telegram.driver import FakeTelegram
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)
 TOKEN = "123456:bench-token"

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from bench.databases import fresh_database
 from bench.telegram_bench import SCRIPT, _percentiles, rest_round_trips
+from court.core.settings import LOCAL_TZ
 from court.records import journal
 from court.seeding.seed import seed
-from court.core.settings import LOCAL_TZ
 from court.store.schema import RecipientType
-from tools.webchat_client import EventStream, WebResident
 from stack.processes import Stack, free_port
 from stack.train import ensure_model
+from tools.webchat_client import EventStream, WebResident
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)
 ENV = {"WEBCHAT_OUTBOX_INTERVAL": "0.1", "BOT_RATE_MESSAGES": "1000", "WEBCHAT_NEW_PER_ADDRESS": "100000"}
@@ -107,9 +107,10 @@ def web_round_trips(url: str, users: int) -> dict[str, float]:
 
 
 def pushes(stack: Stack, db, url: str, count: int, pages: int = 20) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
     from court.messaging.webchat import _hash
     from court.store.schema import WebConversation
-    from sqlalchemy import select
     residents = []
     for _ in range(pages):
         me = WebResident(url)

@@ -16,16 +16,16 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import heartbeat
-from bot.rasa_client import RasaClient
 from bot.delivery import OutboxWorker
 from bot.handlers import buttons, mediator, resident
+from bot.rasa_client import RasaClient
 from bot.ratelimit import UserRateLimiter
 from bot.relay import Relay
 from bot.services import Services
 from bot.settings import BotSettings
-from court.facades.messenger import MessengerFacade
 from court.core.privacy import install_log_masking
 from court.core.settings import spool_path
+from court.facades.messenger import MessengerFacade
 from court.store.db import Database
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from typing import Optional
 from bot import heartbeat
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import BotSettings
-from court.records import retention
 from court.facades.messenger import MessengerFacade, TranscriptJob
+from court.records import retention
 from court.records.retention import RetentionReport
-from court.store.db import Database
 from court.store import tracker_db
+from court.store.db import Database
 
 log = logging.getLogger(__name__)
 

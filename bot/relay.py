@@ -23,14 +23,14 @@ from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.outgoing import send_plan, send_text
+from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.replies import Outgoing, plan
 from bot.settings import HOTLINE
 from court.core import internal_auth
+from court.facades.messenger import MessengerFacade, PendingMessage
 from court.hotline import waiting
 from court.messaging import conversations
-from court.facades.messenger import MessengerFacade, PendingMessage
 
 log = logging.getLogger(__name__)
 

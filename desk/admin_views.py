@@ -17,15 +17,30 @@ from court import admin as management
 from court.admin import posters
 from court.core import clock
 from court.core.errors import CourtError, NotFound, PermissionDenied
-from court.mediation.linking import LINK_CODE_TTL
 from court.core.settings import LOCAL_TZ
+from court.mediation.linking import LINK_CODE_TTL
 from court.store.db import IntegrityConflict
-from desk.admin_forms import (HOURS_HINT, AppointForm, AssignmentForm, ClosePointForm, HoursForm, LeaveForm,
-                              LinkCodeForm, MediatorFilterForm, MovePointForm, OpenPointForm, PointFilterForm,
-                              ReinstateForm, RetireForm, SuspendForm, UnlinkForm, flash_errors)
+from desk.admin_forms import (
+    HOURS_HINT,
+    AppointForm,
+    AssignmentForm,
+    ClosePointForm,
+    HoursForm,
+    LeaveForm,
+    LinkCodeForm,
+    MediatorFilterForm,
+    MovePointForm,
+    OpenPointForm,
+    PointFilterForm,
+    ReinstateForm,
+    RetireForm,
+    SuspendForm,
+    UnlinkForm,
+    flash_errors,
+)
 from desk.auth import ADMIN_ONLY, restrict
-from desk.views import webchat_base
 from desk.extensions import court_db
+from desk.views import webchat_base
 
 log = logging.getLogger(__name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")

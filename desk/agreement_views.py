@@ -20,12 +20,12 @@ from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 
 from court.core import clock
-from court.mediation import agreement_documents, agreements, confirmations
 from court.core.errors import CourtError, NotFound, PermissionDenied
+from court.core.timeutil import to_local
+from court.mediation import agreement_documents, agreements, confirmations
 from court.reference.guidance import card
 from court.store.db import IntegrityConflict
 from court.store.schema import Case
-from court.core.timeutil import to_local
 from desk import document_blocks, docx_render
 from desk.admin_forms import flash_errors
 from desk.agreement_forms import AgreementForm, FileForm, ResultForm

@@ -5,12 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from court.core import clock
-from court.hotline import delivery_alerts
 from court.core.errors import CourtError, NotFound
+from court.hotline import delivery_alerts
 from desk.auth import HOTLINE, restrict
+from desk.extensions import court_db
 from desk.forms import ResolveForm
 from desk.views import local_time
-from desk.extensions import court_db
 
 alerts_bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 restrict(alerts_bp, HOTLINE)

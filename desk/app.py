@@ -13,26 +13,27 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from court.core import clock
-from court.records import workcalendar
 from court.core.errors import NotFound, PermissionDenied
 from court.core.settings import VAR_DIR
+from court.records import workcalendar
 from court.store.db import Database
 from desk.admin_views import admin_bp
 from desk.agreement_views import agreements_bp, verify_bp
-from desk.tracker_client import TrackerClient
 from desk.alert_views import alerts_bp
-from desk.auth import bp as auth_bp, login_manager
+from desk.auth import bp as auth_bp
+from desk.auth import login_manager
 from desk.booking_views import booking_bp
 from desk.calendar_views import calendar_bp
-from desk.delegation_views import delegation_bp
 from desk.caller_views import caller_bp
+from desk.delegation_views import delegation_bp
+from desk.extensions import DB_KEY, TRACKERS_KEY
 from desk.finder_views import finder_bp
 from desk.integrity_views import integrity_bp
 from desk.request_views import partner_bp, requests_bp
 from desk.stats_views import stats_bp
-from desk.training_views import training_bp
-from desk.extensions import DB_KEY, TRACKERS_KEY
 from desk.throttle import LoginThrottle
+from desk.tracker_client import TrackerClient
+from desk.training_views import training_bp
 from desk.views import handoff_bp, intake_bp, queue_bp
 
 csrf = CSRFProtect()

@@ -11,8 +11,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from court.core import clock
-from court.hotline import accounts
 from court.core.errors import CourtError
+from court.hotline import accounts
 from desk.extensions import court_db
 
 bp = Blueprint("auth", __name__)

@@ -8,17 +8,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from court.core import clock
-from court.hotline import queue, agent_booking
-from court.reference import guidance
 from court.booking.cards import AppointmentCard
 from court.booking.offers import SlotOffer
-from court.reference.places import PlaceRef
+from court.core import clock
 from court.core.errors import CourtError, NotFound, PermissionDenied
-from desk.tracker_client import TrackerUnavailable
+from court.hotline import agent_booking, queue
+from court.reference import guidance
+from court.reference.places import PlaceRef
 from desk.auth import HOTLINE, restrict
-from desk.forms import BookForm, CancelForm, MoveForm, TimesForm
 from desk.extensions import court_db, trackers
+from desk.forms import BookForm, CancelForm, MoveForm, TimesForm
+from desk.tracker_client import TrackerUnavailable
 
 log = logging.getLogger(__name__)
 booking_bp = Blueprint("booking", __name__, url_prefix="/handoffs")

@@ -10,9 +10,9 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from court.core import clock
-from court.records import workcalendar
 from court.core.errors import CourtError, NotFound
 from court.core.settings import LOCAL_TZ
+from court.records import workcalendar
 from desk.admin_forms import flash_errors
 from desk.auth import ADMIN_ONLY, restrict
 from desk.calendar_forms import AdjustedWorkdayForm, ConfirmWeekdaysForm, HolidayForm, PublishForm, RemoveDayForm

@@ -7,16 +7,16 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from court.core import clock
-from court.hotline import caller_booking
 from court.booking.offers import SlotOffer
-from court.reference.places import PlaceRef
-from court.messaging import sms
+from court.core import clock
 from court.core.errors import CourtError, NotFound, PermissionDenied
+from court.hotline import caller_booking
+from court.messaging import sms
+from court.reference.places import PlaceRef
 from desk.auth import HOTLINE, restrict
+from desk.extensions import court_db
 from desk.forms import CallerBookForm, CallerTimesForm
 from desk.views import web_link
-from desk.extensions import court_db
 
 caller_bp = Blueprint("caller", __name__, url_prefix="/cases")
 restrict(caller_bp, HOTLINE)

@@ -12,12 +12,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from court.core import clock
-from court.mediation import delegation, delegation_deadlines, delegation_offers, delegation_reads
 from court.core.errors import CourtError, NotFound, ValidationError
+from court.mediation import delegation, delegation_deadlines, delegation_offers, delegation_reads
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
-from desk.forms import DelegateForm, ExtendForm, ReassignForm, ResolveForm
 from desk.extensions import court_db
+from desk.forms import DelegateForm, ExtendForm, ReassignForm, ResolveForm
 
 delegation_bp = Blueprint("delegation", __name__, url_prefix="/delegated")
 restrict(delegation_bp, OVERSIGHT)

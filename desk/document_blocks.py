@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from court.reference import legal
 from court.mediation.agreement_documents import Documents, date_text
+from court.reference import legal
 
 # 人民调解法第29条: when the agreement takes effect and who keeps a copy.
 EFFECT = ("本协议自各方当事人签名、盖章或者按指印，人民调解员签名并加盖人民调解委员会印章之日起生效。"

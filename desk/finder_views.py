@@ -12,8 +12,8 @@ from court.core import clock
 from court.core.errors import CourtError
 from desk.admin_forms import flash_errors
 from desk.auth import OVERSIGHT, restrict
-from desk.forms import FindMediatorForm
 from desk.extensions import court_db
+from desk.forms import FindMediatorForm
 
 finder_bp = Blueprint("finder", __name__, url_prefix="/mediators")
 restrict(finder_bp, OVERSIGHT)

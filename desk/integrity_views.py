@@ -9,13 +9,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from court.core import clock
-from court.oversight import integrity
 from court.core.errors import NotFound
 from court.core.settings import LOCAL_TZ
 from court.core.timeutil import local_datetime
+from court.oversight import integrity
 from desk.auth import ADMIN_ONLY, restrict
-from desk.integrity_forms import PeriodForm, ReviewForm
 from desk.extensions import court_db
+from desk.integrity_forms import PeriodForm, ReviewForm
 
 integrity_bp = Blueprint("integrity", __name__, url_prefix="/integrity")
 restrict(integrity_bp, ADMIN_ONLY)

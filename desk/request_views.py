@@ -11,14 +11,14 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from court.core import clock, settings
+from court.core.errors import NotFound, ValidationError
+from court.core.timeutil import to_local
 from court.hotline import support_requests
 from court.records import workcalendar
-from court.core.errors import NotFound, ValidationError
 from court.store.schema import PartnerOrganisation
-from court.core.timeutil import to_local
 from desk.auth import OVERSIGHT, PARTNER, restrict
-from desk.request_forms import AnswerForm, AssignForm, CloseRequestForm, FileRequestForm, RateForm
 from desk.extensions import court_db
+from desk.request_forms import AnswerForm, AssignForm, CloseRequestForm, FileRequestForm, RateForm
 
 partner_bp = Blueprint("partner", __name__, url_prefix="/partner")
 restrict(partner_bp, PARTNER)

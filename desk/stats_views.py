@@ -11,11 +11,11 @@ from wtforms import DateField, SelectField
 from wtforms.validators import Optional as Optional_
 
 from court.core import clock, settings
+from court.core.errors import CourtError
+from court.core.settings import LOCAL_TZ
 from court.hotline import support_requests
 from court.mediation import training
 from court.oversight import stats
-from court.core.errors import CourtError
-from court.core.settings import LOCAL_TZ
 from desk import charts
 from desk.auth import OVERSIGHT, restrict
 from desk.exports import CSV_MIME, XLSX_MIME, Sheet, csv_bytes, xlsx_bytes

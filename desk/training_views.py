@@ -6,14 +6,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from court.core import clock
-from court.mediation import training
 from court.core.errors import ValidationError
 from court.core.settings import LOCAL_TZ, TRAINING_MIN_HOURS
+from court.mediation import training
 from court.store.schema import Mediator, MediatorStatus
 from desk.auth import ADMIN_ONLY, restrict
+from desk.extensions import court_db
 from desk.request_forms import TrainingForm
 from desk.request_views import flash_form
-from desk.extensions import court_db
 
 training_bp = Blueprint("training", __name__, url_prefix="/admin/training")
 restrict(training_bp, ADMIN_ONLY)

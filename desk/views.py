@@ -8,20 +8,19 @@ from typing import Any
 from urllib.parse import quote
 
 import segno
-from flask import (Blueprint, Response, flash, jsonify, redirect, render_template,
-                   url_for)
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from court.core import clock
-from court.hotline import intake_links, queue, agent_booking
-from court.messaging import sms
 from court.core.errors import CourtError, NotFound, PermissionDenied, ResidentLeft
 from court.core.settings import LOCAL_TZ
-from desk.tracker_client import TrackerUnavailable
+from court.hotline import agent_booking, intake_links, queue
+from court.messaging import sms
 from desk.auth import HOTLINE, restrict
-from desk.forms import CloseForm, IntakeForm, ReplyForm
 from desk.extensions import court_db, trackers
+from desk.forms import CloseForm, IntakeForm, ReplyForm
+from desk.tracker_client import TrackerUnavailable
 
 log = logging.getLogger(__name__)
 queue_bp = Blueprint("queue", __name__)

@@ -19,10 +19,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from court.core import clock
-from court.hotline import waiting
 from court.core.internal_auth import CHANNEL_HEADER, matches
 from court.core.privacy import install_log_masking
 from court.core.timeutil import format_relative
+from court.hotline import waiting
 from rasa_ext.strict_tracker_store import TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)

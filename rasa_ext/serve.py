@@ -36,8 +36,15 @@ def main() -> None:
     sys.argv = ["rasa", *args]
     from rasa.__main__ import main as rasa_main
 
-    from rasa_ext import (action_failure, action_response_validation, event_types, graph_runner, strict_tracker_store,
-                          ted_memo, tracker_states)
+    from rasa_ext import (
+        action_failure,
+        action_response_validation,
+        event_types,
+        graph_runner,
+        strict_tracker_store,
+        ted_memo,
+        tracker_states,
+    )
 
     action_response_validation.install()
     action_failure.install()

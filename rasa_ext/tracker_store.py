@@ -10,13 +10,12 @@ import json
 import logging
 from typing import Any, Optional, Text
 
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ConversationPaused
+from rasa.shared.core.events import ConversationPaused, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-import sqlalchemy as sa
-from rasa.shared.core.events import SessionStarted
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker

@@ -16,9 +16,9 @@ import threading
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from bot.settings import BotSettings  # noqa: E402
-from court.hotline import service_alerts  # noqa: E402
 from court.core.privacy import install_log_masking  # noqa: E402
 from court.core.settings import database_url, private_files  # noqa: E402
+from court.hotline import service_alerts  # noqa: E402
 from court.store.db import Database  # noqa: E402
 from stack.processes import Stack  # noqa: E402
 from stack.train import ensure_model  # noqa: E402

@@ -7,10 +7,10 @@ import itertools
 from sqlalchemy import func, select
 
 from court.booking import engine
+from court.core.settings import LOCAL_TZ
 from court.messaging import outbox
 from court.records import cases, residents
-from court.core.settings import LOCAL_TZ
-from court.store.schema import AuditEntry, Appointment, Case, Mediator, MediatorStatus, OutboxMessage, ServicePoint
+from court.store.schema import Appointment, AuditEntry, Case, Mediator, MediatorStatus, OutboxMessage, ServicePoint
 
 # Monday 30 November 2026, 08:00 in Heihe: the clock of every booking test.
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LOCAL_TZ)

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from court.reference.places import base_name  # noqa: E402
 from court.core.settings import DATA_DIR  # noqa: E402
+from court.reference.places import base_name  # noqa: E402
 
 JIEBA_FILE = ROOT / "nlu_data" / "jieba" / "heihe_places.txt"
 LOOKUP_FILE = ROOT / "nlu_data" / "lookups" / "places.yml"

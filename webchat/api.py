@@ -14,8 +14,16 @@ from typing import Any, Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.handlers.resident import (DELETE_CONFIRM, DELETE_KEEP, DELETE_QUESTION, EMPTY, ERASURE_FAILED, TOO_FAST,
-                                   erase_chat, too_long)
+from bot.handlers.resident import (
+    DELETE_CONFIRM,
+    DELETE_KEEP,
+    DELETE_QUESTION,
+    EMPTY,
+    ERASURE_FAILED,
+    TOO_FAST,
+    erase_chat,
+    too_long,
+)
 from bot.text import neutralise
 from court.core.errors import CourtError
 from court.messaging.webchat import Conversation

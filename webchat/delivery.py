@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 from bot.notifications import UnknownTemplate, render
 from bot.replies import Outgoing, Venue
-from court.messaging import conversations, sms
-from court.store import notify
 from court.facades.messenger import Delivery, MessengerFacade
+from court.messaging import conversations, sms
 from court.messaging.webchat import WebChatDesk, number_of
+from court.store import notify
 from webchat.hub import Hub
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,6 @@ from court.admin.mediator_roster import (
     update_assignment,
     update_hours,
 )
-from court.admin.service_points import MOVE_RADIUS_KM, close_point, move_point, open_point
 from court.admin.reads import (
     ACTION_LABELS,
     AppointmentRow,
@@ -61,6 +60,7 @@ from court.admin.reads import (
     point_detail,
     telegram_label,
 )
+from court.admin.service_points import MOVE_RADIUS_KM, close_point, move_point, open_point
 
 __all__ = [
     "ACTION_LABELS", "EARLIEST", "LATEST", "MOVE_RADIUS_KM", "REASON_LIMIT", "STATUS_LABELS", "WEEKDAYS",

@@ -11,12 +11,12 @@ from typing import Iterable, Optional, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound, PermissionDenied, ValidationError
 from court.core.privacy import mask_text
-from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, ServicePoint
 from court.core.validation import clean_text
+from court.hotline.accounts import DeskUser
 from court.reference import labels
+from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, ServicePoint
 
 EARLIEST = dt.time(7, 0)  # weekly hours must lie within 07:00-20:00
 LATEST = dt.time(20, 0)

@@ -26,18 +26,26 @@ from sqlalchemy import func, select
 
 from court import admin as management
 from court.core import clock, settings
-from court.hotline import accounts, service_alerts, support_requests
-from court.records import workcalendar
-from court.mediation import linking
 from court.core.errors import CourtError, NotFound, ValidationError
+from court.core.timeutil import to_local
+from court.hotline import accounts, service_alerts, support_requests
+from court.mediation import linking
+from court.records import workcalendar
+from court.reference import labels
 from court.seeding.calendar import load_year_file
 from court.seeding.roster import load_roster_file
 from court.seeding.seed import seed
 from court.store.db import Database
-from court.store.schema import (Appointment, Case, DeskRole, Mediator, MediatorStatus, OrganisationKind, Place,
-                                ServicePoint)
-from court.core.timeutil import to_local
-from court.reference import labels
+from court.store.schema import (
+    Appointment,
+    Case,
+    DeskRole,
+    Mediator,
+    MediatorStatus,
+    OrganisationKind,
+    Place,
+    ServicePoint,
+)
 
 MAX_LINK_HOURS = 24 * 30
 _STATUS_NOTE = {status: f"（{labels.MEDIATOR_STATUS[status]}）"

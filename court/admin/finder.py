@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from court.core.errors import ValidationError
 from court.admin.reads import MediatorRow, mediator_rows
+from court.core.errors import ValidationError
 from court.store.schema import Appointment, Case, Mediator, ServicePoint
 
 QUERY_LIMIT = 40

@@ -10,10 +10,10 @@ from typing import Optional, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from court.booking import engine
 from court.admin.checks import ACTIVE_STATUSES
-from court.store.schema import Appointment, OutboxMessage, OutboxStatus, RecipientType
+from court.booking import engine
 from court.core.timeutil import format_local
+from court.store.schema import Appointment, OutboxMessage, OutboxStatus, RecipientType
 
 
 @dataclass(frozen=True)

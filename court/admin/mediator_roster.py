@@ -8,10 +8,6 @@ from typing import Iterable, Optional, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.mediation import linking
-from court.records import journal
-from court.hotline.accounts import DeskUser
-from court.core.errors import NotFound, ValidationError
 from court.admin.checks import (
     LEAVE_KINDS,
     STATUS_LABELS,
@@ -25,6 +21,12 @@ from court.admin.checks import (
     require_admin,
 )
 from court.admin.handover import Change, future_appointments, reassign_all, silence
+from court.core.errors import NotFound, ValidationError
+from court.core.timeutil import to_local
+from court.core.validation import normalize_phone, validate_name
+from court.hotline.accounts import DeskUser
+from court.mediation import linking
+from court.records import journal
 from court.store.schema import (
     DisputeType,
     Mediator,
@@ -34,8 +36,6 @@ from court.store.schema import (
     MediatorStatus,
     ServicePoint,
 )
-from court.core.timeutil import to_local
-from court.core.validation import normalize_phone, validate_name
 
 
 def _dispute_types(values: Iterable[str]) -> list[str]:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from court.messaging import poster_links
-from court.core.errors import NotFound, ValidationError
 from court.admin.checks import hours_text
+from court.core.errors import NotFound, ValidationError
+from court.messaging import poster_links
 from court.store.schema import ServicePoint
 
 HOTLINE = "12368"

@@ -9,10 +9,11 @@ from typing import Optional, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from court.reference import labels
-from court.core.errors import NotFound, ValidationError
 from court.admin.checks import ACTIVE_STATUSES, LEAVE_KINDS, STATUS_LABELS, hours_spec, hours_text
+from court.core.errors import NotFound, ValidationError
 from court.core.privacy import mask_phone
+from court.core.timeutil import format_local, to_local
+from court.reference import labels
 from court.store.schema import (
     Appointment,
     AuditEntry,
@@ -23,7 +24,6 @@ from court.store.schema import (
     PlaceLevel,
     ServicePoint,
 )
-from court.core.timeutil import format_local, to_local
 
 
 @dataclass(frozen=True)

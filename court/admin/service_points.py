@@ -7,10 +7,6 @@ from typing import Iterable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from court.booking import engine, slots
-from court.records import journal
-from court.hotline.accounts import DeskUser
-from court.core.errors import InvalidCoordinates, OutsideHeihe, ValidationError
 from court.admin.checks import (
     Window,
     check_hours,
@@ -22,6 +18,12 @@ from court.admin.checks import (
     require_admin,
 )
 from court.admin.handover import Change, HandOver, future_appointments, reassign_all
+from court.booking import engine, slots
+from court.core.errors import InvalidCoordinates, OutsideHeihe, ValidationError
+from court.core.timeutil import format_local, to_local
+from court.core.validation import clean_text
+from court.hotline.accounts import DeskUser
+from court.records import journal
 from court.reference.places import HEIHE_BOUNDS, check_coordinates, haversine_km
 from court.store.schema import (
     Appointment,
@@ -33,8 +35,6 @@ from court.store.schema import (
     ServicePoint,
     ServicePointHours,
 )
-from court.core.timeutil import format_local, to_local
-from court.core.validation import clean_text
 
 MOVE_RADIUS_KM = 50.0  # a closed point's appointments move only to a point this near
 

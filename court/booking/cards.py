@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, Appointment
 from court.core.timeutil import format_local
 from court.reference import labels
+from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, Appointment
 
 STATUS_LABELS = labels.APPOINTMENT_STATUS_FOR_RESIDENTS
 _ACTIVE = frozenset(s.value for s in ACTIVE_APPOINTMENT_STATUSES)

@@ -27,6 +27,7 @@ from court.core.errors import (
     SlotTaken,
     ValidationError,
 )
+from court.core.timeutil import to_local
 from court.records import cases, journal
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -39,7 +40,6 @@ from court.store.schema import (
     ServicePoint,
     mediator_points,
 )
-from court.core.timeutil import to_local
 
 _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)
 

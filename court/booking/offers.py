@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from court.booking import slots
 from court.core import clock
-from court.records import workcalendar
 from court.core.errors import ValidationError
-from court.store.schema import ServicePoint
 from court.core.timeutil import format_local, to_local
+from court.records import workcalendar
+from court.store.schema import ServicePoint
 
 _TOKEN = re.compile(r"^S\.(\d{1,9})\.(\d{1,9})\.(\d{8,10})$")
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+
 from court.core.settings import LOCAL_TZ
+
 
 def to_local(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(LOCAL_TZ)

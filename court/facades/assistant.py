@@ -8,20 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional, Sequence
 
-from court.booking import engine, offers
-from court.core import clock
-from court.hotline import intake_links, handoffs
-from court.records import cases, journal, residents, workcalendar
-from court.reference import guidance, triage
-from court.booking.cards import AppointmentCard, card
-from court.core.errors import AlreadyBooked, ConsentRequired, NotFound, NotMediable
-from court.reference.places import PlaceDirectory, PlaceRef, check_coordinates
-from court.booking.offers import SlotOffer, decode_slot
-from court.store.db import Database
 from sqlalchemy import select
 
-from court.store.schema import Appointment, Case, CaseSource, CaseStatus
+from court.booking import engine, offers
+from court.booking.cards import AppointmentCard, card
+from court.booking.offers import SlotOffer, decode_slot
+from court.core import clock
+from court.core.errors import AlreadyBooked, ConsentRequired, NotFound, NotMediable
 from court.core.validation import normalize_phone
+from court.hotline import handoffs, intake_links
+from court.records import cases, journal, residents, workcalendar
+from court.reference import guidance, triage
+from court.reference.places import PlaceDirectory, PlaceRef, check_coordinates
+from court.store.db import Database
+from court.store.schema import Appointment, Case, CaseSource, CaseStatus
 
 # A second booking of the same dispute from the same chat within this long is the first one asked again.
 REPEAT_WINDOW = dt.timedelta(minutes=30)

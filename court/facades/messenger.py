@@ -10,20 +10,28 @@ from typing import Any, Callable, Optional
 
 from court.booking import acceptance, engine
 from court.core import clock
-from court.hotline import handoffs, support_requests
-from court.mediation import agenda, delegation, linking, outcomes, party_sms
-from court.hotline import queue
-from court.mediation import (delegation_deadlines, delegation_offers, delegation_outcomes)
-from court.messaging import buttons as chat_buttons, conversations, inbox, outbox, sms
-from court.records import erasure, journal, retention, workcalendar
-from court.store.schema import OutcomeResult, RecipientType
-from court.messaging.buttons import Pressed
-from court.records.erasure import ErasureReport, TranscriptJob
 from court.core.errors import NotFound
+from court.core.timeutil import to_local
+from court.hotline import handoffs, queue, support_requests
+from court.mediation import (
+    agenda,
+    delegation,
+    delegation_deadlines,
+    delegation_offers,
+    delegation_outcomes,
+    linking,
+    outcomes,
+    party_sms,
+)
+from court.messaging import buttons as chat_buttons
+from court.messaging import conversations, inbox, outbox, sms
+from court.messaging.buttons import Pressed
 from court.messaging.inbox import InboundRow as PendingMessage
 from court.messaging.outbox import Delivery
-from court.core.timeutil import to_local
+from court.records import erasure, journal, retention, workcalendar
+from court.records.erasure import ErasureReport, TranscriptJob
 from court.store.db import Database
+from court.store.schema import OutcomeResult, RecipientType
 
 __all__ = ["MessengerFacade", "Delivery", "PendingMessage", "ErasureReport", "TranscriptJob", "OUTCOME_CHOICES",
            "NOT_LINKED", "NOT_ACTIVE"]

@@ -26,9 +26,13 @@ from court.core.validation import clean_text
 from court.records import journal
 from court.store.schema import (
     DeskRole,
-    DeskSession as DeskSessionRow,
-    DeskUser as DeskUserRow,
     PartnerOrganisation,
+)
+from court.store.schema import (
+    DeskSession as DeskSessionRow,
+)
+from court.store.schema import (
+    DeskUser as DeskUserRow,
 )
 
 MIN_PASSWORD = 10

@@ -13,16 +13,18 @@ from typing import Optional, TypeGuard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.booking import engine, offers as slot_offers
+from court.booking import engine
+from court.booking import offers as slot_offers
+from court.booking.cards import AppointmentCard, card
+from court.booking.offers import SlotOffer, decode_slot
+from court.core.errors import ConsentRequired, PermissionDenied, ValidationError
+from court.core.settings import LOCAL_TZ
+from court.core.validation import clean_text
 from court.hotline import accounts, queue
 from court.messaging import outbox
 from court.records import cases, journal, residents
 from court.reference import guidance
-from court.booking.cards import AppointmentCard, card
-from court.core.errors import ConsentRequired, PermissionDenied, ValidationError
 from court.reference.places import PlaceDirectory, PlaceRef
-from court.core.settings import LOCAL_TZ
-from court.booking.offers import SlotOffer, decode_slot
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -32,7 +34,6 @@ from court.store.schema import (
     Handoff,
     Resident,
 )
-from court.core.validation import clean_text
 
 SUMMARY_LIMIT = 2000
 CANCEL_REASON_LIMIT = 200

@@ -16,18 +16,19 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.booking import engine, offers as slot_offers
+from court.booking import engine
+from court.booking import offers as slot_offers
+from court.booking.cards import AppointmentCard, card
+from court.booking.offers import SlotOffer, decode_slot
+from court.core.errors import ConsentRequired, NotFound, PermissionDenied, ValidationError
+from court.core.privacy import mask_phone
+from court.core.settings import LOCAL_TZ
+from court.core.validation import clean_text
 from court.hotline import accounts, intake_links
 from court.records import journal
 from court.reference import guidance
-from court.booking.cards import AppointmentCard, card
-from court.core.errors import ConsentRequired, NotFound, PermissionDenied, ValidationError
 from court.reference.places import PlaceDirectory, PlaceRef
-from court.core.privacy import mask_phone
-from court.core.settings import LOCAL_TZ
-from court.booking.offers import SlotOffer, decode_slot
 from court.store.schema import ACTIVE_APPOINTMENT_STATUSES, Case, CaseSource
-from court.core.validation import clean_text
 
 ROLES = ("agent", "admin")
 LINK_TTL_MIN = dt.timedelta(hours=24)

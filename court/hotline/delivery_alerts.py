@@ -13,14 +13,14 @@ from typing import Optional
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from court.hotline import service_alerts
-from court.messaging import outbox
-from court.records import journal
-from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound, ValidationError
 from court.core.privacy import mask_name, mask_phone
-from court.store.schema import DelegationParty, Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
 from court.core.validation import clean_text
+from court.hotline import service_alerts
+from court.hotline.accounts import DeskUser
+from court.messaging import outbox
+from court.records import journal
+from court.store.schema import DelegationParty, Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
 
 NOTE_LIMIT = 500
 KIND_LABELS = {

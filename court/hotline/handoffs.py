@@ -8,11 +8,11 @@ from typing import Optional
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from court.core.settings import LOCAL_TZ
+from court.core.timeutil import to_local
 from court.records import journal, residents
 from court.records.workcalendar import WorkCalendar
-from court.core.settings import LOCAL_TZ
 from court.store.schema import Handoff, HandoffStatus
-from court.core.timeutil import to_local
 
 _OPEN = (HandoffStatus.WAITING.value, HandoffStatus.TAKEN.value)
 # Staffed hours of the 12368 desk, on working days (holidays and adjusted weekends included).

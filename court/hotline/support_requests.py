@@ -19,12 +19,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from court.core import settings
-from court.records import journal
-from court.hotline.accounts import DeskUser
 from court.core.errors import EmptyText, NotFound, PermissionDenied, ValidationError
+from court.core.timeutil import local_datetime, to_local
+from court.core.validation import clean_text
+from court.hotline.accounts import DeskUser
+from court.records import journal
+from court.records.workcalendar import WorkCalendar
 from court.store.schema import (
     DeskRole,
-    DeskUser as DeskUserRow,
     OrganisationKind,
     PartnerOrganisation,
     Place,
@@ -33,9 +35,9 @@ from court.store.schema import (
     RequestStatus,
     SupportRequest,
 )
-from court.core.timeutil import local_datetime, to_local
-from court.core.validation import clean_text
-from court.records.workcalendar import WorkCalendar
+from court.store.schema import (
+    DeskUser as DeskUserRow,
+)
 
 DESCRIPTION_LIMIT = 2000
 REPLY_LIMIT = 4000

@@ -9,10 +9,10 @@ from typing import Optional
 
 from sqlalchemy.orm import Session
 
-from court.mediation import agreements, confirmations, document_links
 from court.core.errors import NotFound
-from court.store.schema import Agreement, Case
 from court.core.timeutil import to_local
+from court.mediation import agreements, confirmations, document_links
+from court.store.schema import Agreement, Case
 
 TITLES = {"agreement": "人民调解协议书", "application": "司法确认申请书"}
 

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court.core import clock
+from court.core.errors import NotFound, ValidationError
+from court.core.timeutil import to_local
+from court.core.validation import clean_text, validate_id_number, validate_name
 from court.records import journal, workcalendar
 from court.reference import jc_court
-from court.core.errors import NotFound, ValidationError
 from court.store.schema import (
     Agreement,
     AgreementParty,
@@ -29,8 +31,6 @@ from court.store.schema import (
     Outcome,
     OutcomeResult,
 )
-from court.core.timeutil import to_local
-from court.core.validation import clean_text, validate_id_number, validate_name
 
 JC_DAYS = 30  # 民事诉讼法第205条、人民调解法第33条
 PARTIES = 2  # a joint application of the two sides

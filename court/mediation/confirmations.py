@@ -11,12 +11,12 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from court.core import clock
-from court.mediation import agreements
-from court.records import cases, journal, workcalendar
 from court.core.errors import ValidationError
-from court.store.schema import Agreement, Case, CaseStatus, ConfirmationRequest, ConfirmationResult, Outcome
 from court.core.timeutil import to_local
 from court.core.validation import clean_text
+from court.mediation import agreements
+from court.records import cases, journal, workcalendar
+from court.store.schema import Agreement, Case, CaseStatus, ConfirmationRequest, ConfirmationResult, Outcome
 
 NEAR_DAYS = 7  # the desk warns this many days before the deadline
 REASON_LIMIT = 500

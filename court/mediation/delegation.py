@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from court.core.errors import NotFound, PermissionDenied, ValidationError
 from court.core.timeutil import to_local
 from court.records import journal
+from court.reference import labels
 from court.store.schema import (
     Case,
     Delegation,
@@ -38,7 +39,6 @@ from court.store.schema import (
     PartyRole,
     RecipientType,
 )
-from court.reference import labels
 
 DEFAULT_DAYS = 30  # 最高人民法院《关于人民法院特邀调解的规定》第20条：委派调解期限三十日
 ALERT_LEVELS = (("d7", 7), ("d1", 1))  # days left at which the desk and the mediator are warned

@@ -9,17 +9,26 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from court.hotline import delivery_alerts as desk_alerts
-from court.mediation import delegation
-from court.records import journal
-from court.reference import guidance
-from court.hotline.accounts import DeskUser
 from court.core.errors import NotFound
 from court.core.privacy import mask_name, mask_phone
-from court.mediation.outcomes import OUTCOME_LABELS
-from court.store.schema import (OPEN_DELEGATION_STATUSES, Case, Court, Delegation, Outcome, OutboxMessage, OutboxStatus,
-                                Place, RecipientType)
 from court.core.timeutil import format_local
+from court.hotline import delivery_alerts as desk_alerts
+from court.hotline.accounts import DeskUser
+from court.mediation import delegation
+from court.mediation.outcomes import OUTCOME_LABELS
+from court.records import journal
+from court.reference import guidance
+from court.store.schema import (
+    OPEN_DELEGATION_STATUSES,
+    Case,
+    Court,
+    Delegation,
+    OutboxMessage,
+    OutboxStatus,
+    Outcome,
+    Place,
+    RecipientType,
+)
 
 LIST_LIMIT = 200
 _OPEN = tuple(s.value for s in OPEN_DELEGATION_STATUSES)

@@ -11,10 +11,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.messaging import outbox
-from court.records import journal
 from court.core.privacy import mask_phone
+from court.messaging import outbox
 from court.messaging.sms import Off, SmsSender
+from court.records import journal
 from court.store.schema import DelegationParty, OutboxMessage, OutboxStatus, RecipientType
 
 SMS_CHANNEL = "sms"

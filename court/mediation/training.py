@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from court.core import settings
-from court.records import journal
 from court.core.errors import EmptyText, ValidationError
-from court.store.schema import Mediator, MediatorStatus, TrainingSession, training_attendance
 from court.core.validation import clean_text
+from court.records import journal
+from court.store.schema import Mediator, MediatorStatus, TrainingSession, training_attendance
 
 TOPIC_LIMIT = 120
 MAX_HOURS = 24.0

@@ -21,9 +21,9 @@ from typing import Any, Optional, Union
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from court.core.privacy import mask_text
 from court.messaging import conversations
 from court.records import journal
-from court.core.privacy import mask_text
 from court.store.db import Database
 from court.store.schema import Mediator, OutboxMessage, OutboxStatus, RecipientType, Resident
 

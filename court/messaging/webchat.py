@@ -19,12 +19,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from court.booking import cards
-from court.core import clock
-from court.messaging import buttons as chat_buttons, conversations, inbox
-from court.records import residents
 from court.booking.cards import AppointmentCard
-from court.messaging.buttons import Pressed
+from court.core import clock
 from court.core.errors import ButtonInvalid
+from court.messaging import buttons as chat_buttons
+from court.messaging import conversations, inbox
+from court.messaging.buttons import Pressed
+from court.records import residents
 from court.store.db import Database
 from court.store.schema import Appointment, Case, ServicePoint, WebConversation, WebMessage
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court.core import clock
-from court.records import journal
 from court.core.errors import CourtError, InvalidTransition, LookupPaused, NotFound
-from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Resident
 from court.core.timeutil import to_local
 from court.core.validation import clean_text
+from court.records import journal
+from court.store.schema import Case, CaseSource, CaseStatus, DisputeType, Resident
 
 # Crockford-style alphabet: no 0/O, 1/I/L, so references (and mediators' link codes) survive a phone call.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

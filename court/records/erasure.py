@@ -25,8 +25,8 @@ from court.booking import engine
 from court.core import clock
 from court.mediation import agreements
 from court.messaging import conversations, webchat
-from court.records import journal, residents
 from court.messaging.outbox import clean_error
+from court.records import journal, residents
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,

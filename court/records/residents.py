@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court.core import clock
-from court.records import journal
 from court.core.errors import ConsentRequired
 from court.core.settings import CONSENT_VERSION
-from court.store.schema import Resident
 from court.core.validation import normalize_phone, validate_id_number, validate_name
+from court.records import journal
+from court.store.schema import Resident
 
 
 def find(session: Session, *, conversation_id: Optional[str] = None,

@@ -28,7 +28,8 @@ from typing import Iterable, Mapping
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from court.messaging import buttons as chat_buttons, webchat
+from court.messaging import buttons as chat_buttons
+from court.messaging import webchat
 from court.records import erasure
 from court.store.schema import (
     Case,

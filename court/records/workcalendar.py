@@ -16,10 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from court.core import clock
-from court.records import journal
 from court.core.errors import ValidationError
-from court.store.schema import CalendarDay, CalendarDayKind, CalendarYear
 from court.core.timeutil import to_local
+from court.records import journal
+from court.store.schema import CalendarDay, CalendarDayKind, CalendarYear
 
 # Holidays on fixed dates: the desk's best guess for a year not published yet (never used to book).
 _FIXED_HOLIDAYS = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}

@@ -15,8 +15,8 @@ import cn2an
 import yaml
 
 from court.core.errors import ValidationError
-from court.reference.legal import say, sources
 from court.core.settings import DATA_DIR
+from court.reference.legal import say, sources
 
 FEES_FILE = DATA_DIR / "litigation_fees.yaml"
 

@@ -16,9 +16,9 @@ from typing import Any, Optional
 
 import yaml
 
+from court.core.settings import DATA_DIR
 from court.reference import safety
 from court.reference.legal import say
-from court.core.settings import DATA_DIR
 
 CHANNELS_FILE = DATA_DIR / "dispute_channels.yaml"
 

@@ -11,8 +11,8 @@ from typing import Iterable, Optional, Sequence
 
 import yaml
 
-from court.reference.safety import danger_signs
 from court.core.settings import DATA_DIR
+from court.reference.safety import danger_signs
 
 DISPUTE_PREFIX = "dispute_"
 ROUTED_AWAY = ("emergency", "criminal", "administrative")  # never people's mediation

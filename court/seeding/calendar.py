@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from court.core import clock
-from court.records import workcalendar
 from court.core.errors import ValidationError
+from court.records import workcalendar
 from court.store.schema import CalendarDay, CalendarDayKind, CalendarYear
 
 _NAMES = {

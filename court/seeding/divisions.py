@@ -8,8 +8,8 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.reference.places import base_name
 from court.core.settings import DATA_DIR
+from court.reference.places import base_name
 from court.store.schema import Place, PlaceAlias, PlaceLevel
 
 MAIN_FILE = DATA_DIR / "heihe_divisions.csv"

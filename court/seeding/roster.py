@@ -28,8 +28,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from court.records import journal
 from court.core.errors import CourtError
+from court.core.validation import clean_text, normalize_phone, validate_name
+from court.records import journal
 from court.store.schema import (
     Court,
     DisputeType,
@@ -42,7 +43,6 @@ from court.store.schema import (
     ServicePoint,
     ServicePointHours,
 )
-from court.core.validation import clean_text, normalize_phone, validate_name
 
 _WINDOW = re.compile(r"^\s*([1-7](?:\s*[-,]\s*[1-7])*)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 _LEAVE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?(?:\s+(.*))?$")

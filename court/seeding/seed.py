@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 from court.core import clock
+from court.core.timeutil import to_local
 from court.seeding.calendar import seed_calendar
 from court.seeding.courts import load_courts
 from court.seeding.demo import demo_roster
 from court.seeding.divisions import load_divisions
 from court.seeding.roster import load_roster
 from court.store.db import Database
-from court.core.timeutil import to_local
 
 
 @dataclass

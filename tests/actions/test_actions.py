@@ -25,8 +25,8 @@ from actions.booking import (
     ActionProposeSlots,
     ValidateBookingForm,
 )
-from actions.handoff import ActionRequestHuman
 from actions.guidance import ActionLitigationCost, ActionShowDetails
+from actions.handoff import ActionRequestHuman
 from actions.triage import ActionRouting, ActionTriage, ActionTriageClarify
 from court.store.schema import Appointment, Case, Handoff, Resident
 from tests.factories import NOW

@@ -17,8 +17,8 @@ from telegram import Bot
 
 from bot.rasa_client import RasaClient
 from bot.relay import UNANSWERED, Relay
-from court.hotline import handoffs
 from court.facades.messenger import MessengerFacade
+from court.hotline import handoffs
 from court.store.db import Database
 from court.store.schema import InboundMessage
 from tools.fake_telegram.driver import FakeTelegram

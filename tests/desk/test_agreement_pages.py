@@ -18,8 +18,8 @@ from court.core import clock
 from court.hotline import accounts
 from court.mediation import agreement_documents, document_links
 from court.reference import legal
-from desk import document_blocks
 from court.store.schema import AuditEntry, Case, ConfirmationRequest
+from desk import document_blocks
 from tests.court.mediation.test_agreements import ID_A, ID_B
 from tests.court.oversight.test_integrity import _jc_case
 from tests.desk.test_desk_app import PASSWORD, _csrf, _login, app  # noqa: F401 - app is a fixture

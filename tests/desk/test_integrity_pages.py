@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from court.booking import engine
 from court.core import clock
-from court.mediation import outcomes
 from court.hotline import accounts
+from court.mediation import outcomes
 from court.oversight import integrity
 from court.store.schema import AuditEntry
 from desk.app import create_app

@@ -11,10 +11,10 @@ import pytest
 from court.core.clock import FileClock
 from court.seeding.seed import seed
 from court.store.db import Database
-from tests.conftest import SEED_DAY
-from tests.factories import NOW
 from stack.processes import Stack
 from stack.train import ensure_model
+from tests.conftest import SEED_DAY
+from tests.factories import NOW
 
 if TYPE_CHECKING:
     from tools.fake_telegram.driver import FakeTelegram

@@ -20,10 +20,10 @@ from court.hotline import accounts
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import Appointment, Mediator
+from stack.processes import Stack
 from tests.conftest import SEED_DAY
 from tests.court.admin.test_management import _book_with_colleague
 from tests.factories import NOW
-from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 BROWSER = os.environ.get("DESK_TEST_BROWSER")

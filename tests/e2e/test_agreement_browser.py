@@ -18,11 +18,11 @@ from court.hotline import accounts
 from court.mediation import document_links
 from court.seeding.seed import seed
 from court.store.db import Database
+from stack.processes import Stack
 from tests.conftest import SEED_DAY
 from tests.court.oversight.test_integrity import _jc_case
 from tests.desk.test_agreement_pages import FIELDS, FORM
 from tests.factories import local
-from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 BROWSER = os.environ.get("DESK_TEST_BROWSER")

@@ -15,16 +15,16 @@ import pytest
 from sqlalchemy import select
 
 from court.booking import slots
+from court.core.timeutil import to_local
 from court.hotline import accounts
 from court.records import workcalendar
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import AuditEntry, ServicePoint
-from court.core.timeutil import to_local
+from stack.processes import Stack
 from tests.conftest import SEED_DAY
 from tests.e2e.test_admin_browser import PASSWORD, logged_in
 from tests.factories import local
-from stack.processes import Stack
 
 BROWSER = os.environ.get("DESK_TEST_BROWSER")
 pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (bin/test sets it)")

@@ -15,16 +15,15 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court.mediation import delegation, linking
-from court.mediation import delegation_offers
-from court.records import residents
 from court.core.clock import FileClock
+from court.mediation import delegation, delegation_offers, linking
+from court.records import residents
 from court.store.schema import Court, Delegation, OutboxMessage, ServicePoint
+from stack.processes import Stack
 from tests.conftest import _backends, database_copy
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import eventually, press
 from tests.factories import NOW
-from stack.processes import Stack
 
 APPLICANT, RESPONDENT = "13977001122", "13977003344"
 _ids = itertools.count(760001)

@@ -12,14 +12,14 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from court.hotline import accounts
 from court.core.clock import FileClock
+from court.hotline import accounts
 from court.store.db import Database
 from court.store.schema import Delegation, OutboxMessage
+from stack.processes import Stack
 from tests.conftest import _backends, database_copy
 from tests.court.mediation.test_delegation import town_with_point
 from tests.factories import NOW
-from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 BROWSER = os.environ.get("DESK_TEST_BROWSER")

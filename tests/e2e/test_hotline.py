@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from desk.tracker_client import TrackerClient
 from court.hotline import accounts, intake_links, queue
 from court.store.schema import Case, Handoff
+from desk.tracker_client import TrackerClient
 from tests.e2e.test_telegram import eventually, press, resident, say, xigangzi
 from tests.factories import NOW
 

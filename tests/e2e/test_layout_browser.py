@@ -24,9 +24,9 @@ from court.seeding.seed import seed
 from court.seeding.synthetic import generate
 from court.store.db import Database
 from court.store.schema import Case, Delegation, DeskUser, Handoff, Mediator, ServicePoint, SupportRequest
+from stack.processes import Stack
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
-from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 SIZES = {"phone": (390, 844), "small-phone": (360, 740), "desktop": (1366, 900)}

@@ -20,9 +20,9 @@ from court.oversight import stats
 from court.seeding.seed import seed
 from court.seeding.synthetic import generate
 from court.store.db import Database
+from stack.processes import Stack
 from tests.conftest import SEED_DAY
 from tests.factories import NOW
-from stack.processes import Stack
 
 PASSWORD = "correct horse battery"
 OCTOBER = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))  # the month before NOW's: the page's default

@@ -22,8 +22,8 @@ from court.core import clock as court_clock
 from court.hotline import accounts, support_requests
 from court.store.db import Database
 from court.store.schema import OutboxMessage, Place, SupportRequest
-from tests.factories import local
 from stack.processes import Stack
+from tests.factories import local
 
 BROWSER = os.environ.get("DESK_TEST_BROWSER")
 pytestmark = pytest.mark.skipif(not BROWSER, reason="DESK_TEST_BROWSER not set (bin/test sets it)")

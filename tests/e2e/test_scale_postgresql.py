@@ -17,11 +17,11 @@ from sqlalchemy.engine import make_url
 
 from court.seeding.seed import seed
 from court.store.db import Database
+from stack.topology import Topology
 from tests.conftest import SEED_DAY, _pg_url
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import DESCRIPTION, has_button, press, say
 from tools.fake_telegram.driver import FakeTelegram
-from stack.topology import Topology
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")
 

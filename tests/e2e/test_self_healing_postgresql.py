@@ -18,10 +18,10 @@ from sqlalchemy.engine import make_url
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import Appointment, AuditEntry, Case, OutboxMessage
+from stack.processes import ROOT, Stack, free_port
 from tests.conftest import SEED_DAY, _pg_url
 from tests.e2e.conftest import BOT_ENV, BOT_TOKEN
 from tests.e2e.test_telegram import DESCRIPTION, has_button, link_point_mediators, press, resident, say, xigangzi
-from stack.processes import ROOT, Stack, free_port
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")
 

@@ -15,10 +15,10 @@ from court.hotline import accounts, intake_links, queue
 from court.records import journal
 from court.store.schema import Case, ChatButton, Handoff, InboundMessage, RecipientType, WebConversation
 from desk.tracker_client import TrackerClient
-from tests.e2e.test_telegram import DESCRIPTION, eventually, xigangzi
-from tools.webchat_client import EventStream, WebResident
-from tests.factories import NOW
 from tests.e2e.conftest import WEB_ENV
+from tests.e2e.test_telegram import DESCRIPTION, eventually, xigangzi
+from tests.factories import NOW
+from tools.webchat_client import EventStream, WebResident
 
 PASSWORD = "correct horse battery"
 def agent(db, username: str):  # type: ignore[no-untyped-def]

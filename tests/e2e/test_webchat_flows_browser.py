@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from court.booking import engine, offers as slot_offers
+from court.booking import engine
+from court.booking import offers as slot_offers
+from court.booking.offers import decode_slot
 from court.hotline import queue
 from court.records import residents
-from court.booking.offers import decode_slot
 from court.store.schema import Appointment, Case, Handoff
 from desk.tracker_client import TrackerClient
 from tests.e2e.test_telegram import DESCRIPTION, xigangzi

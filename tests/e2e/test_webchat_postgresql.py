@@ -13,14 +13,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from court.messaging import webchat
+from court.messaging.webchat import WebChatDesk
 from court.records import journal
 from court.seeding.seed import seed
 from court.store.db import Database
 from court.store.schema import RecipientType
-from court.messaging.webchat import WebChatDesk
+from stack.processes import Stack
 from tests.conftest import SEED_DAY, _pg_url
 from tests.factories import NOW
-from stack.processes import Stack
 from tools.webchat_client import EventStream, WebResident
 
 pytestmark = pytest.mark.skipif(not _pg_url(), reason="TEST_POSTGRES_URL not set")

@@ -14,8 +14,26 @@ share), ``rules_outcomes`` and ``rules_people`` (the rules and their thresholds)
 ``registry`` (the rules in order and running them) and ``audit`` (reviews and the
 audit trail behind a finding). Callers import from here: ``from court import integrity``.
 """
-from court.oversight.integrity.audit import REVIEW_ACTION, REVIEW_ENTITY, AuditLine, review, review_entity_id, reviews, trail
-from court.oversight.integrity.finding import HIGH, KEY_RE, MEDIUM, REVIEW_CATEGORIES, SEVERITY_LABELS, Finding, Review, Rule
+from court.core.settings import LOCAL_TZ  # the zone findings' times are read in
+from court.oversight.integrity.audit import (
+    REVIEW_ACTION,
+    REVIEW_ENTITY,
+    AuditLine,
+    review,
+    review_entity_id,
+    reviews,
+    trail,
+)
+from court.oversight.integrity.finding import (
+    HIGH,
+    KEY_RE,
+    MEDIUM,
+    REVIEW_CATEGORIES,
+    SEVERITY_LABELS,
+    Finding,
+    Review,
+    Rule,
+)
 from court.oversight.integrity.registry import RULE_BY_KEY, RULES, find, findings, key_time
 from court.oversight.integrity.rules_outcomes import (
     COUNTY_LOW_PERCENT,
@@ -32,7 +50,6 @@ from court.oversight.integrity.rules_outcomes import (
     success_outlier,
 )
 from court.oversight.integrity.rules_people import SHARED_PHONE_CASES, mediator_party, shared_phone
-from court.core.settings import LOCAL_TZ  # the zone findings' times are read in
 
 __all__ = [
     "COUNTY_LOW_PERCENT", "COUNTY_MIN_OUTCOMES", "FAST_OUTCOME", "HIGH", "JC_BURST", "JC_BURST_WINDOW", "KEY_RE",

@@ -11,14 +11,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from court.core import clock
-from court.records import journal
-from court.reference import guidance
 from court.core.errors import ValidationError
+from court.core.privacy import mask_text
 from court.oversight.integrity.finding import REVIEW_CATEGORIES, Finding, Review
 from court.oversight.integrity.readers import load_mediators, local_text, who
-from court.core.privacy import mask_text
+from court.records import journal
+from court.reference import guidance, labels
 from court.store.schema import Agreement, Appointment, AuditEntry, Case, ConfirmationRequest, Mediator, Outcome
-from court.reference import labels
 
 REVIEW_ACTION = "integrity.review"
 REVIEW_ENTITY = "integrity"

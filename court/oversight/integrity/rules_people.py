@@ -9,9 +9,9 @@ from sqlalchemy import String, case, distinct, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from court.core.privacy import mask_phone
 from court.oversight.integrity.finding import HIGH, MEDIUM, Finding
 from court.oversight.integrity.readers import id_tuple, load_mediators, who
-from court.core.privacy import mask_phone
 from court.store.schema import Case, Mediator, Resident
 
 # Rule shared_phone: one (normalised) resident phone number behind SHARED_PHONE_CASES

@@ -14,6 +14,7 @@ with their intakes and waits) and ``requests`` (接诉即办: requests, response
 ``from court import stats; stats.report(...)``.
 """
 from court.oversight.stats.area_scope import CITY_FALLBACK_LABEL, AreaRef, area_groups, areas, lineage, parse_area
+from court.oversight.stats.comparison import Comparison, Headline, compare
 from court.oversight.stats.figures import (
     HANDOFF_REASON_LABELS,
     OUTCOME_LABELS,
@@ -24,13 +25,12 @@ from court.oversight.stats.figures import (
     report,
     rows,
 )
-from court.oversight.stats.comparison import Comparison, Headline, compare
 from court.oversight.stats.mediator_scores import MEDIATOR_STATUS_LABELS, Scorecard, scorecards
 from court.oversight.stats.periods import Period, describe, previous, quick_periods, year_before
 from court.oversight.stats.point_map import PointDot, point_map
 from court.oversight.stats.requests import RequestFigures, request_figures
-from court.oversight.stats.trend import SERIES, Month, Trend, trend
 from court.oversight.stats.sql import MAX_SPAN_DAYS, Spread, seconds_between
+from court.oversight.stats.trend import SERIES, Month, Trend, trend
 
 __all__ = [
     "CITY_FALLBACK_LABEL", "HANDOFF_REASON_LABELS", "MAX_SPAN_DAYS", "MEDIATOR_STATUS_LABELS", "OUTCOME_LABELS",

@@ -10,12 +10,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
-from court.reference import guidance
 from court.core.errors import ValidationError
 from court.hotline.handoffs import desk_open, next_opening
 from court.oversight.stats import delegated
 from court.oversight.stats.area_scope import BELOW_COUNTY, AreaRef, case_area, county_code_of, owner_in_area
+from court.oversight.stats.delegated import DelegatedFigures
 from court.oversight.stats.sql import period, scaled, seconds_between, share, spread, spread_of, sum_when, within
+from court.records.workcalendar import WorkCalendar
+from court.reference import guidance, labels
 from court.store.schema import (
     Appointment,
     AppointmentStatus,
@@ -29,9 +31,6 @@ from court.store.schema import (
     PlaceLevel,
     ServicePoint,
 )
-from court.records.workcalendar import WorkCalendar
-from court.oversight.stats.delegated import DelegatedFigures
-from court.reference import labels
 
 UNKNOWN = "unknown"
 

@@ -16,6 +16,7 @@ from court.oversight.stats import delegated
 from court.oversight.stats.area_scope import county_code_of
 from court.oversight.stats.delegated import MediatorDelegated
 from court.oversight.stats.sql import Spread, period, scaled, seconds_between, share, spreads, sum_when, within
+from court.reference import labels
 from court.store.schema import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -28,7 +29,6 @@ from court.store.schema import (
     ServicePoint,
     mediator_points,
 )
-from court.reference import labels
 
 MEDIATOR_STATUS_LABELS = labels.MEDIATOR_STATUS
 _ACTIVE = tuple(s.value for s in ACTIVE_APPOINTMENT_STATUSES)

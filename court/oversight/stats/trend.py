@@ -10,12 +10,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from court.core.timeutil import local_datetime
 from court.oversight.stats.area_scope import AreaRef, case_area, county_code_of, owner_in_area
 from court.oversight.stats.figures import _handoffs_in, _outcomes_in
 from court.oversight.stats.periods import add_months, months_ending
 from court.oversight.stats.sql import sum_when, within
 from court.store.schema import Appointment, AppointmentStatus, Case, CaseSource, Handoff, Outcome, OutcomeResult
-from court.core.timeutil import local_datetime
 
 MONTHS = 12
 SERIES = {  # key -> (label, date basis)

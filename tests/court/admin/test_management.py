@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from bot.notifications import render
 from court import admin as management
 from court.booking import engine, slots
-from court.mediation import linking
-from court.hotline.accounts import DeskUser
 from court.core.errors import InvalidName, InvalidPhone, LinkCodeInvalid, NotFound, PermissionDenied, ValidationError
+from court.core.timeutil import to_local
+from court.hotline.accounts import DeskUser
+from court.mediation import linking
 from court.reference.places import haversine_km
 from court.store.schema import Appointment, AuditEntry, Case, LinkCode, Mediator, OutboxMessage, ServicePoint
-from court.core.timeutil import to_local
 from tests.factories import NOW, counts, local, new_case, single_mediator_point
 from tests.races import race
 

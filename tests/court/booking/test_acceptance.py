@@ -6,8 +6,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from court.booking import acceptance, engine, slots
-from court.hotline import delivery_alerts
 from court.facades.messenger import MessengerFacade
+from court.hotline import delivery_alerts
 from court.oversight.stats import mediator_scores
 from court.store.schema import Appointment, OutboxMessage
 from tests.factories import NOW, local, new_case, shared_slot, single_mediator_point

@@ -15,8 +15,18 @@ from court.core.errors import (
 )
 from court.store.db import IntegrityConflict
 from court.store.schema import Appointment, AuditEntry, Case
-from tests.factories import (NOW, TUESDAY, counts, local, new_case, outbox_rows, point, shared_slot,
-                             single_mediator_point)
+from tests.factories import (
+    NOW,
+    TUESDAY,
+    counts,
+    local,
+    new_case,
+    outbox_rows,
+    point,
+    shared_slot,
+    single_mediator_point,
+)
+
 
 def test_booking_writes_case_appointment_audit_and_pushes_together(db):
     start = local(TUESDAY, 9, 30)

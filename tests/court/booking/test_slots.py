@@ -4,8 +4,8 @@ import datetime as dt
 import chinese_calendar
 
 from court.booking import slots
-from court.store.schema import MediatorException
 from court.core.timeutil import to_local
+from court.store.schema import MediatorException
 from tests.factories import NOW, TUESDAY, local, mediators_of, point, single_mediator_point
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from court.booking import engine
-from court.records import journal
 from court.core.errors import LookupPaused, NotFound
 from court.facades.assistant import AssistantFacade
+from court.records import journal
 from court.store.schema import AuditEntry
 from tests.factories import NOW, local, new_case, single_mediator_point
 

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from court.hotline import accounts
 from court.core.errors import ValidationError
+from court.hotline import accounts
 from court.store.schema import DeskUser
-from tests.factories import NOW
 from tests.court.hotline.helpers import PASSWORD, audits, new_user
+from tests.factories import NOW
 
 
 def test_create_user_hashes_the_password_and_validates(db):

@@ -7,14 +7,18 @@ import pytest
 from sqlalchemy import select
 
 from court.booking import engine
-from court.hotline import agent_booking, handoffs
-from court.hotline import accounts, queue
-from court.records import cases, residents
-from court.core.errors import (ConsentRequired, InvalidPhone, PermissionDenied, PlaceAmbiguous, PlaceNotFound,
-                          ValidationError)
 from court.booking.offers import decode_slot
-from court.store.schema import (AppointmentStatus, AuditEntry, Case, CaseSource, OutboxMessage, RecipientType,
-                                Resident)
+from court.core.errors import (
+    ConsentRequired,
+    InvalidPhone,
+    PermissionDenied,
+    PlaceAmbiguous,
+    PlaceNotFound,
+    ValidationError,
+)
+from court.hotline import accounts, agent_booking, handoffs, queue
+from court.records import cases, residents
+from court.store.schema import AppointmentStatus, AuditEntry, Case, CaseSource, OutboxMessage, RecipientType, Resident
 from tests.factories import NOW, counts, new_case
 
 PHONE = "13945612378"

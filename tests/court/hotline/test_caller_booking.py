@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from court.hotline import caller_booking, accounts, intake_links
-from court.core.errors import ConsentRequired, NotFound, PermissionDenied, ValidationError
 from court.booking.offers import decode_slot
+from court.core.errors import ConsentRequired, NotFound, PermissionDenied, ValidationError
+from court.hotline import accounts, caller_booking, intake_links
 from court.store.schema import AuditEntry, Case, IntakeLink, OutboxMessage, RecipientType
 from tests.factories import NOW, counts, new_case
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from court.hotline import accounts, delivery_alerts
 from court.core.errors import NotFound, ValidationError
+from court.hotline import accounts, delivery_alerts
 from court.store.schema import AuditEntry, OutboxMessage
 from tests.factories import NOW, blocked_mediator_alert
 from tests.races import race
+
 
 def _agent(db, username: str) -> accounts.DeskUser:
     with db.transaction() as s:

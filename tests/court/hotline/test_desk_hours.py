@@ -3,9 +3,9 @@ import datetime as dt
 
 import pytest
 
-from court.records import workcalendar
-from court.hotline.handoffs import desk_open, next_opening
 from court.core.settings import LOCAL_TZ
+from court.hotline.handoffs import desk_open, next_opening
+from court.records import workcalendar
 
 
 def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> dt.datetime:

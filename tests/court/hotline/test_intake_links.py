@@ -7,13 +7,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from court.core.errors import ConsentRequired, IntakeLinkInvalid, ValidationError
 from court.hotline import intake_links
 from court.records import residents
-from court.core.errors import ConsentRequired, IntakeLinkInvalid, ValidationError
 from court.store.schema import AuditEntry, Case, IntakeLink, Resident
+from tests.court.hotline.helpers import RACERS, audits, new_user
 from tests.factories import NOW, new_case
 from tests.races import race
-from tests.court.hotline.helpers import RACERS, audits, new_user
 
 
 def _intake(db, user, **overrides) -> tuple[str, str]:

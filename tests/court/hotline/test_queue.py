@@ -7,18 +7,17 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from court.core.errors import HandoffUnavailable, NotFound, PermissionDenied, ResidentLeft, TextTooLong, ValidationError
+from court.core.privacy import mask_phone
+from court.core.settings import LOCAL_TZ
 from court.hotline import handoffs, queue
 from court.messaging import outbox
 from court.records import residents, workcalendar
 from court.reference import labels
-from court.core.errors import (HandoffUnavailable, NotFound, PermissionDenied, ResidentLeft, TextTooLong,
-                               ValidationError)
-from court.core.privacy import mask_phone
-from court.core.settings import LOCAL_TZ
 from court.store.schema import AuditEntry, Handoff, OutboxMessage
+from tests.court.hotline.helpers import PHONE, RACERS, audits, new_handoff, new_user, pushes
 from tests.factories import NOW, new_case
 from tests.races import race
-from tests.court.hotline.helpers import PHONE, RACERS, audits, new_handoff, new_user, pushes
 
 
 def test_queue_lists_waiting_oldest_first_then_taken_with_masked_phones(db):

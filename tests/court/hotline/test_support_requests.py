@@ -10,11 +10,11 @@ import statistics
 import pytest
 from sqlalchemy import select
 
+from court.core.errors import NotFound, PermissionDenied, ValidationError
+from court.facades.messenger import MessengerFacade
 from court.hotline import accounts, delivery_alerts, support_requests
 from court.oversight import stats
 from court.records import workcalendar
-from court.core.errors import NotFound, PermissionDenied, ValidationError
-from court.facades.messenger import MessengerFacade
 from court.store.schema import AuditEntry, OutboxMessage, Place, SupportRequest
 from tests.factories import NOW, local
 

@@ -6,14 +6,14 @@ import pytest
 from sqlalchemy import update
 
 from court.booking import engine
+from court.core.errors import NotFound, PermissionDenied, ValidationError
+from court.core.timeutil import format_local
+from court.facades.messenger import NOT_ACTIVE, NOT_LINKED, MessengerFacade
 from court.mediation import agenda
 from court.reference import guidance
-from court.core.errors import NotFound, PermissionDenied, ValidationError
-from court.facades.messenger import NOT_ACTIVE, NOT_LINKED, MessengerFacade
 from court.store.schema import Mediator
-from court.core.timeutil import format_local
-from tests.factories import NOW, TUESDAY, local, single_mediator_point
 from tests.court.mediation.mediator_side import AFTER, CHAT, OTHER_CHAT, START, book_appointment, issue_code
+from tests.factories import NOW, TUESDAY, local, single_mediator_point
 
 
 def test_agenda_lists_the_days_and_hides_phones_until_accepted(db):

@@ -9,11 +9,11 @@ import json
 import pytest
 from sqlalchemy import select
 
+from court.core.errors import ValidationError
 from court.mediation import agreement_documents, agreements, confirmations, document_links
 from court.oversight import integrity
 from court.records import erasure
 from court.reference import jc_court
-from court.core.errors import ValidationError
 from court.store.db import IntegrityConflict
 from court.store.schema import (
     Agreement,

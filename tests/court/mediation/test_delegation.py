@@ -8,13 +8,23 @@ import pytest
 from sqlalchemy import select
 
 from bot.notifications import render
+from court.core.errors import PermissionDenied, ValidationError
+from court.facades.messenger import MessengerFacade
 from court.hotline import delivery_alerts
 from court.mediation import delegation, delegation_deadlines, delegation_offers, delegation_outcomes
 from court.reference import legal
-from court.core.errors import PermissionDenied, ValidationError
-from court.facades.messenger import MessengerFacade
-from court.store.schema import (AuditEntry, Case, Court, Delegation, Mediator, Outcome, OutboxMessage, Place,
-                                RecipientType, ServicePoint)
+from court.store.schema import (
+    AuditEntry,
+    Case,
+    Court,
+    Delegation,
+    Mediator,
+    OutboxMessage,
+    Outcome,
+    Place,
+    RecipientType,
+    ServicePoint,
+)
 from tests.factories import NOW
 
 PARTIES = [delegation.PartyIn("applicant", "张三", "13912345678"),

@@ -14,14 +14,21 @@ from sqlalchemy import select
 
 from court.admin import cli
 from court.booking import engine
+from court.core.errors import LinkCodeInvalid, NotFound, ValidationError
 from court.mediation import linking
 from court.messaging import outbox
-from court.core.errors import LinkCodeInvalid, NotFound, ValidationError
 from court.store.schema import LinkCode, Mediator, OutboxMessage
-from tests.races import race
+from tests.court.mediation.mediator_side import (
+    AFTER,
+    CHAT,
+    OTHER_CHAT,
+    audits,
+    book_appointment,
+    issue_code,
+    redeem_code,
+)
 from tests.factories import NOW, TUESDAY, mediators_of, point, shared_slot, single_mediator_point
-from tests.court.mediation.mediator_side import (AFTER, CHAT, OTHER_CHAT, audits, book_appointment, issue_code,
-                                                 redeem_code)
+from tests.races import race
 
 CODE_RE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}$")
 

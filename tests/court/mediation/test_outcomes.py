@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy import select
 
 from court.booking import engine
+from court.core.errors import NotFound, PermissionDenied, ValidationError
 from court.mediation import outcomes
 from court.records import workcalendar
-from court.core.errors import NotFound, PermissionDenied, ValidationError
-from court.store.schema import Appointment, Case, Mediator, Outcome, OutboxMessage, OutcomeResult
-from tests.factories import TUESDAY, local, single_mediator_point
+from court.store.schema import Appointment, Case, Mediator, OutboxMessage, Outcome, OutcomeResult
 from tests.court.mediation.mediator_side import AFTER, START, audits, book_appointment
+from tests.factories import TUESDAY, local, single_mediator_point
 
 
 @pytest.mark.parametrize("result,case_status,appt_status,case_actions", [

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from court.core.errors import ValidationError
 from court.mediation import training
 from court.oversight import stats
-from court.core.errors import ValidationError
 from court.store.schema import AuditEntry, Mediator, MediatorStatus
 from tests.factories import NOW
 

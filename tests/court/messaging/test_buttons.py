@@ -5,11 +5,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from court.messaging import buttons as chat_buttons
 from court.core.errors import ButtonExpired, ButtonInvalid, ButtonUsed, ValidationError
+from court.messaging import buttons as chat_buttons
 from court.store.schema import ChatButton
-from tests.races import race
 from tests.factories import NOW
+from tests.races import race
 
 CHAT = 8_000_000_001
 OTHER_CHAT = 8_000_000_002

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from court.messaging import inbox
 from court.store.schema import Handoff, InboundMessage
-from tests.races import race
 from tests.factories import NOW
+from tests.races import race
 
 CHAT, OTHER_CHAT = 8_000_000_001, 8_000_000_002
 CONV, OTHER_CONV = "tg-8000000001", "tg-8000000002"

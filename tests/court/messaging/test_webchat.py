@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from court.messaging import conversations, outbox, webchat
-from court.records import erasure, journal, residents
 from court.core.errors import ButtonInvalid
-from court.store.schema import OutboxMessage, RecipientType, WebMessage
+from court.messaging import conversations, outbox, webchat
 from court.messaging.webchat import WebChatDesk
+from court.records import erasure, journal, residents
+from court.store.schema import OutboxMessage, RecipientType, WebMessage
 from tests.factories import NOW
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event, select
 
 from court.messaging import webchat
-from court.store.schema import InboundMessage, WebConversation, WebMessage
 from court.messaging.webchat import WebChatDesk
+from court.store.schema import InboundMessage, WebConversation, WebMessage
 from tests.factories import NOW
 
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from court.booking import engine, slots
+from court.core.errors import ValidationError
 from court.mediation import outcomes
 from court.oversight import integrity
 from court.records import cases, journal, residents
-from court.core.errors import ValidationError
 from court.store.schema import AuditEntry, Case, Mediator, Outcome
 from tests.factories import NOW, TUESDAY, local, mediators_of, new_case, shared_slot, single_mediator_point
 

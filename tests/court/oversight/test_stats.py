@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from court.core.errors import ValidationError
+from court.core.settings import LOCAL_TZ
 from court.oversight import stats
 from court.records import cases
 from court.reference import guidance
-from court.core.errors import ValidationError
 from court.seeding.synthetic import REFERENCE_PREFIX, GeneratedTruth, generate
-from court.core.settings import LOCAL_TZ
 from court.store.db import Database
 from court.store.schema import Case, DisputeType, Handoff, Mediator, OutcomeResult, Place, ServicePoint
 from tests.conftest import _backends, _pg_admin, _pg_url

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from court.oversight import stats
-from court.seeding.synthetic import generate
 from court.oversight.stats.periods import add_months, months_ending
+from court.seeding.synthetic import generate
 from court.store.db import Database
 from tests.conftest import _backends, _pg_admin, _pg_url
 from tests.court.oversight.test_stats import BEIAN, Expect, World, bounds, county_area

@@ -24,9 +24,9 @@ def _stop_here() -> None:
 def main() -> None:
     url, when, table, op, raw = sys.argv[1:6]
     args = json.loads(raw)
+    from court.facades.assistant import AssistantFacade
     from court.mediation import outcomes
     from court.records import erasure
-    from court.facades.assistant import AssistantFacade
     from court.store.db import Database
 
     db = Database(url)

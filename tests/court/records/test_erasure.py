@@ -4,9 +4,9 @@ import json
 from sqlalchemy import select
 
 from court.booking import engine
-from court.hotline import handoffs
-from court.hotline import accounts, queue
-from court.messaging import buttons as chat_buttons, inbox, outbox
+from court.hotline import accounts, handoffs, queue
+from court.messaging import buttons as chat_buttons
+from court.messaging import inbox, outbox
 from court.records import erasure, journal, retention
 from court.store.schema import (
     AuditEntry,

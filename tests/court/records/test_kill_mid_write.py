@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from court.records import residents
 from court.facades.assistant import AssistantFacade
+from court.records import residents
 from court.store.schema import Appointment, Base, Case, Resident, ServicePoint
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from bot.housekeeping import enforce_retention
 from court.core import clock
-from court.messaging import webchat
-from court.records import retention
 from court.facades.messenger import MessengerFacade
-from court.store.schema import WebConversation, WebMessage
+from court.messaging import webchat
 from court.messaging.webchat import WebChatDesk
+from court.records import retention
+from court.store.schema import WebConversation, WebMessage
 from tests.factories import NOW
 
 

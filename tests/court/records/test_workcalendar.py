@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from court.admin import cli
 from court.booking import engine, offers, slots
-from court.records import workcalendar
 from court.core.errors import ValidationError
+from court.core.timeutil import to_local
+from court.records import workcalendar
 from court.seeding.calendar import known_years, load_year, seed_calendar
 from court.store.schema import AuditEntry, CalendarDay, CalendarYear
-from court.core.timeutil import to_local
 from tests.factories import local, new_case, point
 
 XIGANGZI = "SP-231102101"  # 西岗子镇: Monday to Friday, 08:30-11:30 and 13:30-16:30

@@ -4,8 +4,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from court.reference import legal
 from court.core.errors import ValidationError
+from court.reference import legal
 from court.reference.fees import (
     FeeEstimate,
     acceptance_fee,
@@ -20,6 +20,7 @@ from court.reference.fees import (
     personality_fee,
     render_estimate,
 )
+
 
 @pytest.mark.parametrize("text, expected", [
     ("标的十万", 100000),
