@@ -30,7 +30,6 @@ CLOSE_NOTE_LIMIT = 500
 SUMMARY_PREVIEW = 120
 LEFT_SHOWN = dt.timedelta(minutes=30)  # how long the queue shows a chat the resident left while it was held
 LEFT_NOTICE = "居民已取消转人工，这个对话已结束，回复不会再发给居民。如需联系，请按居民留下的电话回拨。"
-UNCLASSIFIED = labels.UNCLASSIFIED
 _NOTE_DISPUTE = re.compile(r"dispute_type=([a-z_]+)")
 
 
